@@ -1,0 +1,311 @@
+package campaign
+
+// The Go mirror of schema/*.cue. Values are decoded strictly from the exported JSON
+// of a validated CUE value: a field the schema has and these structs lack fails the
+// decode, so the two cannot drift apart silently.
+
+// Hardware is #Hardware.
+type Hardware struct {
+	Name         string            `json:"name"`
+	GPU          GPU               `json:"gpu"`
+	Count        int               `json:"count"`
+	Interconnect Interconnect      `json:"interconnect"`
+	Price        Price             `json:"price"`
+	NodeLabels   map[string]string `json:"node_labels"`
+	Source       string            `json:"source,omitempty"`
+}
+
+// GPU is #Hardware.gpu: one device.
+type GPU struct {
+	Model       string             `json:"model"`
+	Vendor      string             `json:"vendor"`
+	Arch        string             `json:"arch"`
+	MemoryGiB   float64            `json:"memory_gib"`
+	HBMTBps     float64            `json:"hbm_tbps"`
+	DenseTFLOPS map[string]float64 `json:"dense_tflops"`
+	TDPW        int                `json:"tdp_w,omitempty"`
+}
+
+// Interconnect is the GPU-to-GPU link.
+type Interconnect struct {
+	Kind string  `json:"kind"`
+	GBps float64 `json:"gbps"`
+}
+
+// Price is the hourly price of a whole node shape.
+type Price struct {
+	SpotUSDHour     float64 `json:"spot_usd_hour"`
+	OnDemandUSDHour float64 `json:"on_demand_usd_hour"`
+	Source          string  `json:"source"`
+}
+
+// Framework is #Framework.
+type Framework struct {
+	Name           string              `json:"name"`
+	Display        string              `json:"display"`
+	Versions       map[string]Image    `json:"versions"`
+	DefaultVersion string              `json:"default_version"`
+	Launcher       Launcher            `json:"launcher"`
+	Supports       map[string][]string `json:"supports"`
+	Protocols      []string            `json:"protocols"`
+	Port           int                 `json:"port"`
+	ReadinessPath  string              `json:"readiness_path"`
+	Docs           string              `json:"docs,omitempty"`
+}
+
+// Image is a framework version's container image.
+type Image struct {
+	Image string `json:"image"`
+}
+
+// Launcher is how a framework's server is started.
+type Launcher struct {
+	Command          []string            `json:"command"`
+	ModelFlag        string              `json:"model_flag"`
+	Flags            LauncherFlags       `json:"flags"`
+	QuantizationArgs map[string][]string `json:"quantization_args"`
+	ExtraArgs        []string            `json:"extra_args"`
+	Env              map[string]string   `json:"env"`
+}
+
+// LauncherFlags are the framework's names for the parameters llmsweep sets.
+type LauncherFlags struct {
+	Port           string `json:"port"`
+	TensorParallel string `json:"tensor_parallel"`
+	MaxModelLen    string `json:"max_model_len"`
+	Revision       string `json:"revision,omitempty"`
+	Quantization   string `json:"quantization,omitempty"`
+	KVCacheDtype   string `json:"kv_cache_dtype,omitempty"`
+	MaxBatchSize   string `json:"max_batch_size,omitempty"`
+	GPUMemoryUtil  string `json:"gpu_memory_util,omitempty"`
+	Dtype          string `json:"dtype,omitempty"`
+}
+
+// Quantization is #Quantization.
+type Quantization struct {
+	Name           string `json:"name"`
+	Method         string `json:"method"`
+	WeightBits     int    `json:"weight_bits"`
+	ActivationBits int    `json:"activation_bits"`
+	KVBits         int    `json:"kv_bits"`
+	Online         bool   `json:"online"`
+	Requires       struct {
+		Archs []string `json:"archs"`
+	} `json:"requires"`
+	Description string `json:"description,omitempty"`
+}
+
+// Distribution is #Distribution; Kind says which fields are set.
+type Distribution struct {
+	Kind   string  `json:"kind"`
+	Value  int     `json:"value,omitempty"`
+	Min    int     `json:"min,omitempty"`
+	Max    int     `json:"max,omitempty"`
+	Mean   float64 `json:"mean,omitempty"`
+	Stddev float64 `json:"stddev,omitempty"`
+	Sigma  float64 `json:"sigma,omitempty"`
+}
+
+// Arrival is #Arrival.
+type Arrival struct {
+	Kind       string  `json:"kind"`
+	Burstiness float64 `json:"burstiness,omitempty"`
+}
+
+// OpenLoop reports whether requests are sent on a schedule rather than on completion.
+func (a Arrival) OpenLoop() bool { return a.Kind != "closed" }
+
+// SLO is #SLO; zero means unset.
+type SLO struct {
+	TTFTms float64 `json:"ttft_ms,omitempty"`
+	TPOTms float64 `json:"tpot_ms,omitempty"`
+	E2Ems  float64 `json:"e2e_ms,omitempty"`
+}
+
+// Workload is #Workload.
+type Workload struct {
+	Name         string       `json:"name"`
+	Description  string       `json:"description"`
+	InputTokens  Distribution `json:"input_tokens"`
+	OutputTokens Distribution `json:"output_tokens"`
+	Arrival      Arrival      `json:"arrival"`
+	Requests     int          `json:"requests,omitempty"`
+	Duration     string       `json:"duration,omitempty"`
+	Warmup       int          `json:"warmup"`
+	SLO          SLO          `json:"slo"`
+	Prompts      struct {
+		Source string `json:"source"`
+		Seed   int    `json:"seed"`
+		Path   string `json:"path,omitempty"`
+	} `json:"prompts"`
+	Accuracy *struct {
+		Task    string `json:"task"`
+		Samples int    `json:"samples"`
+	} `json:"accuracy,omitempty"`
+}
+
+// Checkpoint is a set of weights on the Hugging Face Hub.
+type Checkpoint struct {
+	Repo     string `json:"repo"`
+	Revision string `json:"revision"`
+}
+
+// Model is #Model.
+type Model struct {
+	Name   string `json:"name"`
+	Family string `json:"family"`
+	HF     struct {
+		Checkpoint
+		Gated bool `json:"gated"`
+	} `json:"hf"`
+	ParamsB          float64 `json:"params_b"`
+	ActiveParamsB    float64 `json:"active_params_b"`
+	Architecture     string  `json:"architecture"`
+	Layers           int     `json:"layers"`
+	HiddenSize       int     `json:"hidden_size"`
+	IntermediateSize int     `json:"intermediate_size"`
+	AttentionHeads   int     `json:"attention_heads"`
+	KVHeads          int     `json:"kv_heads"`
+	HeadDim          int     `json:"head_dim"`
+	VocabSize        int     `json:"vocab_size"`
+	MaxContext       int     `json:"max_context"`
+	Dtype            string  `json:"dtype"`
+	License          string  `json:"license"`
+	MoE              *struct {
+		Experts         int `json:"experts"`
+		ExpertsPerToken int `json:"experts_per_token"`
+	} `json:"moe,omitempty"`
+	Checkpoints map[string]Checkpoint `json:"checkpoints"`
+}
+
+// Rule is #Rule: it excludes the configs that match every field it sets.
+type Rule struct {
+	Models        []string `json:"models,omitempty"`
+	Hardware      []string `json:"hardware,omitempty"`
+	Frameworks    []string `json:"frameworks,omitempty"`
+	Quantizations []string `json:"quantizations,omitempty"`
+	Workloads     []string `json:"workloads,omitempty"`
+	Archs         []string `json:"archs,omitempty"`
+	Reason        string   `json:"reason"`
+}
+
+// Notification is #Notification; Kind says which fields are set.
+type Notification struct {
+	Kind       string   `json:"kind"`
+	WebhookEnv string   `json:"webhook_env,omitempty"`
+	To         []string `json:"to,omitempty"`
+	SMTPEnv    string   `json:"smtp_env,omitempty"`
+	URLEnv     string   `json:"url_env,omitempty"`
+	On         []string `json:"on"`
+}
+
+// SequenceLength is one fixed input/output length pair of the grid.
+type SequenceLength struct {
+	InputTokens  int `json:"input_tokens"`
+	OutputTokens int `json:"output_tokens"`
+}
+
+// Campaign is #Campaign.
+type Campaign struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Owner       string   `json:"owner,omitempty"`
+	Namespace   string   `json:"namespace"`
+	Models      []string `json:"models"`
+	Select      struct {
+		Hardware      []string `json:"hardware,omitempty"`
+		Frameworks    []string `json:"frameworks,omitempty"`
+		Quantizations []string `json:"quantizations,omitempty"`
+		Workloads     []string `json:"workloads,omitempty"`
+	} `json:"select"`
+	Filters struct {
+		Hardware *struct {
+			Archs              []string `json:"archs,omitempty"`
+			Vendors            []string `json:"vendors,omitempty"`
+			MinGPUs            int      `json:"min_gpus,omitempty"`
+			MaxGPUs            int      `json:"max_gpus,omitempty"`
+			MinMemoryGiB       float64  `json:"min_memory_gib,omitempty"`
+			MaxOnDemandUSDHour float64  `json:"max_on_demand_usd_hour,omitempty"`
+		} `json:"hardware,omitempty"`
+		Models *struct {
+			MaxParamsB float64  `json:"max_params_b,omitempty"`
+			Families   []string `json:"families,omitempty"`
+		} `json:"models,omitempty"`
+		Frameworks *struct {
+			Versions map[string][]string `json:"versions,omitempty"`
+		} `json:"frameworks,omitempty"`
+	} `json:"filters"`
+	Grid struct {
+		Concurrency          []int            `json:"concurrency"`
+		RequestRates         []float64        `json:"request_rates"`
+		SequenceLengths      []SequenceLength `json:"sequence_lengths"`
+		GPUMemoryUtilization float64          `json:"gpu_memory_utilization"`
+	} `json:"grid"`
+	Exclude     []Rule `json:"exclude"`
+	BatchSize   int    `json:"batch_size"`
+	Parallelism int    `json:"parallelism"`
+	Spot        struct {
+		Enabled            bool   `json:"enabled"`
+		FallbackToOnDemand bool   `json:"fallback_to_on_demand"`
+		Provider           string `json:"provider"`
+	} `json:"spot"`
+	Retry struct {
+		Limit   int `json:"limit"`
+		Backoff struct {
+			Duration string  `json:"duration"`
+			Factor   float64 `json:"factor"`
+			Max      string  `json:"max"`
+		} `json:"backoff"`
+	} `json:"retry"`
+	Schedule *struct {
+		Cron     string `json:"cron"`
+		Timezone string `json:"timezone"`
+	} `json:"schedule,omitempty"`
+	Store struct {
+		URL string `json:"url"`
+	} `json:"store"`
+	Notifications []Notification `json:"notifications"`
+	Archive       *struct {
+		URL           string `json:"url"`
+		RetentionDays int    `json:"retention_days"`
+	} `json:"archive,omitempty"`
+	Budget *struct {
+		MaxGPUHours float64 `json:"max_gpu_hours,omitempty"`
+		MaxUSD      float64 `json:"max_usd,omitempty"`
+	} `json:"budget,omitempty"`
+	Policy               string `json:"policy"`
+	PriorityClass        string `json:"priority_class,omitempty"`
+	SkipPredictedSLOMiss bool   `json:"skip_predicted_slo_miss"`
+}
+
+// Criterion is one weighted metric of a policy.
+type Criterion struct {
+	Metric    string  `json:"metric"`
+	Weight    float64 `json:"weight"`
+	Direction string  `json:"direction"`
+}
+
+// Constraint is a hard filter applied before ranking.
+type Constraint struct {
+	Metric string  `json:"metric"`
+	Op     string  `json:"op"`
+	Value  float64 `json:"value"`
+}
+
+// Policy is #Policy.
+type Policy struct {
+	Name          string               `json:"name"`
+	Description   string               `json:"description"`
+	Method        string               `json:"method"`
+	Normalization string               `json:"normalization"`
+	Criteria      map[string]Criterion `json:"criteria"`
+	Constraints   []Constraint         `json:"constraints"`
+	FitsMemory    bool                 `json:"fits_memory"`
+	Budget        *struct {
+		MaxUSDPerHour           float64 `json:"max_usd_per_hour,omitempty"`
+		MaxUSDPer1MOutputTokens float64 `json:"max_usd_per_1m_output_tokens,omitempty"`
+		Prices                  string  `json:"prices"`
+	} `json:"budget,omitempty"`
+	TopN     int    `json:"top_n"`
+	TieBreak string `json:"tie_break"`
+}

@@ -1,0 +1,60 @@
+// Package cli is the llmsweep command line. Main is shared by cmd/llmsweep and the
+// testscript harness, so the scripts exercise exactly what users run.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes shared by every command.
+const (
+	exitOK    = 0
+	exitFail  = 1 // the input has problems (vet) or differs (diff)
+	exitUsage = 2
+)
+
+// exitError ends a command with a code after its output is written.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// Main runs llmsweep with os.Args and returns the process exit code.
+func Main() int {
+	return Run(os.Args[1:], os.Stdout, os.Stderr)
+}
+
+// Run runs llmsweep with args, writing to stdout and stderr.
+func Run(args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	var ee exitError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
+		return ee.code
+	default:
+		fmt.Fprintf(stderr, "llmsweep: %v\n", err)
+		return exitUsage
+	}
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "llmsweep",
+		Short:         "Declarative benchmarking of LLM inference serving",
+		Long:          "llmsweep vets, compiles and runs benchmark campaigns written in CUE.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newVet())
+	return root
+}
