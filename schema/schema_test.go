@@ -55,7 +55,7 @@ func TestPlainCueVetRejects(t *testing.T) {
 	}
 	for _, want := range []string{
 		`campaigns."unknown-field".bogus: field not allowed`,
-		`policies.lopsided._criteria_weights_must_sum_to_1: conflicting values 1 and 0.9`,
+		`policies.lopsided.criteria: criteria weights sum to 0.9; they must sum to 1`,
 		`campaigns."zero-concurrency".grid.concurrency.0: invalid value 0 (out of bound >0)`,
 		`testdata/cuevet/bad/bad.cue:17:22`,
 	} {

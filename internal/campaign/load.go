@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -59,7 +61,8 @@ type Set struct {
 	// CatalogDir is where the catalog came from ("" when none was loaded).
 	CatalogDir string
 
-	pos positioner
+	defs map[string]Position // section NUL name: where an input file defines it
+	pos  positioner
 }
 
 // Load reads the given files and directories (directories recursively), plus the
@@ -124,8 +127,14 @@ func Load(ctx *cue.Context, paths []string, opt Options) (*Set, error) {
 		Dir:        root,
 		ModuleRoot: root,
 		Overlay:    overlay,
-		// One package for every input file; imported packages keep theirs.
+		// One package for every input file; the schema keeps its own. CUE also
+		// reads the files of the schema's ancestor folders, looking for more of
+		// package schema: those are not the schema, and their syntax errors are
+		// not the schema's either.
 		ParseFile: func(name string, src any, pc parser.Config) (*ast.File, error) {
+			if !inputs[name] && !s.pos.isSchema(name) {
+				return &ast.File{Filename: name, Decls: []ast.Decl{&ast.Package{Name: ast.NewIdent("_")}}}, nil
+			}
 			f, err := parser.ParseFile(name, src, pc)
 			if f != nil && inputs[name] {
 				setPackage(f, "llmsweep")
@@ -136,7 +145,7 @@ func Load(ctx *cue.Context, paths []string, opt Options) (*Set, error) {
 	insts := load.Instances(all, cfg)
 	inst := insts[0]
 	if inst.Err != nil {
-		probs = append(probs, s.pos.fromCUE(inst.Err)...)
+		probs = append(probs, s.locate(s.pos.fromCUE(inst.Err))...)
 		if foreign {
 			probs = append(probs, Problem{Message: fmt.Sprintf("the CUE module at %s is not %s; vet files of another module by giving llmsweep a directory without cue.mod", root, ModulePath)})
 		}
@@ -144,7 +153,7 @@ func Load(ctx *cue.Context, paths []string, opt Options) (*Set, error) {
 	}
 	v := ctx.BuildInstance(inst)
 	s.Value = v
-	probs = append(probs, s.pos.duplicates(inst.Files)...)
+	probs = append(probs, s.duplicates(inst.Files)...)
 	probs = append(probs, s.topLevel()...)
 	if err := v.Validate(cue.Concrete(true), cue.Hidden(true)); err != nil {
 		probs = append(probs, s.locate(s.pos.fromCUE(err))...)
@@ -398,6 +407,9 @@ func (s *Set) locate(probs Problems) Problems {
 		if strings.HasSuffix(p.Message, "errors in empty disjunction:") {
 			continue // CUE follows it with one problem per disjunct
 		}
+		if p.Message == "import failed" && len(probs) > 1 {
+			continue // the parse error that made it fail follows
+		}
 		var in, sch []Position
 		for _, pos := range p.Positions {
 			switch {
@@ -417,15 +429,130 @@ func (s *Set) locate(probs Problems) Problems {
 			}
 		}
 		p.Positions = append(in, sch...)
+		p.input = len(in)
 		out = append(out, p)
+	}
+	return mergeDisjuncts(out)
+}
+
+// conflict matches CUE's message for two values that do not unify.
+var conflict = regexp.MustCompile(`^conflicting values (.+?) and (.+?)( \(mismatched types [a-z]+ and [a-z]+\))?$`)
+
+// mergeDisjuncts turns CUE's one-problem-per-disjunct into one problem per field.
+// A field that fails against a disjunction (count: 1 | 2 | 4 | 8, or a constraint
+// with a default) yields a problem for each disjunct at the same input position.
+// The default's is noise when another disjunct failed too; a list of literals that
+// all conflict with the same value becomes "invalid value X (want one of ...)".
+func mergeDisjuncts(probs Problems) Problems {
+	key := func(p Problem) string {
+		if p.input == 0 {
+			return ""
+		}
+		return p.Path + "\x00" + p.Positions[0].String()
+	}
+	groups := map[string][]int{}
+	for i, p := range probs {
+		if k := key(p); k != "" {
+			groups[k] = append(groups[k], i)
+		}
+	}
+	drop := map[int]bool{}
+	for _, idx := range groups {
+		if len(idx) < 2 {
+			continue
+		}
+		var rest []int
+		for _, i := range idx {
+			if fromDefault(probs[i]) {
+				drop[i] = true
+			} else {
+				rest = append(rest, i)
+			}
+		}
+		if len(rest) == 0 {
+			rest, drop[idx[0]] = idx[:1], false
+		}
+		if len(rest) < 2 {
+			continue
+		}
+		// Literal alternatives: the user's value is the side common to all.
+		var left, right []string
+		for _, i := range rest {
+			m := conflict.FindStringSubmatch(probs[i].Message)
+			if m == nil {
+				left = nil
+				break
+			}
+			left, right = append(left, m[1]), append(right, m[2])
+		}
+		if left == nil {
+			continue
+		}
+		value, alts := "", []string(nil)
+		switch {
+		case allSame(right):
+			value, alts = right[0], left
+		case allSame(left):
+			value, alts = left[0], right
+		default:
+			continue
+		}
+		first := &probs[rest[0]]
+		first.Message = fmt.Sprintf("invalid value %s (want one of %s)", value, strings.Join(alts, ", "))
+		for _, i := range rest[1:] {
+			drop[i] = true
+		}
+	}
+	out := probs[:0]
+	for i, p := range probs {
+		if !drop[i] {
+			out = append(out, p)
+		}
 	}
 	return out
 }
 
+func allSame(s []string) bool {
+	for _, x := range s[1:] {
+		if x != s[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// fromDefault reports whether a problem comes from a default disjunct (*value) of
+// the schema: its schema position is just after a '*'.
+func fromDefault(p Problem) bool {
+	for _, pos := range p.Positions[p.input:] {
+		b, err := fs.ReadFile(schema.FS, filepath.Base(pos.File))
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(string(b), "\n")
+		if pos.Line-1 < len(lines) && pos.Column >= 2 {
+			line := lines[pos.Line-1]
+			if pos.Column-2 < len(line) && line[pos.Column-2] == '*' {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // inputPos finds where an input file defines the field at sels.
 func (s *Set) inputPos(sels []string) (Position, bool) {
-	if strings.HasPrefix(sels[len(sels)-1], "_") {
+	if !s.Value.Exists() || strings.HasPrefix(sels[len(sels)-1], "_") {
 		return Position{}, false
+	}
+	if len(sels) == 2 {
+		name := sels[1]
+		if u, err := strconv.Unquote(name); err == nil {
+			name = u
+		}
+		if pos, ok := s.defs[sels[0]+"\x00"+name]; ok {
+			return pos, true
+		}
 	}
 	v := s.Value.LookupPath(cue.ParsePath(strings.Join(sels, ".")))
 	if !v.Exists() {
@@ -450,7 +577,11 @@ func (s *Set) inputPos(sels []string) (Position, bool) {
 // duplicates reports catalog entries, campaigns and policies that more than one file
 // defines. CUE would silently merge two compatible definitions, which hides a
 // copy-and-paste mistake.
-func (r positioner) duplicates(files []*ast.File) Problems {
+//
+// It also records where each entry is defined, for problems about a whole entry.
+func (s *Set) duplicates(files []*ast.File) Problems {
+	r := s.pos
+	s.defs = map[string]Position{}
 	type def struct {
 		file string
 		pos  Position
@@ -482,6 +613,9 @@ func (r positioner) duplicates(files []*ast.File) Problems {
 				}
 				k := section + "\x00" + name
 				pos, _ := r.pos(entry.Label.Pos())
+				if _, ok := s.defs[k]; !ok {
+					s.defs[k] = pos
+				}
 				if ds := defs[k]; len(ds) > 0 && ds[len(ds)-1].file == f.Filename {
 					continue
 				}

@@ -33,7 +33,8 @@ type Problem struct {
 	Message   string     `json:"message"`
 	Positions []Position `json:"positions,omitempty"`
 
-	sels []string // the path as CUE selectors
+	sels  []string // the path as CUE selectors
+	input int      // how many of Positions are in input files; they come first
 }
 
 func (p Problem) Error() string {

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/llmsweep/llmsweep/internal/cli"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"llmsweep": func() { os.Exit(cli.Main()) },
+	})
+}
+
+// TestScripts runs the CLI scripts in testdata/script. Each script's $WORK has no
+// cue.mod, so llmsweep uses its built-in schema and catalog there, as it would in a
+// user's own repository.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "../../testdata/script",
+		RequireExplicitExec: true,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"mkcue":   mkcue,
+			"mkbytes": mkbytes,
+		},
+	})
+}
+
+// mkcue FILE MB writes a syntactically valid CUE file of about MB megabytes.
+func mkcue(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: mkcue FILE MB")
+	}
+	mb, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	var b bytes.Buffer
+	b.WriteString("campaigns: big: {\n")
+	for i := 0; b.Len() < mb<<20; i++ {
+		fmt.Fprintf(&b, "\t_padding%d: %q\n", i, strings.Repeat("x", 100))
+	}
+	b.WriteString("}\n")
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), b.Bytes(), 0o644))
+}
+
+// mkbytes FILE TEXT HEX TEXT writes the concatenation of its arguments, with every
+// second argument decoded from hex: a way to write bytes txtar cannot hold.
+func mkbytes(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: mkbytes FILE TEXT [HEX TEXT]...")
+	}
+	var b bytes.Buffer
+	for i, a := range args[1:] {
+		if i%2 == 1 {
+			x, err := hex.DecodeString(a)
+			ts.Check(err)
+			b.Write(x)
+			continue
+		}
+		b.WriteString(strings.NewReplacer(`\n`, "\n", `\t`, "\t").Replace(a))
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), b.Bytes(), 0o644))
+}
