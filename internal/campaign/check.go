@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -375,4 +376,54 @@ func (s *Set) Count(c Campaign) (n int, why string) {
 		why = fmt.Sprintf("%d unsupported quantization/GPU/framework, %d without quantized weights, %d excluded by rules", unsupported, noWeights, excluded)
 	}
 	return n, why
+}
+
+// Bundle is a campaign with exactly the catalog entries it selects, as JSON: what
+// a pod needs to re-derive its batch, small enough for a ConfigMap.
+func (s *Set) Bundle(c Campaign) ([]byte, error) {
+	sel := s.Select(c)
+	pick := func(names []string, from func(string) any) map[string]any {
+		out := map[string]any{}
+		for _, n := range names {
+			out[n] = from(n)
+		}
+		return out
+	}
+	b := map[string]any{
+		"campaigns":     map[string]Campaign{c.Name: c},
+		"models":        pick(sel.Models, func(n string) any { return s.Models[n] }),
+		"hardware":      pick(sel.Hardware, func(n string) any { return s.Hardware[n] }),
+		"frameworks":    pick(sel.Frameworks, func(n string) any { return s.Frameworks[n] }),
+		"quantizations": pick(sel.Quantizations, func(n string) any { return s.Quantizations[n] }),
+		"workloads":     pick(sel.Workloads, func(n string) any { return s.Workloads[n] }),
+	}
+	if p, ok := s.Policies[c.Policy]; ok {
+		b["policies"] = map[string]Policy{c.Policy: p}
+	}
+	return json.MarshalIndent(b, "", "  ")
+}
+
+// ReadBundle decodes a Bundle strictly into a set holding its one campaign.
+func ReadBundle(b []byte) (*Set, Campaign, error) {
+	var doc struct {
+		Campaigns     map[string]Campaign     `json:"campaigns"`
+		Models        map[string]Model        `json:"models"`
+		Hardware      map[string]Hardware     `json:"hardware"`
+		Frameworks    map[string]Framework    `json:"frameworks"`
+		Quantizations map[string]Quantization `json:"quantizations"`
+		Workloads     map[string]Workload     `json:"workloads"`
+		Policies      map[string]Policy       `json:"policies"`
+	}
+	if err := strictDecode(b, &doc); err != nil {
+		return nil, Campaign{}, fmt.Errorf("bundle: %w", err)
+	}
+	if len(doc.Campaigns) != 1 {
+		return nil, Campaign{}, fmt.Errorf("bundle: want one campaign, found %d", len(doc.Campaigns))
+	}
+	s := &Set{Models: doc.Models, Hardware: doc.Hardware, Frameworks: doc.Frameworks,
+		Quantizations: doc.Quantizations, Workloads: doc.Workloads, Policies: doc.Policies, Campaigns: doc.Campaigns}
+	var c Campaign
+	for _, c = range doc.Campaigns {
+	}
+	return s, c, nil
 }

@@ -61,8 +61,9 @@ type Set struct {
 	// CatalogDir is where the catalog came from ("" when none was loaded).
 	CatalogDir string
 
-	defs map[string]Position // section NUL name: where an input file defines it
-	pos  positioner
+	defs   map[string]Position // section NUL name: where an input file defines it
+	embeds Problems            // top-level values without a field name
+	pos    positioner
 }
 
 // Load reads the given files and directories (directories recursively), plus the
@@ -154,6 +155,7 @@ func Load(ctx *cue.Context, paths []string, opt Options) (*Set, error) {
 	v := ctx.BuildInstance(inst)
 	s.Value = v
 	probs = append(probs, s.duplicates(inst.Files)...)
+	probs = append(probs, s.embeds...)
 	probs = append(probs, s.topLevel()...)
 	if err := v.Validate(cue.Concrete(true), cue.Hidden(true)); err != nil {
 		probs = append(probs, s.locate(s.pos.fromCUE(err))...)
@@ -420,6 +422,9 @@ func (s *Set) locate(probs Problems) Problems {
 				in = append(in, pos)
 			}
 		}
+		if len(in)+len(sch) == 0 && p.Path == "" && len(s.embeds) > 0 {
+			continue // a top-level value conflicting with the document: reported at the value
+		}
 		if len(in) == 0 {
 			for sels := p.sels; len(sels) > 0; sels = sels[:len(sels)-1] {
 				if pos, ok := s.inputPos(sels); ok {
@@ -590,6 +595,13 @@ func (s *Set) duplicates(files []*ast.File) Problems {
 	var keys []string
 	for _, f := range files {
 		for _, decl := range f.Decls {
+			if e, ok := decl.(*ast.EmbedDecl); ok && !r.isSchema(f.Filename) {
+				p := Problem{Message: "value without a field name at the top level: a file holds fields such as campaigns: or models:"}
+				if pos, ok := r.pos(e.Pos()); ok {
+					p.Positions = []Position{pos}
+				}
+				s.embeds = append(s.embeds, p)
+			}
 			field, ok := decl.(*ast.Field)
 			if !ok {
 				continue

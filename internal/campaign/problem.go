@@ -122,7 +122,11 @@ func (r positioner) fromCUE(err error) Problems {
 	var out Problems
 	for _, e := range errors.Errors(err) {
 		format, args := e.Msg()
-		p := Problem{Path: pathString(e.Path()), Message: fmt.Sprintf(format, args...), sels: e.Path()}
+		msg := fmt.Sprintf(format, args...)
+		if msg == "" {
+			msg = e.Error() // a wrapped error keeps its text outside Msg
+		}
+		p := Problem{Path: pathString(e.Path()), Message: msg, sels: e.Path()}
 		seen := map[Position]bool{}
 		add := func(tp token.Pos) {
 			if pos, ok := r.pos(tp); ok && !seen[pos] {

@@ -53,9 +53,10 @@ type Framework struct {
 	Docs           string              `json:"docs,omitempty"`
 }
 
-// Image is a framework version's container image.
+// Image is a framework version's container images.
 type Image struct {
-	Image string `json:"image"`
+	Image     string `json:"image"`
+	ROCmImage string `json:"rocm_image,omitempty"`
 }
 
 // Launcher is how a framework's server is started.
@@ -245,10 +246,14 @@ type Campaign struct {
 	BatchSize   int    `json:"batch_size"`
 	Parallelism int    `json:"parallelism"`
 	Spot        struct {
-		Enabled            bool   `json:"enabled"`
-		FallbackToOnDemand bool   `json:"fallback_to_on_demand"`
-		Provider           string `json:"provider"`
+		Enabled            bool       `json:"enabled"`
+		FallbackToOnDemand bool       `json:"fallback_to_on_demand"`
+		Provider           string     `json:"provider"`
+		Label              *SpotLabel `json:"label,omitempty"`
 	} `json:"spot"`
+	Cache *struct {
+		URL string `json:"url"`
+	} `json:"cache,omitempty"`
 	Retry struct {
 		Limit   int `json:"limit"`
 		Backoff struct {
@@ -276,6 +281,14 @@ type Campaign struct {
 	Policy               string `json:"policy"`
 	PriorityClass        string `json:"priority_class,omitempty"`
 	SkipPredictedSLOMiss bool   `json:"skip_predicted_slo_miss"`
+}
+
+// SpotLabel is the node label that marks spot capacity.
+type SpotLabel struct {
+	Key      string `json:"key"`
+	Spot     string `json:"spot"`
+	OnDemand string `json:"on_demand,omitempty"`
+	Taint    bool   `json:"taint,omitempty"`
 }
 
 // Criterion is one weighted metric of a policy.

@@ -1,0 +1,448 @@
+// Package argo builds the Argo Workflows manifests of a compiled campaign as typed
+// wfv1 objects: one Workflow per (campaign, model), or a WorkflowTemplate plus a
+// CronWorkflow when the campaign has a schedule, the ConfigMap that carries the
+// campaign to the pods, and the ConfigMap that sizes the per-GPU semaphores.
+package argo
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/matrix"
+)
+
+// Labels the compiler sets on everything it generates; apply finds a campaign's
+// objects by them.
+const (
+	LabelCampaign = "llmsweep.dev/campaign"
+	LabelModel    = "llmsweep.dev/model"
+	LabelPartOf   = "app.kubernetes.io/part-of"
+	LabelManaged  = "app.kubernetes.io/managed-by"
+)
+
+// Mount paths inside the pods.
+const (
+	campaignMount = "/etc/llmsweep"
+	cacheMount    = "/cache"
+)
+
+// Input is what the manifests are built from.
+type Input struct {
+	Campaign campaign.Campaign
+	Set      *campaign.Set
+	Result   *matrix.Result
+	// Bundle is the campaign and the catalog entries it uses, as JSON: the
+	// ConfigMap's payload, from which pods re-derive their batch.
+	Bundle []byte
+	// Image is the llmsweep image every step runs.
+	Image string
+}
+
+// Manifests are the generated objects.
+type Manifests struct {
+	ConfigMap *corev1.ConfigMap
+	// Quota sizes the semaphore of each GPU type.
+	Quota *corev1.ConfigMap
+	// Workflows for an unscheduled campaign; Templates and Crons for a scheduled one.
+	Workflows []*wfv1.Workflow
+	Templates []*wfv1.WorkflowTemplate
+	Crons     []*wfv1.CronWorkflow
+}
+
+// spotPreset is the node label that marks spot capacity per provider.
+var spotPreset = map[string]campaign.SpotLabel{
+	"karpenter": {Key: "karpenter.sh/capacity-type", Spot: "spot", OnDemand: "on-demand"},
+	"gke":       {Key: "cloud.google.com/gke-spot", Spot: "true", Taint: true},
+	"aks":       {Key: "kubernetes.azure.com/scalesetpriority", Spot: "spot", Taint: true},
+}
+
+// Metric names the pipeline exports through Argo's template metrics.
+const (
+	MetricCompletion    = "benchmark_completion_rate"
+	MetricDuration      = "average_benchmark_duration"
+	MetricInterruptions = "spot_instance_interruptions"
+)
+
+// dnsName makes a Kubernetes object name of at most max characters: lower case,
+// dots and other characters replaced, with a hash suffix when truncated.
+func dnsName(s string, max int, suffix string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	out := strings.Trim(b.String(), "-")
+	if suffix != "" {
+		max -= len(suffix) + 1
+	}
+	if len(out) > max {
+		out = strings.TrimRight(out[:max], "-")
+	}
+	if suffix != "" {
+		out += "-" + suffix
+	}
+	return out
+}
+
+// Build makes the manifests. Its output depends only on its input.
+func Build(in Input) (*Manifests, error) {
+	c := in.Campaign
+	res := in.Result
+	labels := map[string]string{LabelCampaign: c.Name, LabelPartOf: "llmsweep", LabelManaged: "llmsweep"}
+	cmName := dnsName(c.Name, 53, "") + "-campaign"
+	summary, err := json.MarshalIndent(res.Summary, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	m := &Manifests{
+		ConfigMap: &corev1.ConfigMap{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+			ObjectMeta: metav1.ObjectMeta{Name: cmName, Namespace: c.Namespace, Labels: labels},
+			Data: map[string]string{
+				"bundle.json":  string(in.Bundle),
+				"summary.json": string(summary),
+				"matrix-hash":  res.Summary.MatrixHash,
+			},
+		},
+	}
+	quota := map[string]string{}
+	for _, b := range res.Batches {
+		quota[gpuKey(b.GPU)] = strconv.Itoa(c.Parallelism)
+	}
+	m.Quota = &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{Name: dnsName(c.Name, 52, "") + "-gpu-quota", Namespace: c.Namespace, Labels: labels},
+		Data:       quota,
+	}
+	byModel := map[string][]matrix.Batch{}
+	for _, b := range res.Batches {
+		byModel[b.Model] = append(byModel[b.Model], b)
+	}
+	for _, model := range res.Models {
+		name := dnsName(c.Name+"-"+model, 63, res.ModelHashes[model][:8])
+		ml := map[string]string{LabelModel: dnsName(model, 63, "")}
+		for k, v := range labels {
+			ml[k] = v
+		}
+		spec := workflowSpec(in, model, byModel[model], cmName, m.Quota.Name, ml)
+		meta := metav1.ObjectMeta{Name: name, Namespace: c.Namespace, Labels: ml,
+			Annotations: map[string]string{"llmsweep.dev/matrix-hash": res.ModelHashes[model]}}
+		if c.Schedule == nil {
+			m.Workflows = append(m.Workflows, &wfv1.Workflow{
+				TypeMeta:   metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "Workflow"},
+				ObjectMeta: meta, Spec: spec,
+			})
+			continue
+		}
+		m.Templates = append(m.Templates, &wfv1.WorkflowTemplate{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "WorkflowTemplate"},
+			ObjectMeta: meta, Spec: spec,
+		})
+		m.Crons = append(m.Crons, &wfv1.CronWorkflow{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "CronWorkflow"},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.Namespace, Labels: ml},
+			Spec: wfv1.CronWorkflowSpec{
+				Schedules:         []string{c.Schedule.Cron},
+				Timezone:          c.Schedule.Timezone,
+				ConcurrencyPolicy: wfv1.ForbidConcurrent,
+				WorkflowSpec:      wfv1.WorkflowSpec{WorkflowTemplateRef: &wfv1.WorkflowTemplateRef{Name: name}},
+				WorkflowMetadata:  &metav1.ObjectMeta{Labels: ml},
+			},
+		})
+	}
+	return m, nil
+}
+
+// gpuKey is a GPU model as a ConfigMap key.
+func gpuKey(gpu string) string { return dnsName(gpu, 63, "") }
+
+// serviceAccount runs every pod; apply creates it with least-privilege RBAC.
+const serviceAccount = "llmsweep-executor"
+
+func workflowSpec(in Input, model string, batches []matrix.Batch, cmName, quotaName string, labels map[string]string) wfv1.WorkflowSpec {
+	c := in.Campaign
+	par := int64(c.Parallelism)
+	spec := wfv1.WorkflowSpec{
+		Entrypoint:         "pipeline",
+		ServiceAccountName: serviceAccount,
+		Parallelism:        &par,
+		OnExit:             "on-exit",
+		PodMetadata:        &wfv1.Metadata{Labels: labels},
+		SecurityContext:    podSecurity(),
+		Volumes: []corev1.Volume{{
+			Name:         "campaign",
+			VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: cmName}}},
+		}},
+	}
+	if c.PriorityClass != "" {
+		spec.PodPriorityClassName = c.PriorityClass
+	}
+	step := func(name string, args ...string) wfv1.Template {
+		return wfv1.Template{Name: name, Container: container(in.Image, args)}
+	}
+	bundle := campaignMount + "/bundle.json"
+	dag := &wfv1.DAGTemplate{}
+	add := func(name, tmpl string, deps ...string) {
+		dag.Tasks = append(dag.Tasks, wfv1.DAGTask{Name: name, Template: tmpl, Dependencies: deps})
+	}
+	spec.Templates = append(spec.Templates,
+		step("validate-model", "validate-model", model, "--bundle", bundle),
+		step("matrix", "compile", "--verify", "--bundle", bundle, "--model", model, "--matrix-hash", in.Result.ModelHashes[model]),
+	)
+	add("validate-model", "validate-model")
+	add("matrix", "matrix", "validate-model")
+	// One pod template per hardware shape and server image; each batch task passes
+	// its batch and its server's command line as parameters, which keeps the
+	// Workflow small (etcd holds objects up to about 1 MB).
+	var batchTasks []string
+	made := map[string]bool{}
+	for _, b := range batches {
+		srv := in.Result.Servers[b.Group]
+		tname := dnsName("serve-"+b.Hardware+"-"+srv.Image, 63, digest(b.Hardware, srv.Image))
+		if !made[tname] {
+			made[tname] = true
+			spec.Templates = append(spec.Templates, batchTemplate(in, b, tname, quotaName))
+		}
+		task := wfv1.DAGTask{
+			Name: "batch-" + b.ID, Template: tname, Dependencies: []string{"matrix"},
+			ContinueOn: &wfv1.ContinueOn{Failed: true},
+			Arguments: wfv1.Arguments{Parameters: []wfv1.Parameter{
+				{Name: "batch", Value: wfv1.AnyStringPtr(b.ID)},
+				{Name: "server", Value: wfv1.AnyStringPtr(shellQuote(srv.Args))},
+			}},
+		}
+		dag.Tasks = append(dag.Tasks, task)
+		batchTasks = append(batchTasks, task.Name)
+	}
+	tail := []struct {
+		name string
+		args []string
+		when bool
+	}{
+		{"aggregate", []string{"aggregate", "--bundle", bundle, "--run", "{{workflow.uid}}"}, true},
+		{"refresh-views", []string{"refresh-views", "--store", c.Store.URL}, true},
+		{"invalidate-cache", []string{"invalidate-cache", "--cache", cacheURL(c)}, c.Cache != nil},
+		{"report", []string{"report", "--bundle", bundle, "--run", "{{workflow.uid}}"}, true},
+		{"notify", []string{"notify", "--bundle", bundle, "--run", "{{workflow.uid}}", "--status", "success"}, len(c.Notifications) > 0},
+		{"archive", []string{"archive", "--bundle", bundle, "--run", "{{workflow.uid}}"}, c.Archive != nil},
+	}
+	prev := batchTasks
+	for _, s := range tail {
+		if !s.when {
+			continue
+		}
+		spec.Templates = append(spec.Templates, step(s.name, s.args...))
+		add(s.name, s.name, prev...)
+		prev = []string{s.name}
+	}
+	spec.Templates = append(spec.Templates,
+		wfv1.Template{Name: "pipeline", DAG: dag},
+		step("on-exit", "notify", "--bundle", bundle, "--run", "{{workflow.uid}}", "--status", "{{workflow.status}}",
+			"--failures", "{{workflow.failures}}"),
+	)
+	sort.SliceStable(spec.Templates, func(i, j int) bool { return spec.Templates[i].Name == "pipeline" && spec.Templates[j].Name != "pipeline" })
+	return spec
+}
+
+func cacheURL(c campaign.Campaign) string {
+	if c.Cache == nil {
+		return ""
+	}
+	return c.Cache.URL
+}
+
+func container(image string, args []string) *corev1.Container {
+	return &corev1.Container{
+		Image:   image,
+		Command: []string{"llmsweep"},
+		Args:    args,
+		Env: []corev1.EnvVar{
+			secretEnv("LLMSWEEP_STORE", "llmsweep-store", "url"),
+		},
+		VolumeMounts:    []corev1.VolumeMount{{Name: "campaign", MountPath: campaignMount, ReadOnly: true}},
+		SecurityContext: containerSecurity(),
+		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+			corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: resource.MustParse("256Mi"),
+		}},
+	}
+}
+
+// secretEnv reads a secret by reference: no secret value is ever in a manifest.
+func secretEnv(name, secret, key string) corev1.EnvVar {
+	optional := true
+	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: secret}, Key: key, Optional: &optional,
+	}}}
+}
+
+func podSecurity() *corev1.PodSecurityContext {
+	yes := true
+	uid := int64(65532)
+	return &corev1.PodSecurityContext{RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid,
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}}
+}
+
+func containerSecurity() *corev1.SecurityContext {
+	no := false
+	return &corev1.SecurityContext{AllowPrivilegeEscalation: &no,
+		Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}
+}
+
+// shellQuote joins args into one sh command line, each argument single-quoted.
+func shellQuote(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
+}
+
+func digest(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:8]
+}
+
+// batchTemplate is the pod of a batch on one hardware shape with one server image:
+// llmsweep exec as the main container and the framework server as a sidecar
+// holding the GPUs, started with the command line the task passes.
+func batchTemplate(in Input, b matrix.Batch, name, quotaName string) wfv1.Template {
+	c := in.Campaign
+	h := in.Set.Hardware[b.Hardware]
+	srv := in.Result.Servers[b.Group]
+	gpus := resource.MustParse(strconv.Itoa(b.GPUs))
+	gpuResource := corev1.ResourceName("nvidia.com/gpu")
+	if h.GPU.Vendor == "amd" {
+		gpuResource = "amd.com/gpu"
+	}
+	var env []corev1.EnvVar
+	for _, k := range sortedKeys(srv.Env) {
+		env = append(env, corev1.EnvVar{Name: k, Value: srv.Env[k]})
+	}
+	env = append(env, corev1.EnvVar{Name: "HF_HOME", Value: cacheMount + "/huggingface"},
+		secretEnv("HF_TOKEN", "llmsweep-hf-token", "token"))
+	port := intstr.FromInt32(int32(srv.Port))
+	server := wfv1.UserContainer{Container: corev1.Container{
+		Name:    "server",
+		Image:   srv.Image,
+		Command: []string{"/bin/sh", "-c"},
+		Args:    []string{"exec {{inputs.parameters.server}}"},
+		Env:     env,
+		Ports:   []corev1.ContainerPort{{Name: "http", ContainerPort: int32(srv.Port)}},
+		ReadinessProbe: &corev1.Probe{
+			ProbeHandler:     corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: srv.ReadinessPath, Port: port}},
+			PeriodSeconds:    5,
+			FailureThreshold: 720, // model downloads and loads take minutes
+		},
+		Resources: corev1.ResourceRequirements{
+			Limits:   corev1.ResourceList{gpuResource: gpus},
+			Requests: corev1.ResourceList{gpuResource: gpus},
+		},
+		VolumeMounts:    []corev1.VolumeMount{{Name: "cache", MountPath: cacheMount}, {Name: "shm", MountPath: "/dev/shm"}},
+		SecurityContext: containerSecurity(),
+	}}
+	main := container(in.Image, []string{"exec", "--bundle", campaignMount + "/bundle.json", "--batch", "{{inputs.parameters.batch}}",
+		"--server", fmt.Sprintf("http://127.0.0.1:%d", srv.Port)})
+	t := wfv1.Template{
+		Name:         name,
+		Inputs:       wfv1.Inputs{Parameters: []wfv1.Parameter{{Name: "batch"}, {Name: "server"}}},
+		Metadata:     wfv1.Metadata{Labels: map[string]string{"llmsweep.dev/batch": "{{inputs.parameters.batch}}", "llmsweep.dev/hardware": b.Hardware}},
+		Container:    main,
+		Sidecars:     []wfv1.UserContainer{server},
+		NodeSelector: map[string]string{},
+		Volumes: []corev1.Volume{
+			{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+			{Name: "shm", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}},
+		},
+		PriorityClassName: c.PriorityClass,
+		RetryStrategy: &wfv1.RetryStrategy{
+			Limit:       ptrIntstr(intstr.FromInt32(int32(c.Retry.Limit))),
+			RetryPolicy: wfv1.RetryPolicyAlways,
+			Backoff: &wfv1.Backoff{
+				Duration: c.Retry.Backoff.Duration,
+				Factor:   ptrIntstr(intstr.FromInt32(int32(c.Retry.Backoff.Factor))),
+				Cap:      c.Retry.Backoff.Max,
+			},
+		},
+		Synchronization: &wfv1.Synchronization{Semaphores: []*wfv1.SemaphoreRef{{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: quotaName}, Key: gpuKey(b.GPU),
+		}}}},
+		Metrics: batchMetrics(b),
+	}
+	for _, k := range sortedKeys(h.NodeLabels) {
+		t.NodeSelector[k] = h.NodeLabels[k]
+	}
+	// terminationGracePeriodSeconds is the spot warning window: exec checkpoints
+	// and exits within it.
+	patch := `{"terminationGracePeriodSeconds":120}`
+	if c.Spot.Enabled {
+		l := spotPreset[c.Spot.Provider]
+		if c.Spot.Label != nil {
+			l = *c.Spot.Label
+		}
+		t.NodeSelector[l.Key] = l.Spot
+		if l.Taint {
+			t.Tolerations = []corev1.Toleration{{Key: l.Key, Operator: corev1.TolerationOpEqual, Value: l.Spot, Effect: corev1.TaintEffectNoSchedule}}
+		}
+		if c.Spot.FallbackToOnDemand && c.Retry.Limit > 0 {
+			// The last retry leaves spot: the strategic merge patch sets the
+			// label to its on-demand value, or removes it (null).
+			onDemand := "null"
+			if l.OnDemand != "" {
+				onDemand = strconv.Quote(l.OnDemand)
+			}
+			patch = fmt.Sprintf(`{"terminationGracePeriodSeconds":120,"nodeSelector":{%q:{{=sprig.int(retries) >= %d ? '%s' : '%s'}}}}`,
+				l.Key, c.Retry.Limit, onDemand, strconv.Quote(l.Spot))
+		}
+	}
+	t.PodSpecPatch = patch
+	return t
+}
+
+func batchMetrics(b matrix.Batch) *wfv1.Metrics {
+	labels := []*wfv1.MetricLabel{{Key: "batch", Value: "{{inputs.parameters.batch}}"}, {Key: "hardware", Value: b.Hardware}, {Key: "model", Value: b.Model}}
+	return &wfv1.Metrics{Prometheus: []*wfv1.Prometheus{
+		{
+			Name: MetricCompletion, Help: "1 when the batch's configs completed, 0 when it failed.",
+			Labels: labels, Gauge: &wfv1.Gauge{Value: `{{=status == "Succeeded" ? 1 : 0}}`},
+		},
+		{
+			Name: MetricDuration, Help: "Wall time of benchmark batches, in seconds.",
+			Labels: labels[1:], Histogram: &wfv1.Histogram{Value: "{{duration}}",
+				Buckets: []wfv1.Amount{{Value: "60"}, {Value: "300"}, {Value: "900"}, {Value: "1800"}, {Value: "3600"}, {Value: "7200"}, {Value: "14400"}}},
+		},
+		{
+			Name: MetricInterruptions, Help: "Batch attempts that ended on a retry, as spot preemptions do.",
+			Labels: labels[1:], When: "{{retries}} > 0", Counter: &wfv1.Counter{Value: "1"},
+		},
+	}}
+}
+
+func ptrIntstr(v intstr.IntOrString) *intstr.IntOrString { return &v }
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

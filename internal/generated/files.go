@@ -1,0 +1,72 @@
+package generated
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/llmsweep/llmsweep/internal/argo"
+	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/matrix"
+)
+
+// MaxMatrix is the largest matrix.jsonl committed whole (about 5 MB). A larger
+// campaign commits per-model summaries instead; `diff --against git:REF`
+// recompiles the old matrix from the campaign files at REF.
+const MaxMatrix = 20000
+
+// DefaultImage is the llmsweep image the manifests run.
+const DefaultImage = "ghcr.io/llmsweep/llmsweep:v0.1.0"
+
+// Options control Files.
+type Options struct {
+	Image string
+	// Examples of pruned configs to keep per reason (compile --explain).
+	Examples int
+}
+
+// Files compiles a campaign into the files of generated/<campaign>/, validating the
+// manifests with Argo's validator.
+func Files(s *campaign.Set, c campaign.Campaign, opt Options) (map[string][]byte, *matrix.Result, error) {
+	if opt.Image == "" {
+		opt.Image = DefaultImage
+	}
+	var lines bytes.Buffer
+	x := &matrix.Compiler{Set: s, Examples: opt.Examples}
+	res, err := x.Compile(c, &lines)
+	if err != nil {
+		return nil, res, err
+	}
+	bundle, err := s.Bundle(c)
+	if err != nil {
+		return nil, res, err
+	}
+	m, err := argo.Build(argo.Input{Campaign: c, Set: s, Result: res, Bundle: bundle, Image: opt.Image})
+	if err != nil {
+		return nil, res, err
+	}
+	files := map[string][]byte{}
+	if files["workflow.yaml"], err = m.WorkflowYAML(); err != nil {
+		return nil, res, err
+	}
+	// After marshaling: Argo's validator fills in defaults as it goes.
+	if err := m.Validate(); err != nil {
+		return nil, res, fmt.Errorf("campaign %s: Argo rejects the generated manifests: %w", c.Name, err)
+	}
+	if files["configmap.yaml"], err = m.ConfigMapYAML(); err != nil {
+		return nil, res, err
+	}
+	summary := struct {
+		matrix.Summary
+		Batches []matrix.Batch    `json:"batch_list"`
+		Models  map[string]string `json:"model_hashes"`
+	}{res.Summary, res.Batches, res.ModelHashes}
+	if files["summary.json"], err = json.MarshalIndent(summary, "", "  "); err != nil {
+		return nil, res, err
+	}
+	files["summary.json"] = append(files["summary.json"], '\n')
+	if res.Summary.Configs <= MaxMatrix {
+		files["matrix.jsonl"] = lines.Bytes()
+	}
+	return files, res, nil
+}

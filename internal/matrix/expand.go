@@ -1,0 +1,330 @@
+package matrix
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/llmsweep/llmsweep/internal/campaign"
+)
+
+// Prune reasons, the keys of Summary.Pruned.
+const (
+	ReasonExcluded     = "excluded"       // a campaign exclusion rule matched
+	ReasonUnsupported  = "unsupported"    // the framework has no kernels for the quantization on the GPU
+	ReasonNoCheckpoint = "no-checkpoint"  // an offline quantization without pre-quantized weights
+	ReasonTP           = "tp-indivisible" // the GPU count does not divide the attention heads
+	ReasonContext      = "context"        // the sequence is longer than the model's context
+	ReasonMemory       = "memory"         // weights plus KV cache exceed GPU memory
+)
+
+// Reasons lists the prune reasons in the order they are checked.
+var Reasons = []string{ReasonExcluded, ReasonUnsupported, ReasonNoCheckpoint, ReasonTP, ReasonContext, ReasonMemory}
+
+// OverheadGiB is GPU memory per device that is neither weights nor KV cache: the
+// CUDA context, activations and graph buffers. vLLM's profiler typically finds
+// 1–2 GiB at these model sizes; the fit uses 1.5.
+const OverheadGiB = 1.5
+
+// Pruned is one config that cannot run, with why.
+type Pruned struct {
+	Reason string `json:"reason"`
+	Detail string `json:"detail"`
+	Config Config `json:"config"`
+}
+
+// Compiler expands campaigns against a loaded catalog.
+type Compiler struct {
+	Set *campaign.Set
+	// Examples is how many pruned configs per reason Explain keeps.
+	Examples int
+
+	workloadDigests map[string]string
+}
+
+// point is one benchmark load point of the grid.
+type point struct {
+	concurrency  int
+	rate         float64
+	input, outpt int
+}
+
+// points returns the grid's load points for a workload, in grid order.
+func points(c campaign.Campaign, w campaign.Workload) []point {
+	seqs := c.Grid.SequenceLengths
+	if len(seqs) == 0 {
+		seqs = []campaign.SequenceLength{{}}
+	}
+	var ps []point
+	for _, s := range seqs {
+		if w.Arrival.OpenLoop() {
+			for _, r := range c.Grid.RequestRates {
+				ps = append(ps, point{rate: r, input: s.InputTokens, outpt: s.OutputTokens})
+			}
+		} else {
+			for _, n := range c.Grid.Concurrency {
+				ps = append(ps, point{concurrency: n, input: s.InputTokens, outpt: s.OutputTokens})
+			}
+		}
+	}
+	return ps
+}
+
+// maxTokens is the longest input and output a distribution can draw.
+func maxTokens(d campaign.Distribution) int {
+	if d.Kind == "fixed" {
+		return d.Value
+	}
+	return d.Max
+}
+
+// contextLen is the longest sequence (input + output) a config can send.
+func contextLen(w campaign.Workload, p point) int {
+	in, out := p.input, p.outpt
+	if in == 0 {
+		in = maxTokens(w.InputTokens)
+	}
+	if out == 0 {
+		out = maxTokens(w.OutputTokens)
+	}
+	return in + out
+}
+
+// inflight is how many sequences a load point keeps in the KV cache at once: the
+// concurrency for a closed loop; for an open loop, one second of arrivals, the
+// least a server must hold to keep up with the rate.
+func (p point) inflight() int {
+	if p.concurrency > 0 {
+		return p.concurrency
+	}
+	return int(math.Ceil(p.rate))
+}
+
+// Bytes per weight, and per KV element, by bit width.
+func bytesPer(bits int) float64 { return float64(bits) / 8 }
+
+// Memory is the GPU memory a config needs, in GiB, split as the fit sees it.
+type Memory struct {
+	WeightsGiB, KVGiB, OverheadGiB, AvailableGiB float64
+}
+
+// Fits reports whether the config fits.
+func (m Memory) Fits() bool { return m.WeightsGiB+m.KVGiB+m.OverheadGiB <= m.AvailableGiB }
+
+// memory computes the fit of one config: weights at the quantization's width
+// (AWQ/GPTQ carry about 3% of scales and zeros at group size 128), plus the KV
+// cache 2 · layers · kv_heads · head_dim · bytes per token, against the GPUs'
+// memory times the campaign's memory utilization.
+func memory(m campaign.Model, h campaign.Hardware, q campaign.Quantization, util float64, tokens int) Memory {
+	const gib = 1 << 30
+	wbytes := bytesPer(q.WeightBits)
+	if q.WeightBits == 4 {
+		wbytes *= 1.03
+	}
+	kvPerToken := 2 * float64(m.Layers*m.KVHeads*m.HeadDim) * bytesPer(q.KVBits)
+	return Memory{
+		WeightsGiB:   m.ParamsB * 1e9 * wbytes / gib,
+		KVGiB:        kvPerToken * float64(tokens) / gib,
+		OverheadGiB:  OverheadGiB * float64(h.Count),
+		AvailableGiB: h.GPU.MemoryGiB * float64(h.Count) * util,
+	}
+}
+
+// server is the launch shared by every config of a batch group.
+type server struct {
+	repo, revision, image, digest string
+	args                          []string
+	env                           map[string]string
+	maxModelLen                   int
+}
+
+// Server is a batch group's server launch, as the manifests need it.
+type Server struct {
+	Image string            `json:"image"`
+	Args  []string          `json:"args"`
+	Env   map[string]string `json:"env,omitempty"`
+	Port  int               `json:"port"`
+	// ReadinessPath is polled until the server answers.
+	ReadinessPath string `json:"readiness_path"`
+}
+
+// launch builds the framework's command line for a model on a GPU shape.
+func launch(f campaign.Framework, m campaign.Model, repo, revision string, q string, tp, maxLen int, util float64) []string {
+	l := f.Launcher
+	args := slices.Clone(l.Command)
+	if l.ModelFlag != "" {
+		args = append(args, l.ModelFlag)
+	}
+	args = append(args, repo)
+	add := func(flag, val string) {
+		if flag != "" {
+			args = append(args, flag, val)
+		}
+	}
+	add(l.Flags.Port, strconv.Itoa(f.Port))
+	add(l.Flags.TensorParallel, strconv.Itoa(tp))
+	add(l.Flags.MaxModelLen, strconv.Itoa(maxLen))
+	if revision != "main" {
+		add(l.Flags.Revision, revision)
+	}
+	add(l.Flags.GPUMemoryUtil, strconv.FormatFloat(util, 'f', -1, 64))
+	args = append(args, l.QuantizationArgs[q]...)
+	return append(args, l.ExtraArgs...)
+}
+
+func digest(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func (x *Compiler) workloadDigest(name string) string {
+	if d, ok := x.workloadDigests[name]; ok {
+		return d
+	}
+	if x.workloadDigests == nil {
+		x.workloadDigests = map[string]string{}
+	}
+	b, _ := json.Marshal(x.Set.Workloads[name]) // struct fields: a fixed order
+	d := digest(string(b))
+	x.workloadDigests[name] = d
+	return d
+}
+
+// Group is the configs of one server identity: model, framework version,
+// quantization, hardware and parallelism (DESIGN 4).
+type Group struct {
+	Key     string   `json:"key"`
+	Server  Server   `json:"server"`
+	Configs []Config `json:"-"`
+
+	// The identity JSON of config i is idbuf[idend[i-1]:idend[i]].
+	idbuf []byte
+	idend []int
+}
+
+// id returns the identity JSON of config i.
+func (g *Group) id(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = g.idend[i-1]
+	}
+	return g.idbuf[start:g.idend[i]]
+}
+
+// Model expands one model of a campaign. It calls keep for every runnable config
+// in order, grouped by server identity, and prune for every config that cannot run.
+// Fingerprints are set; batches are not (see Batch).
+func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), prune func(Pruned)) {
+	s := x.Set
+	m := s.Models[model]
+	sel := s.Select(c)
+	maxLen := 0
+	for _, w := range sel.Workloads {
+		for _, p := range points(c, s.Workloads[w]) {
+			maxLen = max(maxLen, contextLen(s.Workloads[w], p))
+		}
+	}
+	maxLen = min(maxLen, m.MaxContext)
+	for _, hn := range sel.Hardware {
+		h := s.Hardware[hn]
+		for _, fn := range sel.Frameworks {
+			f := s.Frameworks[fn]
+			for _, ver := range c.Versions(f) {
+				image := f.Versions[ver].Image
+				if h.GPU.Vendor == "amd" {
+					image = f.Versions[ver].ROCmImage
+				}
+				for _, qn := range sel.Quantizations {
+					q := s.Quantizations[qn]
+					repo, rev := m.HF.Repo, m.HF.Revision
+					if ck, ok := m.Checkpoints[qn]; ok {
+						repo, rev = ck.Repo, ck.Revision
+					}
+					args := launch(f, m, repo, rev, qn, h.Count, maxLen, c.Grid.GPUMemoryUtilization)
+					envKeys := make([]string, 0, len(f.Launcher.Env))
+					for k, v := range f.Launcher.Env {
+						envKeys = append(envKeys, k+"="+v)
+					}
+					sort.Strings(envKeys)
+					g := &Group{
+						Key: strings.Join([]string{model, hn, fn, ver, qn, "tp" + strconv.Itoa(h.Count)}, "/"),
+						Server: Server{Image: image, Args: args, Env: f.Launcher.Env, Port: f.Port,
+							ReadinessPath: f.ReadinessPath},
+					}
+					sdigest := digest(append(append([]string{image}, args...), envKeys...)...)
+					// Reasons that hold for the whole group.
+					reason, detail := "", ""
+					switch {
+					case !slices.Contains(q.Requires.Archs, h.GPU.Arch) || !slices.Contains(f.Supports[h.GPU.Arch], qn) || image == "":
+						reason, detail = ReasonUnsupported, fmt.Sprintf("%s has no %s kernels on %s (%s)", fn, qn, h.GPU.Arch, h.GPU.Model)
+					case !q.Online && !hasCheckpoint(m, qn):
+						reason, detail = ReasonNoCheckpoint, fmt.Sprintf("%s needs pre-quantized weights and %s has none in the catalog", qn, model)
+					case m.AttentionHeads%h.Count != 0:
+						reason, detail = ReasonTP, fmt.Sprintf("tensor parallelism %d does not divide %d attention heads", h.Count, m.AttentionHeads)
+					}
+					for _, wn := range sel.Workloads {
+						w := s.Workloads[wn]
+						excluded := -1
+						for i, r := range c.Exclude {
+							if r.Matches(model, hn, fn, qn, wn, h.GPU.Arch) {
+								excluded = i
+								break
+							}
+						}
+						for _, p := range points(c, w) {
+							cfg := Config{
+								Model: model, Repo: repo, Revision: rev,
+								Hardware: hn, GPU: h.GPU.Model, GPUs: h.Count,
+								Framework: fn, Version: ver, Image: image,
+								Quantization: qn, TP: h.Count, ServerDigest: sdigest,
+								Workload: wn, WorkloadDigest: x.workloadDigest(wn),
+								Concurrency: p.concurrency, RequestRate: p.rate,
+								InputTokens: p.input, OutputTokens: p.outpt, MaxModelLen: maxLen,
+							}
+							r, d := reason, detail
+							if excluded >= 0 {
+								r, d = ReasonExcluded, fmt.Sprintf("exclude[%d]: %s", excluded, c.Exclude[excluded].Reason)
+							}
+							if r == "" {
+								ctx := contextLen(w, p)
+								if ctx > m.MaxContext {
+									r, d = ReasonContext, fmt.Sprintf("sequences of %d tokens exceed the model's context of %d", ctx, m.MaxContext)
+								} else if mem := memory(m, h, q, c.Grid.GPUMemoryUtilization, ctx*p.inflight()); !mem.Fits() {
+									r, d = ReasonMemory, fmt.Sprintf("needs %.1f GiB (weights %.1f + KV %.1f for %d × %d tokens + overhead %.1f) of %.1f GiB",
+										mem.WeightsGiB+mem.KVGiB+mem.OverheadGiB, mem.WeightsGiB, mem.KVGiB, p.inflight(), ctx, mem.OverheadGiB, mem.AvailableGiB)
+								}
+							}
+							if r != "" {
+								if prune != nil {
+									prune(Pruned{Reason: r, Detail: d, Config: cfg})
+								}
+								continue
+							}
+							g.idbuf = cfg.fingerprint(g.idbuf)
+							g.idend = append(g.idend, len(g.idbuf))
+							g.Configs = append(g.Configs, cfg)
+						}
+					}
+					if len(g.Configs) > 0 {
+						keep(g)
+					}
+				}
+			}
+		}
+	}
+}
+
+func hasCheckpoint(m campaign.Model, q string) bool {
+	_, ok := m.Checkpoints[q]
+	return ok
+}
