@@ -255,7 +255,9 @@ func workflowSpec(in Input, model string, batches []matrix.Batch, cmName, quotaN
 		step("on-exit", "notify", "--bundle", bundle, "--run", "{{workflow.uid}}", "--status", "{{workflow.status}}",
 			"--failures", "{{workflow.failures}}"),
 	)
-	sort.SliceStable(spec.Templates, func(i, j int) bool { return spec.Templates[i].Name == "pipeline" && spec.Templates[j].Name != "pipeline" })
+	sort.SliceStable(spec.Templates, func(i, j int) bool {
+		return spec.Templates[i].Name == "pipeline" && spec.Templates[j].Name != "pipeline"
+	})
 	return spec
 }
 

@@ -1,10 +1,7 @@
 package campaign_test
 
 import (
-	"runtime"
-	"time"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,13 +46,6 @@ func FuzzLoad(f *testing.F) {
 		if err := os.WriteFile(filepath.Join(dir, "in.cue"), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile(fmt.Sprintf("/tmp/fuzzlast-%d", os.Getpid()), data, 0o644)
-		wd := time.AfterFunc(8*time.Second, func() {
-			buf := make([]byte, 1<<22)
-			n := runtime.Stack(buf, true)
-			os.WriteFile(fmt.Sprintf("/tmp/fuzzstack-%d", os.Getpid()), buf[:n], 0o644)
-		})
-		defer wd.Stop()
 		_, err := campaign.Load(cuecontext.New(), []string{"in.cue"}, campaign.Options{Dir: dir, NoCatalog: true})
 		if err == nil {
 			return
