@@ -26,6 +26,9 @@ func (s *Set) lookup(sels ...any) cue.Value {
 	return s.Value.LookupPath(cue.MakePath(p...))
 }
 
+// Suggest returns ` (did you mean "x"?)` for the closest known name, or "".
+func Suggest(name string, known []string) string { return suggest(name, known) }
+
 // suggest returns ` (did you mean "x"?)` for the closest known name, or "".
 func suggest(name string, known []string) string {
 	type score struct {

@@ -18,7 +18,8 @@ import (
 func newVet() *cobra.Command {
 	var opt campaign.Options
 	var output string
-	var quiet bool
+	var quiet, online bool
+	var hf hubFlags
 	cmd := &cobra.Command{
 		Use:   "vet [paths...]",
 		Short: "Check campaigns, policies and the catalog against the schema and each other",
@@ -53,12 +54,24 @@ With no paths it vets campaigns/ in the current directory.`,
 			if !quiet {
 				summary(out, set)
 			}
+			if online {
+				bad, err := validateModels(cmd.Context(), cmd, hf.client(), onlineModels(set))
+				if err != nil {
+					return err
+				}
+				if bad > 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%d model%s differ from the Hub\n", bad, plural(bad))
+					return exitError{exitFail}
+				}
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json (for CI annotations)")
 	cmd.Flags().StringVar(&opt.Catalog, "catalog", "", "catalog directory (default: catalog/ of the CUE module, else the built-in catalog)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing when the input is clean")
+	cmd.Flags().BoolVar(&online, "online", false, "also check the campaigns' models against the Hugging Face Hub (validate-model)")
+	hf.register(cmd)
 	return cmd
 }
 

@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/spf13/cobra"
+
+	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/hub"
+)
+
+// hubFlags configure the Hugging Face Hub client. The token only ever comes from
+// the environment (HF_TOKEN), as huggingface_hub reads it.
+type hubFlags struct {
+	endpoint, cache string
+}
+
+func (f *hubFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.endpoint, "hub", "", "Hub endpoint (default: $HF_ENDPOINT, else https://huggingface.co)")
+	cmd.Flags().StringVar(&f.cache, "hub-cache", "", "cache for fetched metadata (default: $XDG_CACHE_HOME/llmsweep/hub)")
+}
+
+func (f *hubFlags) client() *hub.Client {
+	c := &hub.Client{BaseURL: f.endpoint, Token: os.Getenv("HF_TOKEN"), CacheDir: f.cache}
+	if c.BaseURL == "" {
+		c.BaseURL = os.Getenv("HF_ENDPOINT")
+	}
+	if c.CacheDir == "" {
+		if dir, err := os.UserCacheDir(); err == nil {
+			c.CacheDir = filepath.Join(dir, "llmsweep", "hub")
+		}
+	}
+	return c
+}
+
+// validateModels checks models against the Hub and writes a report per model with
+// mismatches. It returns how many models mismatched, or the first fetch error.
+func validateModels(ctx context.Context, cmd *cobra.Command, c *hub.Client, models []campaign.Model) (int, error) {
+	bad := 0
+	for _, m := range models {
+		ms, info, err := c.Validate(ctx, m)
+		if err != nil {
+			return bad, hubError(err)
+		}
+		if len(ms) > 0 {
+			bad++
+			fmt.Fprint(cmd.ErrOrStderr(), hub.Report(m.Name, ms))
+			continue
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s: %s@%s matches the catalog\n", m.Name, m.HF.Repo, info.SHA)
+	}
+	return bad, nil
+}
+
+func newValidateModel() *cobra.Command {
+	var opt campaign.Options
+	var hf hubFlags
+	var bundle string
+	cmd := &cobra.Command{
+		Use:   "validate-model MODEL [paths...]",
+		Short: "Check a catalog model's architecture against its config.json on the Hugging Face Hub",
+		Long: `validate-model fetches the model's repo info and config.json at its pinned
+revision (with HF_TOKEN for gated repos; rate limits are retried with backoff) and
+compares the architecture fields with the catalog entry. It prints a field-by-field
+report and exits 1 on any mismatch, 2 when the Hub cannot be read.
+
+It is the first step of every campaign workflow, where it reads the campaign from
+--bundle.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			var set *campaign.Set
+			var err error
+			if bundle != "" {
+				b, err := os.ReadFile(bundle)
+				if err != nil {
+					return err
+				}
+				if set, _, err = campaign.ReadBundle(b); err != nil {
+					return err
+				}
+			} else if set, err = loadSet(cmd, args[1:], opt); err != nil {
+				return err
+			}
+			m, ok := set.Models[name]
+			if !ok {
+				names := keys(set.Models)
+				return fmt.Errorf("unknown model %q%s", name, campaign.Suggest(name, names))
+			}
+			bad, err := validateModels(cmd.Context(), cmd, hf.client(), []campaign.Model{m})
+			if err != nil {
+				return err
+			}
+			if bad > 0 {
+				return exitError{exitFail}
+			}
+			return nil
+		},
+	}
+	hf.register(cmd)
+	cmd.Flags().StringVar(&bundle, "bundle", "", "read the model from a campaign bundle instead of CUE files")
+	cmd.Flags().StringVar(&opt.Catalog, "catalog", "", "catalog directory (default: catalog/ of the CUE module, else the built-in catalog)")
+	return cmd
+}
+
+// onlineModels are the models the loaded campaigns use, or every model when no
+// campaign is loaded.
+func onlineModels(s *campaign.Set) []campaign.Model {
+	used := map[string]bool{}
+	for _, c := range s.Campaigns {
+		for _, m := range s.Select(c).Models {
+			used[m] = true
+		}
+	}
+	if len(used) == 0 {
+		for m := range s.Models {
+			used[m] = true
+		}
+	}
+	var out []campaign.Model
+	for m := range used {
+		out = append(out, s.Models[m])
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// hubError says what to do about a Hub failure.
+func hubError(err error) error {
+	switch {
+	case errors.Is(err, hub.ErrAccess):
+		return fmt.Errorf("%v\n(set HF_TOKEN in the environment; it is never read from a campaign)", err)
+	default:
+		return err
+	}
+}
