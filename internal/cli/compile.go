@@ -87,24 +87,35 @@ matrix from a bundle and checks it against --matrix-hash instead of writing.`,
 				examples = 3
 			}
 			w := cmd.OutOrStdout()
+			failed := 0
+			// A campaign that fails does not stop the others; the exit code says.
+			fail := func(err error) {
+				failed++
+				fmt.Fprintf(cmd.ErrOrStderr(), "llmsweep: %v\n", err)
+			}
 			for _, c := range cs {
 				dir := filepath.Join(out, c.Name)
 				if _, err := generated.Read(dir); errors.Is(err, generated.ErrEdited) && !force {
-					return fmt.Errorf("%v\nrefusing to overwrite a hand edit: undo it, or pass --force", err)
+					fail(fmt.Errorf("%v\nrefusing to overwrite a hand edit: undo it, or pass --force", err))
+					continue
 				}
 				files, res, err := generated.Files(set, c, generated.Options{Image: image, Examples: examples})
 				if explain && res != nil {
 					printExplain(w, res)
 				}
-				if err != nil {
-					return err
+				if err == nil {
+					err = generated.Write(dir, files)
 				}
-				if err := generated.Write(dir, files); err != nil {
-					return err
+				if err != nil {
+					fail(err)
+					continue
 				}
 				s := res.Summary
 				fmt.Fprintf(w, "%s: %d configs in %d batches (%d groups), %d pruned → %s\n",
 					c.Name, s.Configs, s.Batches, s.Groups, s.Expanded-s.Configs, dir)
+			}
+			if failed > 0 {
+				return exitError{exitFail}
 			}
 			return nil
 		},
