@@ -23,6 +23,9 @@ type Options struct {
 	Image string
 	// Examples of pruned configs to keep per reason (compile --explain).
 	Examples int
+	// SkipValidation skips Argo's validator, which takes most of the time on very
+	// large campaigns (the tests validate every manifest they generate).
+	SkipValidation bool
 }
 
 // Files compiles a campaign into the files of generated/<campaign>/, validating the
@@ -31,9 +34,9 @@ func Files(s *campaign.Set, c campaign.Campaign, opt Options) (map[string][]byte
 	if opt.Image == "" {
 		opt.Image = DefaultImage
 	}
-	var lines bytes.Buffer
+	lines := &capped{max: MaxMatrix * 1024}
 	x := &matrix.Compiler{Set: s, Examples: opt.Examples}
-	res, err := x.Compile(c, &lines)
+	res, err := x.Compile(c, lines)
 	if err != nil {
 		return nil, res, err
 	}
@@ -50,7 +53,9 @@ func Files(s *campaign.Set, c campaign.Campaign, opt Options) (map[string][]byte
 		return nil, res, err
 	}
 	// After marshaling: Argo's validator fills in defaults as it goes.
-	if err := m.Validate(); err != nil {
+	if opt.SkipValidation {
+		// nothing
+	} else if err := m.Validate(); err != nil {
 		return nil, res, fmt.Errorf("campaign %s: Argo rejects the generated manifests: %w", c.Name, err)
 	}
 	if files["configmap.yaml"], err = m.ConfigMapYAML(); err != nil {
@@ -65,8 +70,28 @@ func Files(s *campaign.Set, c campaign.Campaign, opt Options) (map[string][]byte
 		return nil, res, err
 	}
 	files["summary.json"] = append(files["summary.json"], '\n')
-	if res.Summary.Configs <= MaxMatrix {
+	if res.Summary.Configs <= MaxMatrix && !lines.over {
 		files["matrix.jsonl"] = lines.Bytes()
 	}
 	return files, res, nil
+}
+
+// capped keeps what is written until it passes max bytes, then keeps nothing: a
+// large campaign's matrix is hashed but never held in memory.
+type capped struct {
+	bytes.Buffer
+	max  int
+	over bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if !c.over {
+		if c.Len()+len(p) > c.max {
+			c.over = true
+			c.Buffer = bytes.Buffer{}
+		} else {
+			c.Buffer.Write(p)
+		}
+	}
+	return len(p), nil
 }
