@@ -2,9 +2,10 @@ package argo
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
-
-	"sigs.k8s.io/yaml"
+	"runtime"
+	"sync"
 )
 
 // WorkflowYAML renders the workflow objects (Workflows, or WorkflowTemplates then
@@ -26,19 +27,37 @@ func (m *Manifests) WorkflowYAML() ([]byte, error) {
 // ConfigMapYAML renders the campaign ConfigMap and the GPU quota ConfigMap.
 func (m *Manifests) ConfigMapYAML() ([]byte, error) { return docs(m.ConfigMap, m.Quota) }
 
-// docs marshals objects as YAML documents. sigs.k8s.io/yaml goes through JSON, so
-// keys are sorted and the output is byte-identical for equal input.
+// docs marshals objects as YAML documents, converting in parallel. The output
+// depends only on the objects.
 func docs(objs ...any) ([]byte, error) {
-	var b bytes.Buffer
+	out := make([]bytes.Buffer, len(objs))
+	errs := make([]error, len(objs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for i, o := range objs {
-		y, err := yaml.Marshal(o)
-		if err != nil {
-			return nil, fmt.Errorf("marshal manifest: %w", err)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			js, err := json.Marshal(o)
+			if err == nil {
+				err = jsonToYAML(&out[i], js)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("marshal manifest: %w", err)
+			}
+		}()
+	}
+	wg.Wait()
+	var b bytes.Buffer
+	for i := range out {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
 		if i > 0 {
 			b.WriteString("---\n")
 		}
-		b.Write(bytes.ReplaceAll(y, []byte("  creationTimestamp: null\n"), nil))
+		b.Write(out[i].Bytes())
 	}
 	return b.Bytes(), nil
 }

@@ -12,6 +12,7 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/argoproj/argo-workflows/v3/util/template"
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	"cuelang.org/go/cue/cuecontext"
@@ -55,6 +56,31 @@ func TestGolden(t *testing.T) {
 			files, _, err := Files(s, c, Options{})
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Every document must read back strictly into its Kubernetes type.
+			for _, name := range []string{"workflow.yaml", "configmap.yaml"} {
+				for _, doc := range strings.Split(string(files[name]), "\n---\n") {
+					var meta struct{ Kind string }
+					if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+					var obj any
+					switch meta.Kind {
+					case "Workflow":
+						obj = &wfv1.Workflow{}
+					case "WorkflowTemplate":
+						obj = &wfv1.WorkflowTemplate{}
+					case "CronWorkflow":
+						obj = &wfv1.CronWorkflow{}
+					case "ConfigMap":
+						obj = &corev1.ConfigMap{}
+					default:
+						t.Fatalf("%s: unexpected kind %q", name, meta.Kind)
+					}
+					if err := yaml.UnmarshalStrict([]byte(doc), obj); err != nil {
+						t.Fatalf("%s: %s does not read back: %v", name, meta.Kind, err)
+					}
+				}
 			}
 			dir := filepath.Join("testdata", "golden", c.Name)
 			if *update {

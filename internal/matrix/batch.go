@@ -83,13 +83,37 @@ type Explain struct {
 	Examples int
 	Counts   map[string]int
 	Samples  map[string][]Pruned
+	total    int
 }
 
-func (e *Explain) add(p Pruned) {
+func (e *Explain) add(p pruned) {
+	e.count(p.reason, 1)
+	if samples := e.Samples[p.reason]; len(samples) < e.Examples {
+		e.sample(Pruned{Reason: p.reason, Detail: p.detail(), Config: *p.config})
+	}
+}
+
+func (e *Explain) count(reason string, n int) {
 	if e.Counts == nil {
 		e.Counts, e.Samples = map[string]int{}, map[string][]Pruned{}
 	}
-	e.Counts[p.Reason]++
+	e.Counts[reason] += n
+	e.total += n
+}
+
+// merge adds another model's explanation, as if its configs had come after e's.
+func (e *Explain) merge(o *Explain) {
+	for _, r := range Reasons {
+		if n := o.Counts[r]; n > 0 {
+			e.count(r, n)
+		}
+		for _, p := range o.Samples[r] {
+			e.sample(p)
+		}
+	}
+}
+
+func (e *Explain) sample(p Pruned) {
 	// Examples with distinct details say more than the first few of one group.
 	samples := e.Samples[p.Reason]
 	if len(samples) < e.Examples && !slices.ContainsFunc(samples, func(q Pruned) bool { return q.Detail == p.Detail }) {

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"iter"
+	"runtime"
 	"strings"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
@@ -24,6 +26,53 @@ type Result struct {
 	Explain     Explain
 }
 
+// expanded is one model's matrix.
+type expanded struct {
+	name   string
+	groups []*Group
+	pruned Explain
+}
+
+// expand expands the campaign's models on every core and yields them in order. At
+// most two models per core are held at once.
+func (x *Compiler) expand(c campaign.Campaign) iter.Seq[*expanded] {
+	models := x.Set.Select(c).Models
+	for _, w := range x.Set.Select(c).Workloads {
+		x.workloadDigest(w) // fill the cache before the workers read it
+	}
+	return func(yield func(*expanded) bool) {
+		workers := runtime.GOMAXPROCS(0)
+		results := make([]chan *expanded, len(models))
+		for i := range results {
+			results[i] = make(chan *expanded, 1)
+		}
+		sem := make(chan struct{}, 2*workers)
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			for i, name := range models {
+				select {
+				case sem <- struct{}{}:
+				case <-stop:
+					return
+				}
+				go func(out chan<- *expanded) {
+					m := &expanded{name: name, pruned: Explain{Examples: x.Examples}}
+					x.Model(c, name, func(g *Group) { m.groups = append(m.groups, g) }, m.pruned.add)
+					out <- m
+				}(results[i])
+			}
+		}()
+		for i := range models {
+			m := <-results[i]
+			<-sem
+			if !yield(m) {
+				return
+			}
+		}
+	}
+}
+
 // Compile expands a campaign model by model, writes each runnable config as one
 // line of JSON to w in matrix order, and returns everything else. It holds one
 // model's matrix at a time. A campaign that prunes to nothing is an error that
@@ -35,15 +84,14 @@ func (x *Compiler) Compile(c campaign.Campaign, w io.Writer) (*Result, error) {
 	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 1<<16)
 	var line []byte
 	var werr error
-	for _, model := range x.Set.Select(c).Models {
-		var groups []*Group
-		x.Model(c, model, func(g *Group) { groups = append(groups, g) }, func(p Pruned) {
-			res.Summary.Expanded++
-			res.Summary.Pruned[p.Reason]++
-			res.Explain.add(p)
-		})
+	for m := range x.expand(c) {
+		res.Summary.Expanded += m.pruned.total
+		for r, n := range m.pruned.Counts {
+			res.Summary.Pruned[r] += n
+		}
+		res.Explain.merge(&m.pruned)
 		mh := sha256.New()
-		for _, g := range groups {
+		for _, g := range m.groups {
 			res.Servers[g.Key] = g.Server
 			res.Summary.Groups++
 			res.Batches = append(res.Batches, Cut(g, c.BatchSize, res.Summary.Configs)...)
@@ -59,9 +107,9 @@ func (x *Compiler) Compile(c campaign.Campaign, w io.Writer) (*Result, error) {
 				}
 			}
 		}
-		if len(groups) > 0 {
-			res.Models = append(res.Models, model)
-			res.ModelHashes[model] = hex.EncodeToString(mh.Sum(nil))
+		if len(m.groups) > 0 {
+			res.Models = append(res.Models, m.name)
+			res.ModelHashes[m.name] = hex.EncodeToString(mh.Sum(nil))
 		}
 	}
 	if err := bw.Flush(); err != nil && werr == nil {

@@ -39,6 +39,13 @@ type Pruned struct {
 	Config Config `json:"config"`
 }
 
+// pruned is a Pruned whose detail is formatted only when it is kept as an example.
+type pruned struct {
+	reason string
+	detail func() string
+	config *Config
+}
+
 // Compiler expands campaigns against a loaded catalog.
 type Compiler struct {
 	Set *campaign.Set
@@ -224,7 +231,7 @@ func (g *Group) id(i int) []byte {
 // Model expands one model of a campaign. It calls keep for every runnable config
 // in order, grouped by server identity, and prune for every config that cannot run.
 // Fingerprints are set; batches are not (see Batch).
-func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), prune func(Pruned)) {
+func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), prune func(pruned)) {
 	s := x.Set
 	m := s.Models[model]
 	sel := s.Select(c)
@@ -263,14 +270,21 @@ func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), p
 					}
 					sdigest := digest(append(append([]string{image}, args...), envKeys...)...)
 					// Reasons that hold for the whole group.
-					reason, detail := "", ""
+					reason, detail := "", func() string { return "" }
 					switch {
 					case !slices.Contains(q.Requires.Archs, h.GPU.Arch) || !slices.Contains(f.Supports[h.GPU.Arch], qn) || image == "":
-						reason, detail = ReasonUnsupported, fmt.Sprintf("%s has no %s kernels on %s (%s)", fn, qn, h.GPU.Arch, h.GPU.Model)
+						reason = ReasonUnsupported
+						detail = func() string { return fmt.Sprintf("%s has no %s kernels on %s (%s)", fn, qn, h.GPU.Arch, h.GPU.Model) }
 					case !q.Online && !hasCheckpoint(m, qn):
-						reason, detail = ReasonNoCheckpoint, fmt.Sprintf("%s needs pre-quantized weights and %s has none in the catalog", qn, model)
+						reason = ReasonNoCheckpoint
+						detail = func() string {
+							return fmt.Sprintf("%s needs pre-quantized weights and %s has none in the catalog", qn, model)
+						}
 					case m.AttentionHeads%h.Count != 0:
-						reason, detail = ReasonTP, fmt.Sprintf("tensor parallelism %d does not divide %d attention heads", h.Count, m.AttentionHeads)
+						reason = ReasonTP
+						detail = func() string {
+							return fmt.Sprintf("tensor parallelism %d does not divide %d attention heads", h.Count, m.AttentionHeads)
+						}
 					}
 					for _, wn := range sel.Workloads {
 						w := s.Workloads[wn]
@@ -293,21 +307,28 @@ func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), p
 							}
 							r, d := reason, detail
 							if excluded >= 0 {
-								r, d = ReasonExcluded, fmt.Sprintf("exclude[%d]: %s", excluded, c.Exclude[excluded].Reason)
+								r = ReasonExcluded
+								d = func() string { return fmt.Sprintf("exclude[%d]: %s", excluded, c.Exclude[excluded].Reason) }
 							}
 							if r == "" {
 								ctx := contextLen(w, p)
 								if ctx > m.MaxContext {
-									r, d = ReasonContext, fmt.Sprintf("sequences of %d tokens exceed the model's context of %d", ctx, m.MaxContext)
+									r = ReasonContext
+									d = func() string {
+										return fmt.Sprintf("sequences of %d tokens exceed the model's context of %d", ctx, m.MaxContext)
+									}
 								} else if mem := memory(m, h, q, c.Grid.GPUMemoryUtilization, ctx*p.inflight()); !mem.Fits() {
-									r, d = ReasonMemory, fmt.Sprintf("needs %.1f GiB (weights %.1f + KV %.1f for %d × %d tokens + overhead %.1f) of %.1f GiB",
-										mem.WeightsGiB+mem.KVGiB+mem.OverheadGiB, mem.WeightsGiB, mem.KVGiB, p.inflight(), ctx, mem.OverheadGiB, mem.AvailableGiB)
+									r, n := ReasonMemory, p.inflight()
+									d = func() string {
+										return fmt.Sprintf("needs %.1f GiB (weights %.1f + KV %.1f for %d × %d tokens + overhead %.1f) of %.1f GiB",
+											mem.WeightsGiB+mem.KVGiB+mem.OverheadGiB, mem.WeightsGiB, mem.KVGiB, n, ctx, mem.OverheadGiB, mem.AvailableGiB)
+									}
+									prune(pruned{reason: r, detail: d, config: &cfg})
+									continue
 								}
 							}
 							if r != "" {
-								if prune != nil {
-									prune(Pruned{Reason: r, Detail: d, Config: cfg})
-								}
+								prune(pruned{reason: r, detail: d, config: &cfg})
 								continue
 							}
 							g.idbuf = cfg.fingerprint(g.idbuf)

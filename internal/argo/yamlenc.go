@@ -1,0 +1,247 @@
+package argo
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// jsonToYAML writes JSON as block-style YAML, keeping the key order of the JSON
+// (the Go structs' field order) and dropping null members, which Kubernetes reads
+// as absent. sigs.k8s.io/yaml does the same conversion through two generic
+// decoders and took most of compile's time on large campaigns; this streams the
+// tokens once. Strings that YAML could read as anything but the same string are
+// written as JSON strings, which YAML reads as double-quoted scalars, and
+// multi-line strings as literal blocks. The tests read every generated file back
+// with sigs.k8s.io/yaml and compare it with the JSON.
+func jsonToYAML(w *bytes.Buffer, js []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != json.Delim('{') {
+		return fmt.Errorf("yaml: top level is %v, want an object", tok)
+	}
+	return yamlObject(w, dec, 0)
+}
+
+// maxKey bounds keys: YAML reads an implicit key of at most 1024 characters, and
+// escapes can grow a key up to six times. Kubernetes keys are at most 317 bytes.
+const maxKey = 170
+
+// yamlObject writes the members of an object whose '{' was read, each on its own
+// line at indent.
+func yamlObject(w *bytes.Buffer, dec *json.Decoder, indent int) error {
+	first := true
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key := tok.(string)
+		if len(key) > maxKey {
+			return fmt.Errorf("yaml: a key of %d bytes is over YAML's limit for implicit keys", len(key))
+		}
+		// Peek: null members are dropped, scalars go on the key's line.
+		val, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if val == nil {
+			continue
+		}
+		if !first || indent > 0 {
+			w.WriteString(strings.Repeat(" ", indent))
+		}
+		first = false
+		yamlString(w, key, -1)
+		w.WriteByte(':')
+		if err := yamlValue(w, dec, val, indent, false); err != nil {
+			return err
+		}
+	}
+	_, err := dec.Token() // '}'
+	return err
+}
+
+// yamlValue writes a value after "key:" or "- ".
+func yamlValue(w *bytes.Buffer, dec *json.Decoder, tok json.Token, indent int, inSeq bool) error {
+	switch t := tok.(type) {
+	case json.Delim:
+		if !dec.More() {
+			dec.Token()
+			if t == '{' {
+				w.WriteString(" {}\n")
+			} else {
+				w.WriteString(" []\n")
+			}
+			return nil
+		}
+		if t == '{' {
+			if inSeq {
+				// "- key: v" with the next keys aligned under key.
+				w.WriteByte(' ')
+				return yamlObjectInline(w, dec, indent+2)
+			}
+			w.WriteByte('\n')
+			return yamlObject(w, dec, indent+2)
+		}
+		w.WriteByte('\n')
+		return yamlArray(w, dec, indent)
+	case string:
+		w.WriteByte(' ')
+		yamlString(w, t, indent+2)
+		w.WriteByte('\n')
+	case json.Number:
+		w.WriteByte(' ')
+		w.WriteString(t.String())
+		w.WriteByte('\n')
+	case bool:
+		fmt.Fprintf(w, " %t\n", t)
+	case nil:
+		w.WriteString(" null\n")
+	}
+	return nil
+}
+
+// yamlObjectInline writes an object that starts on a "- " line.
+func yamlObjectInline(w *bytes.Buffer, dec *json.Decoder, indent int) error {
+	first := true
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		val, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if val == nil {
+			continue
+		}
+		if len(tok.(string)) > maxKey {
+			return fmt.Errorf("yaml: a key of %d bytes is over YAML's limit for implicit keys", len(tok.(string)))
+		}
+		if !first {
+			w.WriteString(strings.Repeat(" ", indent))
+		}
+		first = false
+		yamlString(w, tok.(string), -1)
+		w.WriteByte(':')
+		if err := yamlValue(w, dec, val, indent, false); err != nil {
+			return err
+		}
+	}
+	if first {
+		w.WriteString("{}\n") // every member was null
+	}
+	_, err := dec.Token()
+	return err
+}
+
+// yamlArray writes the elements of an array whose '[' was read. Sequences sit at
+// their key's indent, as kubectl writes them.
+func yamlArray(w *bytes.Buffer, dec *json.Decoder, indent int) error {
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		w.WriteString(strings.Repeat(" ", indent))
+		w.WriteByte('-')
+		if d, ok := tok.(json.Delim); ok && d == '[' && dec.More() {
+			// A nested non-empty sequence: flow style keeps it simple and valid.
+			var raw []json.RawMessage
+			for dec.More() {
+				var m json.RawMessage
+				if err := dec.Decode(&m); err != nil {
+					return err
+				}
+				raw = append(raw, m)
+			}
+			dec.Token()
+			b, _ := json.Marshal(raw)
+			w.WriteByte(' ')
+			w.Write(b)
+			w.WriteByte('\n')
+			continue
+		}
+		if err := yamlValue(w, dec, tok, indent, true); err != nil {
+			return err
+		}
+	}
+	_, err := dec.Token()
+	return err
+}
+
+// plain matches strings YAML reads back as the same string when written bare.
+var plain = regexp.MustCompile(`^[A-Za-z_/][A-Za-z0-9_./-]*$`)
+
+// special are YAML 1.1 and 1.2 words that a plain scalar would turn into a bool or null.
+var special = map[string]bool{}
+
+func init() {
+	for _, s := range []string{"y", "yes", "n", "no", "true", "false", "on", "off", "null", "nan", "inf"} {
+		special[s] = true
+	}
+}
+
+// yamlString writes s as a plain scalar when that reads back as s, as a literal
+// block when it spans lines (blockIndent >= 0), and as a JSON string otherwise.
+func yamlString(w *bytes.Buffer, s string, blockIndent int) {
+	if plain.MatchString(s) && !special[strings.ToLower(s)] {
+		w.WriteString(s)
+		return
+	}
+	if blockIndent >= 0 && strings.Contains(s, "\n") && literalSafe(s) {
+		body := strings.TrimSuffix(s, "\n")
+		w.WriteByte('|')
+		if !strings.HasSuffix(s, "\n") {
+			w.WriteByte('-')
+		}
+		pad := strings.Repeat(" ", blockIndent)
+		for _, line := range strings.Split(body, "\n") {
+			w.WriteByte('\n')
+			if line != "" {
+				w.WriteString(pad)
+				w.WriteString(line)
+			}
+		}
+		return
+	}
+	b, _ := json.Marshal(s)
+	// JSON leaves DEL, the C1 controls and the non-characters unescaped; YAML
+	// does not allow them raw.
+	for _, r := range string(b) {
+		if r == 0x7f || r >= 0x80 && r <= 0x9f || r == 0xfeff || r == 0xfffe || r == 0xffff {
+			fmt.Fprintf(w, `\u%04x`, r)
+		} else {
+			w.WriteRune(r)
+		}
+	}
+}
+
+// literalSafe reports whether s survives a literal block unchanged: no carriage
+// returns or other control characters but tab, a first line that is neither empty
+// nor indented (either would upset the indentation), and at most one trailing
+// newline.
+func literalSafe(s string) bool {
+	if strings.HasPrefix(s, " ") || strings.HasPrefix(s, "\n") || strings.HasSuffix(s, "\n\n") {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f || r == '\u2028' || r == '\u2029' || r == '\ufeff' {
+			return false
+		}
+	}
+	for _, line := range strings.Split(s, "\n") {
+		if strings.HasSuffix(line, " ") || strings.HasSuffix(line, "\t") {
+			return false // trailing whitespace in a block is easily lost in review tools
+		}
+	}
+	return true
+}
