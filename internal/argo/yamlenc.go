@@ -29,6 +29,19 @@ func jsonToYAML(w *bytes.Buffer, js []byte) error {
 	return yamlObject(w, dec, 0)
 }
 
+// emptyIsAbsent are Argo fields without omitempty whose empty value means the same
+// as no value; "emptyDir: {}" and the like are not among them.
+var emptyIsAbsent = map[string]bool{"inputs": true, "outputs": true, "metadata": true, "arguments": true}
+
+// droppable consumes and reports an empty object under a key in emptyIsAbsent.
+func droppable(key string, val json.Token, dec *json.Decoder) bool {
+	if val != json.Delim('{') || !emptyIsAbsent[key] || dec.More() {
+		return false
+	}
+	dec.Token()
+	return true
+}
+
 // maxKey bounds keys: YAML reads an implicit key of at most 1024 characters, and
 // escapes can grow a key up to six times. Kubernetes keys are at most 317 bytes.
 const maxKey = 170
@@ -51,7 +64,7 @@ func yamlObject(w *bytes.Buffer, dec *json.Decoder, indent int) error {
 		if err != nil {
 			return err
 		}
-		if val == nil {
+		if val == nil || droppable(key, val, dec) {
 			continue
 		}
 		if !first || indent > 0 {
@@ -120,7 +133,7 @@ func yamlObjectInline(w *bytes.Buffer, dec *json.Decoder, indent int) error {
 		if err != nil {
 			return err
 		}
-		if val == nil {
+		if val == nil || droppable(tok.(string), val, dec) {
 			continue
 		}
 		if len(tok.(string)) > maxKey {

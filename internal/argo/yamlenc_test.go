@@ -9,12 +9,13 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// dropNulls removes null members, as jsonToYAML does.
+// dropNulls removes null members and the empty objects of emptyIsAbsent, as
+// jsonToYAML does.
 func dropNulls(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			if e == nil {
+			if m, ok := e.(map[string]any); e == nil || ok && len(m) == 0 && emptyIsAbsent[k] {
 				delete(x, k)
 			} else {
 				x[k] = dropNulls(e)
@@ -62,6 +63,8 @@ func TestYAMLTrickyStrings(t *testing.T) {
 		obj[s+"k"] = s
 		obj[string(rune('a'+i%26))+s] = []any{s, map[string]any{"k": s, "n": nil}, []any{s}, map[string]any{}, []any{}}
 	}
+	obj["inputs"] = map[string]any{}
+	obj["emptyDir"] = map[string]any{}
 	obj["nested"] = map[string]any{"list": []any{map[string]any{"a": 1, "b": map[string]any{"c": []any{true, false, nil, 1.5}}}}}
 	js, _ := json.Marshal(obj)
 	roundTrip(t, js)

@@ -52,7 +52,8 @@ type Summary struct {
 	Configs  int `json:"configs"`
 	Batches  int `json:"batches"`
 	Groups   int `json:"groups"`
-	// MatrixHash is the sha256 of matrix.jsonl: pods check it before running.
+	// MatrixHash identifies the whole matrix: the sha256 of "<model hash> <model>"
+	// lines (see Result.ModelHashes); pods check their model's hash.
 	MatrixHash string `json:"matrix_hash"`
 	// Per dimension: configs that can run, by name.
 	Dimensions map[string]map[string]int `json:"dimensions"`

@@ -1,7 +1,6 @@
 package matrix
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -20,17 +19,37 @@ type Result struct {
 	// Servers holds each group's launch, by group key.
 	Servers map[string]Server
 	// Models lists the models that have configs, in matrix order, and ModelHashes
-	// the sha256 of each one's lines of matrix.jsonl.
+	// the sha256 of each one's lines of matrix.jsonl. Summary.MatrixHash is the
+	// sha256 of the lines "<model hash> <model>\n" in that order.
 	Models      []string
 	ModelHashes map[string]string
 	Explain     Explain
 }
 
-// expanded is one model's matrix.
+// expanded is one model's matrix, encoded: its lines of matrix.jsonl, their hash,
+// and its batches with First and Last relative to the model's first config.
 type expanded struct {
-	name   string
-	groups []*Group
-	pruned Explain
+	name    string
+	groups  []*Group
+	batches []Batch
+	lines   []byte
+	hash    string
+	configs int
+	pruned  Explain
+}
+
+// encode cuts the model's groups into batches and writes its lines.
+func (m *expanded) encode(size int) {
+	for _, g := range m.groups {
+		m.batches = append(m.batches, Cut(g, size, m.configs)...)
+		for i := range g.Configs {
+			m.lines = g.Configs[i].appendLine(m.lines, g.id(i))
+		}
+		m.configs += len(g.Configs)
+		g.idbuf, g.idend = nil, nil
+	}
+	sum := sha256.Sum256(m.lines)
+	m.hash = hex.EncodeToString(sum[:])
 }
 
 // expand expands the campaign's models on every core and yields them in order. At
@@ -59,6 +78,7 @@ func (x *Compiler) expand(c campaign.Campaign) iter.Seq[*expanded] {
 				go func(out chan<- *expanded) {
 					m := &expanded{name: name, pruned: Explain{Examples: x.Examples}}
 					x.Model(c, name, func(g *Group) { m.groups = append(m.groups, g) }, m.pruned.add)
+					m.encode(c.BatchSize)
 					out <- m
 				}(results[i])
 			}
@@ -81,8 +101,6 @@ func (x *Compiler) Compile(c campaign.Campaign, w io.Writer) (*Result, error) {
 	res := &Result{Summary: Summary{Campaign: c.Name, Pruned: map[string]int{}}, Servers: map[string]Server{}, ModelHashes: map[string]string{}}
 	res.Explain.Examples = x.Examples
 	h := sha256.New()
-	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 1<<16)
-	var line []byte
 	var werr error
 	for m := range x.expand(c) {
 		res.Summary.Expanded += m.pruned.total
@@ -90,30 +108,27 @@ func (x *Compiler) Compile(c campaign.Campaign, w io.Writer) (*Result, error) {
 			res.Summary.Pruned[r] += n
 		}
 		res.Explain.merge(&m.pruned)
-		mh := sha256.New()
+		if m.configs == 0 {
+			continue
+		}
 		for _, g := range m.groups {
 			res.Servers[g.Key] = g.Server
-			res.Summary.Groups++
-			res.Batches = append(res.Batches, Cut(g, c.BatchSize, res.Summary.Configs)...)
 			res.Summary.count(g)
-			for i := range g.Configs {
-				cfg := &g.Configs[i]
-				res.Summary.Expanded++
-				res.Summary.Configs++
-				line = cfg.appendLine(line[:0], g.id(i))
-				mh.Write(line)
-				if _, err := bw.Write(line); err != nil && werr == nil {
-					werr = err
-				}
-			}
 		}
-		if len(m.groups) > 0 {
-			res.Models = append(res.Models, m.name)
-			res.ModelHashes[m.name] = hex.EncodeToString(mh.Sum(nil))
+		for _, b := range m.batches {
+			b.First += res.Summary.Configs
+			b.Last += res.Summary.Configs
+			res.Batches = append(res.Batches, b)
 		}
-	}
-	if err := bw.Flush(); err != nil && werr == nil {
-		werr = err
+		res.Summary.Groups += len(m.groups)
+		res.Summary.Configs += m.configs
+		res.Summary.Expanded += m.configs
+		res.Models = append(res.Models, m.name)
+		res.ModelHashes[m.name] = m.hash
+		fmt.Fprintf(h, "%s %s\n", m.hash, m.name)
+		if _, err := w.Write(m.lines); err != nil && werr == nil {
+			werr = err
+		}
 	}
 	if werr != nil {
 		return nil, werr

@@ -54,8 +54,20 @@ func (c *Config) appendJSON(b []byte, withID bool) []byte {
 	if withID {
 		b = appendStr(b, "fingerprint", c.Fingerprint, false)
 		b = appendStr(b, "batch", c.Batch, true)
+		b = append(b, ',')
 	}
-	b = appendStr(b, "model", c.Model, withID)
+	b = c.appendServer(b)
+	b = c.appendWorkload(b)
+	b = c.appendLoad(b)
+	return append(b, '}')
+}
+
+// The identity is encoded in three parts, so that expansion can encode the parts a
+// group or a workload shares once: the server (no leading comma), the workload,
+// and the load point.
+
+func (c *Config) appendServer(b []byte) []byte {
+	b = appendStr(b, "model", c.Model, false)
 	b = appendStr(b, "repo", c.Repo, true)
 	b = appendStr(b, "revision", c.Revision, true)
 	b = appendStr(b, "hardware", c.Hardware, true)
@@ -66,9 +78,15 @@ func (c *Config) appendJSON(b []byte, withID bool) []byte {
 	b = appendStr(b, "image", c.Image, true)
 	b = appendStr(b, "quantization", c.Quantization, true)
 	b = appendInt(b, "tp", c.TP)
-	b = appendStr(b, "server_digest", c.ServerDigest, true)
+	return appendStr(b, "server_digest", c.ServerDigest, true)
+}
+
+func (c *Config) appendWorkload(b []byte) []byte {
 	b = appendStr(b, "workload", c.Workload, true)
-	b = appendStr(b, "workload_digest", c.WorkloadDigest, true)
+	return appendStr(b, "workload_digest", c.WorkloadDigest, true)
+}
+
+func (c *Config) appendLoad(b []byte) []byte {
 	if c.Concurrency != 0 {
 		b = appendInt(b, "concurrency", c.Concurrency)
 	}
@@ -82,18 +100,22 @@ func (c *Config) appendJSON(b []byte, withID bool) []byte {
 	if c.OutputTokens != 0 {
 		b = appendInt(b, "output_tokens", c.OutputTokens)
 	}
-	b = appendInt(b, "max_model_len", c.MaxModelLen)
-	return append(b, '}')
+	return appendInt(b, "max_model_len", c.MaxModelLen)
 }
 
 // JSON returns the config's line in matrix.jsonl.
 func (c *Config) JSON() []byte { return c.appendJSON(nil, true) }
 
 // fingerprint sets c.Fingerprint from the identity fields, appending their JSON
-// to arena for appendLine to reuse.
-func (c *Config) fingerprint(arena []byte) []byte {
+// to arena for appendLine to reuse. server and workload are c's already encoded
+// parts (appendServer, appendWorkload).
+func (c *Config) fingerprint(arena, server, workload []byte) []byte {
 	start := len(arena)
-	arena = c.appendJSON(arena, false)
+	arena = append(arena, '{')
+	arena = append(arena, server...)
+	arena = append(arena, workload...)
+	arena = c.appendLoad(arena)
+	arena = append(arena, '}')
 	sum := sha256.Sum256(arena[start:])
 	c.Fingerprint = hex.EncodeToString(sum[:])
 	return arena

@@ -286,8 +286,10 @@ func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), p
 							return fmt.Sprintf("tensor parallelism %d does not divide %d attention heads", h.Count, m.AttentionHeads)
 						}
 					}
+					var serverJSON, workloadJSON []byte
 					for _, wn := range sel.Workloads {
 						w := s.Workloads[wn]
+						workloadJSON = workloadJSON[:0]
 						excluded := -1
 						for i, r := range c.Exclude {
 							if r.Matches(model, hn, fn, qn, wn, h.GPU.Arch) {
@@ -331,7 +333,13 @@ func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), p
 								prune(pruned{reason: r, detail: d, config: &cfg})
 								continue
 							}
-							g.idbuf = cfg.fingerprint(g.idbuf)
+							if serverJSON == nil {
+								serverJSON = cfg.appendServer(nil)
+							}
+							if len(workloadJSON) == 0 {
+								workloadJSON = cfg.appendWorkload(workloadJSON)
+							}
+							g.idbuf = cfg.fingerprint(g.idbuf, serverJSON, workloadJSON)
 							g.idend = append(g.idend, len(g.idbuf))
 							g.Configs = append(g.Configs, cfg)
 						}
