@@ -6,7 +6,7 @@ BIN     := bin
 GOFLAGS ?= -buildvcs=false
 export GOFLAGS
 
-.PHONY: all build run test check fuzz generate bench clean
+.PHONY: all build run test check check-generated fuzz generate bench clean
 
 all: build
 
@@ -14,13 +14,23 @@ all: build
 build:
 	$(GO) build -o $(BIN)/llmsweep ./cmd/llmsweep
 
-## run: the main job — vet the catalog, the campaigns and the policies, and show the campaigns
+## run: the main job — vet the catalog, campaigns and policies, show the campaigns, compile them
 run: build
 	$(BIN)/llmsweep vet campaigns/ catalog/
+	$(BIN)/llmsweep compile --out .llmsweep/generated
 
-## test: every test tier that exists (formatting, vet, unit, testscript, plain cue vet)
-test: check
+## test: every test tier that exists (formatting, vet, unit, testscript, plain cue vet,
+## golden manifests through Argo's validator) and a check that generated/ is current
+test: check build
 	$(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory check-generated
+
+## check-generated: fail when generated/ is not what `make generate` would write
+check-generated: build
+	@rm -rf .llmsweep/check && $(BIN)/llmsweep compile --out .llmsweep/check >/dev/null
+	@if ! diff -r generated .llmsweep/check >/dev/null; then \
+	  echo "generated/ is stale: run make generate and commit the result"; diff -r generated .llmsweep/check | head -20; exit 1; fi
+	@echo "generated/ is current"
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -32,13 +42,15 @@ FUZZTIME ?= 5m
 fuzz:
 	$(GO) test ./internal/campaign -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
 
-## generate: rewrite generated files
-generate:
+## generate: rewrite generated/ from the campaigns
+generate: build
 	$(GO) generate ./...
+	$(BIN)/llmsweep compile
 
-## bench: Go benchmarks
+## bench: the benchmarks, each against a baseline measured in the same run
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/generated/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/matrix/ ./internal/diff/
 
 clean:
 	rm -rf $(BIN)

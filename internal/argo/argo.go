@@ -134,7 +134,8 @@ func Build(in Input) (*Manifests, error) {
 		byModel[b.Model] = append(byModel[b.Model], b)
 	}
 	for _, model := range res.Models {
-		name := dnsName(c.Name+"-"+model, 63, res.ModelHashes[model][:8])
+		// 52: the longest CronWorkflow name Argo accepts.
+		name := dnsName(c.Name+"-"+model, 52, res.ModelHashes[model][:8])
 		ml := map[string]string{LabelModel: dnsName(model, 63, "")}
 		for k, v := range labels {
 			ml[k] = v

@@ -212,7 +212,7 @@ type Campaign struct {
 	Description string   `json:"description"`
 	Owner       string   `json:"owner,omitempty"`
 	Namespace   string   `json:"namespace"`
-	Models      []string `json:"models"`
+	Models      []string `json:"models,omitempty"`
 	Select      struct {
 		Hardware      []string `json:"hardware,omitempty"`
 		Frameworks    []string `json:"frameworks,omitempty"`

@@ -162,7 +162,7 @@ func verifyBundle(w io.Writer, path, model, hash string) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(c.Models, model) {
+	if !slices.Contains(set.Select(c).Models, model) {
 		return fmt.Errorf("model %s is not in campaign %s", model, c.Name)
 	}
 	c.Models = []string{model}
