@@ -208,6 +208,24 @@ func (s *Set) checkMatrix(name string, c Campaign) Problems {
 	p := func(rest ...any) []any { return append([]any{"campaigns", name}, rest...) }
 	sel := s.Select(c)
 	var probs Problems
+	// A name both selected and filtered out is a contradiction, not a choice.
+	for i, m := range c.Models {
+		if !slices.Contains(sel.Models, m) {
+			probs = append(probs, s.pos.at(s.lookup(p("models", i)...),
+				"conflicting selections: model %s is listed, but filters.models removes it (%s, %gB parameters)", m, s.Models[m].Family, s.Models[m].ParamsB))
+		}
+	}
+	for i, h := range c.Select.Hardware {
+		if !slices.Contains(sel.Hardware, h) {
+			hw := s.Hardware[h]
+			probs = append(probs, s.pos.at(s.lookup(p("select", "hardware", i)...),
+				"conflicting selections: hardware %s is selected, but filters.hardware removes it (%s, %s, %d × %g GiB, $%g/h on demand)",
+				h, hw.GPU.Vendor, hw.GPU.Arch, hw.Count, hw.GPU.MemoryGiB, hw.Price.OnDemandUSDHour))
+		}
+	}
+	if len(probs) > 0 {
+		return probs
+	}
 	for _, d := range []struct {
 		kind  string
 		names []string
