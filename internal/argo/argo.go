@@ -5,8 +5,6 @@
 package argo
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -214,7 +212,7 @@ func workflowSpec(in Input, model string, batches []matrix.Batch, cmName, quotaN
 	made := map[string]bool{}
 	for _, b := range batches {
 		srv := in.Result.Servers[b.Group]
-		tname := dnsName("serve-"+b.Hardware+"-"+srv.Image, 63, digest(b.Hardware, srv.Image))
+		tname := dnsName("serve-"+b.Hardware+"-"+srv.Image, 63, matrix.Digest(b.Hardware, srv.Image)[:8])
 		if !made[tname] {
 			made[tname] = true
 			spec.Templates = append(spec.Templates, batchTemplate(in, b, tname, quotaName))
@@ -313,15 +311,6 @@ func shellQuote(args []string) string {
 		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	return strings.Join(q, " ")
-}
-
-func digest(parts ...string) string {
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil))[:8]
 }
 
 // batchTemplate is the pod of a batch on one hardware shape with one server image:

@@ -53,6 +53,9 @@ func suggest(name string, known []string) string {
 	return fmt.Sprintf(" (did you mean %q?)", best.k)
 }
 
+// SortedKeys returns a map's keys in order.
+func SortedKeys[T any](m map[string]T) []string { return sortedKeys(m) }
+
 func sortedKeys[T any](m map[string]T) []string {
 	ks := make([]string, 0, len(m))
 	for k := range m {

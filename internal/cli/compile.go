@@ -35,6 +35,24 @@ func loadSet(cmd *cobra.Command, args []string, opt campaign.Options) (*campaign
 	return set, err
 }
 
+// loadCampaigns loads input as loadSet does and picks the campaigns named, or all.
+func loadCampaigns(cmd *cobra.Command, args []string, opt campaign.Options, names []string) (*campaign.Set, []campaign.Campaign, error) {
+	set, err := loadSet(cmd, args, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, err := pickCampaigns(set, names)
+	return set, cs, err
+}
+
+// checkOutput validates an --output flag.
+func checkOutput(output string) error {
+	if output != "text" && output != "json" {
+		return fmt.Errorf("--output must be text or json, not %q", output)
+	}
+	return nil
+}
+
 // pickCampaigns returns the campaigns to work on: those named, or all, sorted.
 func pickCampaigns(set *campaign.Set, names []string) ([]campaign.Campaign, error) {
 	all := keys(set.Campaigns)
@@ -74,11 +92,7 @@ matrix from a bundle and checks it against --matrix-hash instead of writing.`,
 			if verify {
 				return verifyBundle(cmd.OutOrStdout(), bundle, model, hash)
 			}
-			set, err := loadSet(cmd, args, opt)
-			if err != nil {
-				return err
-			}
-			cs, err := pickCampaigns(set, names)
+			set, cs, err := loadCampaigns(cmd, args, opt, names)
 			if err != nil {
 				return err
 			}

@@ -33,17 +33,13 @@ It reports configs added, removed and changed (field by field), configs that mov
 between batches, and the manifests' changes as unified diffs, then a one-line
 summary. Exit codes follow kubectl diff: 0 no change, 1 changes, 2 error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("--output must be text or json, not %q", output)
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			if results != "" {
 				return errors.New("--results needs the results store, which this version does not have yet (see the store issue); diff without it compares configs only")
 			}
-			set, err := loadSet(cmd, args, opt)
-			if err != nil {
-				return err
-			}
-			cs, err := pickCampaigns(set, names)
+			set, cs, err := loadCampaigns(cmd, args, opt, names)
 			if err != nil {
 				return err
 			}

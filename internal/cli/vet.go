@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -29,8 +28,8 @@ every problem with its file:line:col and field path, and exits 1 if there is any
 
 With no paths it vets campaigns/ in the current directory.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("--output must be text or json, not %q", output)
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			if len(args) == 0 {
 				args = []string{"campaigns"}
@@ -144,11 +143,4 @@ func summary(w io.Writer, s *campaign.Set) {
 	fmt.Fprintln(w, "CONFIGS counts supported combinations × grid points, before the memory-fit pruning of compile.")
 }
 
-func keys[T any](m map[string]T) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
+func keys[T any](m map[string]T) []string { return campaign.SortedKeys(m) }

@@ -185,6 +185,10 @@ func launch(f campaign.Framework, m campaign.Model, repo, revision string, q str
 	return append(args, l.ExtraArgs...)
 }
 
+// Digest is a short identifier of its parts: the first 16 hex digits of the sha256
+// of the parts, each NUL-terminated.
+func Digest(parts ...string) string { return digest(parts...) }
+
 func digest(parts ...string) string {
 	h := sha256.New()
 	for _, p := range parts {
