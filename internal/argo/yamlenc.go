@@ -26,7 +26,12 @@ func jsonToYAML(w *bytes.Buffer, js []byte) error {
 	if tok != json.Delim('{') {
 		return fmt.Errorf("yaml: top level is %v, want an object", tok)
 	}
-	return yamlObject(w, dec, 0)
+	var body bytes.Buffer
+	if err := yamlObject(&body, dec, 0, false); err != nil {
+		return err
+	}
+	w.Write(bytes.TrimPrefix(body.Bytes(), []byte("\n"))) // the top level has no key line
+	return nil
 }
 
 // emptyIsAbsent are Argo fields without omitempty whose empty value means the same
@@ -47,9 +52,10 @@ func droppable(key string, val json.Token, dec *json.Decoder) bool {
 const maxKey = 170
 
 // yamlObject writes the members of an object whose '{' was read, each on its own
-// line at indent.
-func yamlObject(w *bytes.Buffer, dec *json.Decoder, indent int) error {
-	first := true
+// line at indent; with inline, the first member goes on the current line (after
+// "- "). An object whose members were all dropped is written "{}".
+func yamlObject(w *bytes.Buffer, dec *json.Decoder, indent int, inline bool) error {
+	var body bytes.Buffer
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -59,7 +65,7 @@ func yamlObject(w *bytes.Buffer, dec *json.Decoder, indent int) error {
 		if len(key) > maxKey {
 			return fmt.Errorf("yaml: a key of %d bytes is over YAML's limit for implicit keys", len(key))
 		}
-		// Peek: null members are dropped, scalars go on the key's line.
+		// Null members are dropped; scalars go on the key's line.
 		val, err := dec.Token()
 		if err != nil {
 			return err
@@ -67,41 +73,47 @@ func yamlObject(w *bytes.Buffer, dec *json.Decoder, indent int) error {
 		if val == nil || droppable(key, val, dec) {
 			continue
 		}
-		if !first || indent > 0 {
-			w.WriteString(strings.Repeat(" ", indent))
+		if body.Len() > 0 || !inline {
+			body.WriteString(strings.Repeat(" ", indent))
 		}
-		first = false
-		yamlString(w, key, -1)
-		w.WriteByte(':')
-		if err := yamlValue(w, dec, val, indent, false); err != nil {
+		yamlString(&body, key, -1)
+		body.WriteByte(':')
+		if err := yamlValue(&body, dec, val, indent); err != nil {
 			return err
 		}
 	}
-	_, err := dec.Token() // '}'
-	return err
+	if _, err := dec.Token(); err != nil { // '}'
+		return err
+	}
+	switch {
+	case body.Len() == 0:
+		w.WriteString(" {}\n")
+	case inline:
+		w.WriteByte(' ')
+	default:
+		w.WriteByte('\n')
+	}
+	w.Write(body.Bytes())
+	return nil
 }
 
-// yamlValue writes a value after "key:" or "- ".
-func yamlValue(w *bytes.Buffer, dec *json.Decoder, tok json.Token, indent int, inSeq bool) error {
+// yamlValue writes a value after "key:" or "-".
+func yamlValue(w *bytes.Buffer, dec *json.Decoder, tok json.Token, indent int) error {
+	return yamlItem(w, dec, tok, indent, false)
+}
+
+// yamlItem writes a value after "key:", or after "-" when inSeq.
+func yamlItem(w *bytes.Buffer, dec *json.Decoder, tok json.Token, indent int, inSeq bool) error {
 	switch t := tok.(type) {
 	case json.Delim:
+		if t == '{' {
+			// In a sequence: "- key: v" with the next keys aligned under key.
+			return yamlObject(w, dec, indent+2, inSeq)
+		}
 		if !dec.More() {
 			dec.Token()
-			if t == '{' {
-				w.WriteString(" {}\n")
-			} else {
-				w.WriteString(" []\n")
-			}
+			w.WriteString(" []\n")
 			return nil
-		}
-		if t == '{' {
-			if inSeq {
-				// "- key: v" with the next keys aligned under key.
-				w.WriteByte(' ')
-				return yamlObjectInline(w, dec, indent+2)
-			}
-			w.WriteByte('\n')
-			return yamlObject(w, dec, indent+2)
 		}
 		w.WriteByte('\n')
 		return yamlArray(w, dec, indent)
@@ -119,41 +131,6 @@ func yamlValue(w *bytes.Buffer, dec *json.Decoder, tok json.Token, indent int, i
 		w.WriteString(" null\n")
 	}
 	return nil
-}
-
-// yamlObjectInline writes an object that starts on a "- " line.
-func yamlObjectInline(w *bytes.Buffer, dec *json.Decoder, indent int) error {
-	first := true
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		val, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		if val == nil || droppable(tok.(string), val, dec) {
-			continue
-		}
-		if len(tok.(string)) > maxKey {
-			return fmt.Errorf("yaml: a key of %d bytes is over YAML's limit for implicit keys", len(tok.(string)))
-		}
-		if !first {
-			w.WriteString(strings.Repeat(" ", indent))
-		}
-		first = false
-		yamlString(w, tok.(string), -1)
-		w.WriteByte(':')
-		if err := yamlValue(w, dec, val, indent, false); err != nil {
-			return err
-		}
-	}
-	if first {
-		w.WriteString("{}\n") // every member was null
-	}
-	_, err := dec.Token()
-	return err
 }
 
 // yamlArray writes the elements of an array whose '[' was read. Sequences sit at
@@ -183,7 +160,7 @@ func yamlArray(w *bytes.Buffer, dec *json.Decoder, indent int) error {
 			w.WriteByte('\n')
 			continue
 		}
-		if err := yamlValue(w, dec, tok, indent, true); err != nil {
+		if err := yamlItem(w, dec, tok, indent, true); err != nil {
 			return err
 		}
 	}
