@@ -17,8 +17,7 @@ import (
 // multi-line strings as literal blocks. The tests read every generated file back
 // with sigs.k8s.io/yaml and compare it with the JSON.
 func jsonToYAML(w *bytes.Buffer, js []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.UseNumber()
+	dec := &scanner{b: js}
 	tok, err := dec.Token()
 	if err != nil {
 		return err
@@ -39,7 +38,7 @@ func jsonToYAML(w *bytes.Buffer, js []byte) error {
 var emptyIsAbsent = map[string]bool{"inputs": true, "outputs": true, "metadata": true, "arguments": true}
 
 // droppable consumes and reports an empty object under a key in emptyIsAbsent.
-func droppable(key string, val json.Token, dec *json.Decoder) bool {
+func droppable(key string, val json.Token, dec *scanner) bool {
 	if val != json.Delim('{') || !emptyIsAbsent[key] || dec.More() {
 		return false
 	}
@@ -54,7 +53,7 @@ const maxKey = 170
 // yamlObject writes the members of an object whose '{' was read, each on its own
 // line at indent; with inline, the first member goes on the current line (after
 // "- "). An object whose members were all dropped is written "{}".
-func yamlObject(w *bytes.Buffer, dec *json.Decoder, indent int, inline bool) error {
+func yamlObject(w *bytes.Buffer, dec *scanner, indent int, inline bool) error {
 	var body bytes.Buffer
 	for dec.More() {
 		tok, err := dec.Token()
@@ -98,12 +97,12 @@ func yamlObject(w *bytes.Buffer, dec *json.Decoder, indent int, inline bool) err
 }
 
 // yamlValue writes a value after "key:" or "-".
-func yamlValue(w *bytes.Buffer, dec *json.Decoder, tok json.Token, indent int) error {
+func yamlValue(w *bytes.Buffer, dec *scanner, tok json.Token, indent int) error {
 	return yamlItem(w, dec, tok, indent, false)
 }
 
 // yamlItem writes a value after "key:", or after "-" when inSeq.
-func yamlItem(w *bytes.Buffer, dec *json.Decoder, tok json.Token, indent int, inSeq bool) error {
+func yamlItem(w *bytes.Buffer, dec *scanner, tok json.Token, indent int, inSeq bool) error {
 	switch t := tok.(type) {
 	case json.Delim:
 		if t == '{' {
@@ -135,7 +134,7 @@ func yamlItem(w *bytes.Buffer, dec *json.Decoder, tok json.Token, indent int, in
 
 // yamlArray writes the elements of an array whose '[' was read. Sequences sit at
 // their key's indent, as kubectl writes them.
-func yamlArray(w *bytes.Buffer, dec *json.Decoder, indent int) error {
+func yamlArray(w *bytes.Buffer, dec *scanner, indent int) error {
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -147,8 +146,8 @@ func yamlArray(w *bytes.Buffer, dec *json.Decoder, indent int) error {
 			// A nested non-empty sequence: flow style keeps it simple and valid.
 			var raw []json.RawMessage
 			for dec.More() {
-				var m json.RawMessage
-				if err := dec.Decode(&m); err != nil {
+				m, err := dec.raw()
+				if err != nil {
 					return err
 				}
 				raw = append(raw, m)

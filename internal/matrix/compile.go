@@ -40,6 +40,11 @@ type expanded struct {
 
 // encode cuts the model's groups into batches and writes its lines.
 func (m *expanded) encode(size int) {
+	n := 0
+	for _, g := range m.groups {
+		n += len(g.idbuf) + len(g.Configs)*(len(`{"fingerprint":"","batch":"",`)+64+16)
+	}
+	m.lines = make([]byte, 0, n)
 	for _, g := range m.groups {
 		m.batches = append(m.batches, Cut(g, size, m.configs)...)
 		for i := range g.Configs {

@@ -291,6 +291,15 @@ func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), p
 						}
 					}
 					var serverJSON, workloadJSON []byte
+					if reason == "" {
+						n := 0
+						for _, wn := range sel.Workloads {
+							n += len(points(c, s.Workloads[wn]))
+						}
+						g.Configs = make([]Config, 0, n)
+						g.idend = make([]int, 0, n)
+						g.idbuf = make([]byte, 0, n*512)
+					}
 					for _, wn := range sel.Workloads {
 						w := s.Workloads[wn]
 						workloadJSON = workloadJSON[:0]
