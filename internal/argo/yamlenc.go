@@ -61,8 +61,9 @@ func yamlObject(w *bytes.Buffer, dec *scanner, indent int, inline bool) error {
 			return err
 		}
 		key := tok.(string)
-		if len(key) > maxKey {
-			return fmt.Errorf("yaml: a key of %d bytes is over YAML's limit for implicit keys", len(key))
+		if len(key) > maxKey || key == "" {
+			// Neither occurs in Kubernetes objects; YAML readers trip on both.
+			return fmt.Errorf("yaml: a key of %d bytes: want 1 to %d", len(key), maxKey)
 		}
 		// Null members are dropped; scalars go on the key's line.
 		val, err := dec.Token()
@@ -206,7 +207,7 @@ func yamlString(w *bytes.Buffer, s string, blockIndent int) {
 	// JSON leaves DEL, the C1 controls and the non-characters unescaped; YAML
 	// does not allow them raw.
 	for _, r := range string(b) {
-		if r == 0x7f || r >= 0x80 && r <= 0x9f || r == 0xfeff || r == 0xfffe || r == 0xffff {
+		if !printable(r) {
 			fmt.Fprintf(w, `\u%04x`, r)
 		} else {
 			w.WriteRune(r)
@@ -214,16 +215,24 @@ func yamlString(w *bytes.Buffer, s string, blockIndent int) {
 	}
 }
 
+// printable reports whether YAML allows r raw: its c-printable set, less the BOM,
+// which readers may take for a byte-order mark, and NEL, which YAML 1.1 reads as a
+// line break.
+func printable(r rune) bool {
+	return r == '\t' || r == '\n' || r >= 0x20 && r <= 0x7e ||
+		r >= 0xa0 && r <= 0xd7ff || r >= 0xe000 && r <= 0xfffd && r != 0xfeff || r >= 0x10000 && r <= 0x10ffff
+}
+
 // literalSafe reports whether s survives a literal block unchanged: no carriage
 // returns or other control characters but tab, a first line that is neither empty
 // nor indented (either would upset the indentation), and at most one trailing
 // newline.
 func literalSafe(s string) bool {
-	if strings.HasPrefix(s, " ") || strings.HasPrefix(s, "\n") || strings.HasSuffix(s, "\n\n") {
+	if strings.HasPrefix(s, " ") || strings.HasPrefix(s, "\t") || strings.HasPrefix(s, "\n") || strings.HasSuffix(s, "\n\n") {
 		return false
 	}
 	for _, r := range s {
-		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f || r == '\u2028' || r == '\u2029' || r == '\ufeff' {
+		if r != '\n' && r != '\t' && (!printable(r) || r == '\u2028' || r == '\u2029') {
 			return false
 		}
 	}

@@ -3,6 +3,7 @@ package argo
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -74,8 +75,10 @@ func FuzzYAML(f *testing.F) {
 	f.Add("a", "b\nc")
 	f.Add("yes", " x")
 	f.Fuzz(func(t *testing.T, k, v string) {
-		if len(k) > maxKey || len(v) > maxKey {
-			return // keys that long are an error, tested below
+		// JSON turns invalid UTF-8 into U+FFFD, three bytes each.
+		k, v = strings.ToValidUTF8(k, "\ufffd"), strings.ToValidUTF8(v, "\ufffd")
+		if len(k) > maxKey || len(v) > maxKey || k == "" || v == "" {
+			return // such keys are an error, tested below
 		}
 		js, err := json.Marshal(map[string]any{k: v, "l": []any{v, map[string]any{k: v}}, "m": map[string]any{v: k}})
 		if err != nil {
@@ -85,10 +88,12 @@ func FuzzYAML(f *testing.F) {
 	})
 }
 
-func TestYAMLLongKey(t *testing.T) {
-	js, _ := json.Marshal(map[string]string{string(make([]byte, maxKey+1)): "v"})
-	var y bytes.Buffer
-	if err := jsonToYAML(&y, js); err == nil {
-		t.Fatal("a key over the limit was written")
+func TestYAMLBadKeys(t *testing.T) {
+	for _, k := range []string{"", string(make([]byte, maxKey+1))} {
+		js, _ := json.Marshal(map[string]string{k: "v"})
+		var y bytes.Buffer
+		if err := jsonToYAML(&y, js); err == nil {
+			t.Fatalf("key of %d bytes was written", len(k))
+		}
 	}
 }
