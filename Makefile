@@ -46,7 +46,7 @@ generate: build
 
 ## bench: the benchmarks, each against a baseline measured in the same run
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/generated/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/generated/
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/matrix/ ./internal/diff/
 
 clean:

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -168,8 +167,22 @@ func yamlArray(w *bytes.Buffer, dec *scanner, indent int) error {
 	return err
 }
 
-// plain matches strings YAML reads back as the same string when written bare.
-var plain = regexp.MustCompile(`^[A-Za-z_/][A-Za-z0-9_./-]*$`)
+// plain reports whether YAML reads s back as the same string when written bare:
+// [A-Za-z_/][A-Za-z0-9_./-]*, and not a word YAML takes for a bool or null.
+func plain(s string) bool {
+	if s == "" || special[strings.ToLower(s)] {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '/' ||
+			i > 0 && (c >= '0' && c <= '9' || c == '.' || c == '-') {
+			continue
+		}
+		return false
+	}
+	return true
+}
 
 // special are YAML 1.1 and 1.2 words that a plain scalar would turn into a bool or null.
 var special = map[string]bool{}
@@ -183,7 +196,7 @@ func init() {
 // yamlString writes s as a plain scalar when that reads back as s, as a literal
 // block when it spans lines (blockIndent >= 0), and as a JSON string otherwise.
 func yamlString(w *bytes.Buffer, s string, blockIndent int) {
-	if plain.MatchString(s) && !special[strings.ToLower(s)] {
+	if plain(s) {
 		w.WriteString(s)
 		return
 	}

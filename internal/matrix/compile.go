@@ -42,16 +42,16 @@ type expanded struct {
 func (m *expanded) encode(size int) {
 	n := 0
 	for _, g := range m.groups {
-		n += len(g.idbuf) + len(g.Configs)*(len(`{"fingerprint":"","batch":"",`)+64+16)
+		n += len(g.Configs) * (len(`{"fingerprint":"","batch":"",}`) + 64 + 16 + len(g.server) + 80 + 60)
 	}
 	m.lines = make([]byte, 0, n)
 	for _, g := range m.groups {
 		m.batches = append(m.batches, Cut(g, size, m.configs)...)
 		for i := range g.Configs {
-			m.lines = g.Configs[i].appendLine(m.lines, g.id(i))
+			c := &g.Configs[i]
+			m.lines = c.appendLine(m.lines, g.server, g.workloads[c.Workload])
 		}
 		m.configs += len(g.Configs)
-		g.idbuf, g.idend = nil, nil
 	}
 	sum := sha256.Sum256(m.lines)
 	m.hash = hex.EncodeToString(sum[:])

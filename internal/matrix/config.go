@@ -122,15 +122,18 @@ func (c *Config) fingerprint(arena, server, workload []byte) []byte {
 }
 
 // appendLine appends the matrix.jsonl line of a fingerprinted config from its
-// identity JSON: the same bytes as JSON(), without encoding the fields again.
-func (c *Config) appendLine(b, id []byte) []byte {
+// encoded server and workload parts: the same bytes as JSON(), without encoding the
+// shared fields again.
+func (c *Config) appendLine(b, server, workload []byte) []byte {
 	b = append(b, `{"fingerprint":"`...)
 	b = append(b, c.Fingerprint...)
 	b = append(b, `","batch":"`...)
 	b = append(b, c.Batch...)
 	b = append(b, `",`...)
-	b = append(b, id[1:]...)
-	return append(b, '\n')
+	b = append(b, server...)
+	b = append(b, workload...)
+	b = c.appendLoad(b)
+	return append(b, '}', '\n')
 }
 
 // appendStr appends ,"key":"value", escaping as encoding/json does. Catalog names

@@ -218,18 +218,10 @@ type Group struct {
 	Server  Server   `json:"server"`
 	Configs []Config `json:"-"`
 
-	// The identity JSON of config i is idbuf[idend[i-1]:idend[i]].
-	idbuf []byte
-	idend []int
-}
-
-// id returns the identity JSON of config i.
-func (g *Group) id(i int) []byte {
-	start := 0
-	if i > 0 {
-		start = g.idend[i-1]
-	}
-	return g.idbuf[start:g.idend[i]]
+	// The encoded parts every config of the group shares: the server's, and each
+	// workload's (appendServer, appendWorkload).
+	server    []byte
+	workloads map[string][]byte
 }
 
 // Model expands one model of a campaign. It calls keep for every runnable config
@@ -246,6 +238,7 @@ func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), p
 		}
 	}
 	maxLen = min(maxLen, m.MaxContext)
+	var scratch []byte
 	for _, hn := range sel.Hardware {
 		h := s.Hardware[hn]
 		for _, fn := range sel.Frameworks {
@@ -290,19 +283,15 @@ func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), p
 							return fmt.Sprintf("tensor parallelism %d does not divide %d attention heads", h.Count, m.AttentionHeads)
 						}
 					}
-					var serverJSON, workloadJSON []byte
 					if reason == "" {
 						n := 0
 						for _, wn := range sel.Workloads {
 							n += len(points(c, s.Workloads[wn]))
 						}
 						g.Configs = make([]Config, 0, n)
-						g.idend = make([]int, 0, n)
-						g.idbuf = make([]byte, 0, n*512)
 					}
 					for _, wn := range sel.Workloads {
 						w := s.Workloads[wn]
-						workloadJSON = workloadJSON[:0]
 						excluded := -1
 						for i, r := range c.Exclude {
 							if r.Matches(model, hn, fn, qn, wn, h.GPU.Arch) {
@@ -346,14 +335,14 @@ func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), p
 								prune(pruned{reason: r, detail: d, config: &cfg})
 								continue
 							}
-							if serverJSON == nil {
-								serverJSON = cfg.appendServer(nil)
+							if g.server == nil {
+								g.server = cfg.appendServer(nil)
+								g.workloads = map[string][]byte{}
 							}
-							if len(workloadJSON) == 0 {
-								workloadJSON = cfg.appendWorkload(workloadJSON)
+							if g.workloads[wn] == nil {
+								g.workloads[wn] = cfg.appendWorkload(nil)
 							}
-							g.idbuf = cfg.fingerprint(g.idbuf, serverJSON, workloadJSON)
-							g.idend = append(g.idend, len(g.idbuf))
+							scratch = cfg.fingerprint(scratch[:0], g.server, g.workloads[wn])
 							g.Configs = append(g.Configs, cfg)
 						}
 					}
