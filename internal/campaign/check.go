@@ -447,7 +447,8 @@ func ReadBundle(b []byte) (*Set, Campaign, error) {
 	s := &Set{Models: doc.Models, Hardware: doc.Hardware, Frameworks: doc.Frameworks,
 		Quantizations: doc.Quantizations, Workloads: doc.Workloads, Policies: doc.Policies, Campaigns: doc.Campaigns}
 	var c Campaign
-	for _, c = range doc.Campaigns {
+	for _, only := range doc.Campaigns {
+		c = only
 	}
 	return s, c, nil
 }

@@ -90,7 +90,7 @@ type Explain struct {
 func (e *Explain) add(p pruned) {
 	e.count(p.reason, 1)
 	if samples := e.Samples[p.reason]; len(samples) < e.Examples {
-		e.sample(Pruned{Reason: p.reason, Detail: p.detail(), Config: *p.config})
+		e.sample(Pruned{Reason: p.reason, Detail: p.detail(), Config: p.config})
 	}
 }
 

@@ -43,7 +43,7 @@ type Pruned struct {
 type pruned struct {
 	reason string
 	detail func() string
-	config *Config
+	config Config
 }
 
 // Compiler expands campaigns against a loaded catalog.
@@ -322,17 +322,16 @@ func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), p
 										return fmt.Sprintf("sequences of %d tokens exceed the model's context of %d", ctx, m.MaxContext)
 									}
 								} else if mem := memory(m, h, q, c.Grid.GPUMemoryUtilization, ctx*p.inflight()); !mem.Fits() {
-									r, n := ReasonMemory, p.inflight()
+									r = ReasonMemory
+									n := p.inflight()
 									d = func() string {
 										return fmt.Sprintf("needs %.1f GiB (weights %.1f + KV %.1f for %d × %d tokens + overhead %.1f) of %.1f GiB",
 											mem.WeightsGiB+mem.KVGiB+mem.OverheadGiB, mem.WeightsGiB, mem.KVGiB, n, ctx, mem.OverheadGiB, mem.AvailableGiB)
 									}
-									prune(pruned{reason: r, detail: d, config: &cfg})
-									continue
 								}
 							}
 							if r != "" {
-								prune(pruned{reason: r, detail: d, config: &cfg})
+								prune(pruned{reason: r, detail: d, config: cfg})
 								continue
 							}
 							if g.server == nil {
