@@ -2,8 +2,8 @@ package diff
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
+	goldenfile "github.com/llmsweep/llmsweep/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,23 +14,9 @@ import (
 	"github.com/llmsweep/llmsweep/internal/matrix"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
-
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), got)
 }
 
 // A small nightly campaign: 2 models × 2 GPUs × vLLM and TGI, bf16, a

@@ -3,7 +3,7 @@ package generated
 import (
 	"encoding/json"
 	"errors"
-	"flag"
+	"github.com/llmsweep/llmsweep/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,8 +19,6 @@ import (
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 func loadRepo(t *testing.T) *campaign.Set {
 	t.Helper()
@@ -83,7 +81,7 @@ func TestGolden(t *testing.T) {
 				}
 			}
 			dir := filepath.Join("testdata", "golden", c.Name)
-			if *update {
+			if golden.Update() {
 				if err := Write(dir, files); err != nil {
 					t.Fatal(err)
 				}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
+	goldenfile "github.com/llmsweep/llmsweep/internal/golden"
 	"net"
 	"net/http"
 	"os"
@@ -17,8 +17,6 @@ import (
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 const llamaSHA = "0e9e39f249a16976918f6564b8830bc894c89659"
 
@@ -305,19 +303,7 @@ func TestValidateMismatchReport(t *testing.T) {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), got)
 }
 
 func TestGatedNeedsToken(t *testing.T) {
