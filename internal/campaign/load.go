@@ -92,7 +92,9 @@ func Load(ctx *cue.Context, paths []string, opt Options) (*Set, error) {
 	}
 	foreign := root != "" && !ours
 	if root == "" {
-		root = commonDir(append([]string{cwd + "/x"}, files...))
+		// No CUE module: a virtual one rooted where the working directory and
+		// every input meet (commonDir takes file paths, hence the "x").
+		root = commonDir(append([]string{filepath.Join(cwd, "x")}, files...))
 	}
 	overlay := map[string]load.Source{}
 	embedded := embeddedFiles()
@@ -148,7 +150,7 @@ func Load(ctx *cue.Context, paths []string, opt Options) (*Set, error) {
 	if inst.Err != nil {
 		probs = append(probs, s.locate(s.pos.fromCUE(inst.Err))...)
 		if foreign {
-			probs = append(probs, Problem{Message: fmt.Sprintf("the CUE module at %s is not %s; vet files of another module by giving llmsweep a directory without cue.mod", root, ModulePath)})
+			probs = append(probs, Problem{Message: fmt.Sprintf("the files are in the CUE module at %s, which is not %s: llmsweep can lend its schema only to its own module or to files outside any module", root, ModulePath)})
 		}
 		return s, probs.sort()
 	}
