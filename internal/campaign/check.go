@@ -403,7 +403,8 @@ func (s *Set) Count(c Campaign) (n int, why string) {
 }
 
 // Bundle is a campaign with exactly the catalog entries it selects, as JSON: what
-// a pod needs to re-derive its batch, small enough for a ConfigMap.
+// a pod needs to re-derive its batch, small enough for a ConfigMap. Compiling one
+// campaign file or the whole folder gives the same bundle.
 func (s *Set) Bundle(c Campaign) ([]byte, error) {
 	sel := s.Select(c)
 	pick := func(names []string, from func(string) any) map[string]any {
@@ -421,9 +422,8 @@ func (s *Set) Bundle(c Campaign) ([]byte, error) {
 		"quantizations": pick(sel.Quantizations, func(n string) any { return s.Quantizations[n] }),
 		"workloads":     pick(sel.Workloads, func(n string) any { return s.Workloads[n] }),
 	}
-	if p, ok := s.Policies[c.Policy]; ok {
-		b["policies"] = map[string]Policy{c.Policy: p}
-	}
+	// No policy: which policies are loaded depends on the paths given, and the
+	// bundle must depend on the campaign alone.
 	return json.MarshalIndent(b, "", "  ")
 }
 
