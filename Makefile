@@ -48,6 +48,7 @@ generate: build
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/generated/
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/matrix/ ./internal/diff/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/rank/
 
 clean:
 	rm -rf $(BIN)

@@ -55,6 +55,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newVet(), newCompile(), newValidateModel(), newDiff())
+	root.AddCommand(newVet(), newCompile(), newValidateModel(), newDiff(), newRank())
 	return root
 }
