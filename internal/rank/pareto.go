@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 )
 
 // Dominates reports whether p Pareto-dominates q when every objective is
@@ -98,7 +99,7 @@ func lexOrder(flat []float64, n, m int) (order, first []int) {
 	for i := range recs {
 		recs[i] = rec{flat[i*m], i}
 	}
-	slices.SortFunc(recs, func(x, y rec) int {
+	less := func(x, y rec) int {
 		if x.k < y.k {
 			return -1
 		}
@@ -112,7 +113,28 @@ func lexOrder(flat []float64, n, m int) (order, first []int) {
 			}
 		}
 		return cmp.Compare(x.i, y.i)
-	})
+	}
+	// Large inputs sort their halves on two cores, then merge: the order is
+	// total (ties by index), so the result is the same as one sort.
+	if n < 1<<16 {
+		slices.SortFunc(recs, less)
+	} else {
+		a, b := recs[:n/2], recs[n/2:]
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { defer wg.Done(); slices.SortFunc(a, less) }()
+		slices.SortFunc(b, less)
+		wg.Wait()
+		merged := make([]rec, 0, n)
+		for len(a) > 0 && len(b) > 0 {
+			if less(a[0], b[0]) <= 0 {
+				merged, a = append(merged, a[0]), a[1:]
+			} else {
+				merged, b = append(merged, b[0]), b[1:]
+			}
+		}
+		recs = append(append(merged, a...), b...)
+	}
 	order = make([]int, n)
 	for r := range recs {
 		order[r] = recs[r].i

@@ -245,3 +245,33 @@ func BenchmarkParetoVsBruteForce20k(b *testing.B) {
 	b.ReportMetric(float64(brute.Nanoseconds())/float64(b.N), "brute-ns/op")
 	b.ReportMetric(float64(brute)/float64(fast), "x-faster")
 }
+
+// TestLexOrderParallel holds the two-core sort of large inputs to the plain one.
+func TestLexOrderParallel(t *testing.T) {
+	const n, m = 1<<16 + 123, 3
+	r := rand.New(rand.NewPCG(7, 7))
+	flat := make([]float64, n*m)
+	for i := range flat {
+		flat[i] = float64(r.IntN(20)) // many ties and duplicates
+	}
+	order, first := lexOrder(flat, n, m)
+	want := make([]int, n)
+	for i := range want {
+		want[i] = i
+	}
+	slices.SortFunc(want, func(a, b int) int {
+		if c := slices.Compare(flat[a*m:a*m+m], flat[b*m:b*m+m]); c != 0 {
+			return c
+		}
+		return a - b
+	})
+	if !slices.Equal(order, want) {
+		t.Fatal("parallel lexicographic order differs from a plain sort")
+	}
+	for r := 1; r < n; r++ {
+		same := slices.Equal(flat[order[r]*m:order[r]*m+m], flat[order[r-1]*m:order[r-1]*m+m])
+		if same != (first[r] == first[r-1]) {
+			t.Fatalf("first[%d] wrong", r)
+		}
+	}
+}
