@@ -3,6 +3,7 @@ package rank
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Normalization methods of a policy (schema #Policy.normalization).
@@ -45,21 +46,11 @@ func affine(data []float64, n, m int, weights []float64, benefit []bool, norm st
 	if n == 0 {
 		return a, b, nil
 	}
-	lo := make([]float64, m)
-	hi := make([]float64, m)
+	lo, hi := columnRange(data, n, m)
 	sum := make([]float64, m)
 	sumsq := make([]float64, m)
-	copy(lo, data[:m])
-	copy(hi, data[:m])
 	for i := 0; i < n; i++ {
-		row := data[i*m : i*m+m]
-		for j, x := range row {
-			if x < lo[j] {
-				lo[j] = x
-			}
-			if x > hi[j] {
-				hi[j] = x
-			}
+		for j, x := range data[i*m : i*m+m] {
 			sum[j] += x
 			sumsq[j] += x * x
 		}
@@ -150,4 +141,21 @@ func checkShape(data []float64, n, m int, weights []float64, benefit []bool) err
 		return fmt.Errorf("%d directions for %d criteria", len(benefit), m)
 	}
 	return nil
+}
+
+// columnRange returns the minimum and maximum of each column of a row-major
+// n×m matrix with n > 0.
+func columnRange(data []float64, n, m int) (lo, hi []float64) {
+	lo = slices.Clone(data[:m])
+	hi = slices.Clone(data[:m])
+	for i := 1; i < n; i++ {
+		for j, x := range data[i*m : i*m+m] {
+			if x < lo[j] {
+				lo[j] = x
+			} else if x > hi[j] {
+				hi[j] = x
+			}
+		}
+	}
+	return lo, hi
 }

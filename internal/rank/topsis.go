@@ -68,20 +68,7 @@ func ScoreMatrix(data []float64, n, m int, weights []float64, benefit []bool, me
 		return scores, nil
 	}
 	// The ideal and anti-ideal of an affine column sit at its extremes.
-	lo := make([]float64, m)
-	hi := make([]float64, m)
-	copy(lo, data[:m])
-	copy(hi, data[:m])
-	for i := 1; i < n; i++ {
-		row := data[i*m : i*m+m]
-		for j, x := range row {
-			if x < lo[j] {
-				lo[j] = x
-			} else if x > hi[j] {
-				hi[j] = x
-			}
-		}
-	}
+	lo, hi := columnRange(data, n, m)
 	ideal := make([]float64, m)
 	anti := make([]float64, m)
 	for j := 0; j < m; j++ {
