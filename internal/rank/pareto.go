@@ -2,6 +2,7 @@ package rank
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
 	"sort"
@@ -42,17 +43,17 @@ func Dominates(p, q []float64) bool {
 //     O(log F) staircase queries, O(log S) each.
 //   - M ≥ 4: ENS-SS, efficient non-dominated sort with sequential search
 //     (Zhang, Tian, Cheng & Jin, IEEE TEVC 2015), O(M·N²) worst case.
-func NonDominatedSort(points [][]float64) []int {
+func NonDominatedSort(points [][]float64) ([]int, error) {
 	n := len(points)
 	front := make([]int, n)
 	if n == 0 {
-		return front
+		return front, nil
 	}
 	m := len(points[0])
 	flat := make([]float64, n*m)
 	for i, p := range points {
 		if len(p) != m {
-			panic("rank.NonDominatedSort: points differ in their number of objectives")
+			return nil, fmt.Errorf("rank: point %d has %d objectives, point 0 has %d", i, len(p), m)
 		}
 		for k, x := range p {
 			if math.IsNaN(x) {
@@ -62,7 +63,7 @@ func NonDominatedSort(points [][]float64) []int {
 		}
 	}
 	if m == 0 {
-		return front // all equal
+		return front, nil // all equal
 	}
 	order, first := lexOrder(flat, n, m)
 	switch {
@@ -74,7 +75,7 @@ func NonDominatedSort(points [][]float64) []int {
 			}
 			front[i] = f
 		}
-		return front
+		return front, nil
 	case m == 2:
 		sweep2(flat, order, first, front)
 	case m == 3:
@@ -82,7 +83,7 @@ func NonDominatedSort(points [][]float64) []int {
 	default:
 		ensSS(flat, m, order, first, front)
 	}
-	return front
+	return front, nil
 }
 
 // lexOrder sorts the indices 0..n-1 lexicographically by the rows of flat
@@ -335,11 +336,14 @@ func CrowdingDistance(points [][]float64, idx []int) []float64 {
 // order while they fit, then the members of the last front with the largest
 // crowding distance. It returns their indices ordered by front, then crowding
 // distance descending, then index. n ≥ len(points) selects every point.
-func SelectNSGA2(points [][]float64, n int) []int {
+func SelectNSGA2(points [][]float64, n int) ([]int, error) {
 	if n <= 0 || len(points) == 0 {
-		return nil
+		return nil, nil
 	}
-	fr := NonDominatedSort(points)
+	fr, err := NonDominatedSort(points)
+	if err != nil {
+		return nil, err
+	}
 	nf := slices.Max(fr) + 1
 	byFront := make([][]int, nf)
 	for i, f := range fr {
@@ -368,5 +372,5 @@ func SelectNSGA2(points [][]float64, n int) []int {
 			out = append(out, mem[t])
 		}
 	}
-	return out
+	return out, nil
 }

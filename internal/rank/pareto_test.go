@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,7 +114,7 @@ func TestNonDominatedSortProperty(t *testing.T) {
 			if b := bruteFronts(pts); !slices.Equal(b, want) {
 				t.Fatalf("M=%d trial %d: the two references disagree on %v", m, trial, pts)
 			}
-			if got := NonDominatedSort(pts); !slices.Equal(got, want) {
+			if got := mustSort(t, pts); !slices.Equal(got, want) {
 				t.Fatalf("M=%d trial %d: points %v\ngot  %v\nwant %v", m, trial, pts, got, want)
 			}
 			if m == 3 { // the general ENS-SS path too
@@ -147,7 +148,7 @@ func TestNonDominatedSortSmall(t *testing.T) {
 		{"chain 3d", [][]float64{{3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 2, 0}}, []int{2, 1, 0, 0}},
 		{"no objectives", [][]float64{{}, {}}, []int{0, 0}},
 	} {
-		if got := NonDominatedSort(tc.pts); !gocmp.Equal(got, tc.want) {
+		if got := mustSort(t, tc.pts); !gocmp.Equal(got, tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -175,16 +176,16 @@ func TestCrowdingDistance(t *testing.T) {
 func TestSelectNSGA2(t *testing.T) {
 	pts := [][]float64{{1, 10}, {5, 5}, {10, 1}, {4, 6}, {7, 7}, {6, 6}}
 	// Fronts: 0 = {0, 1, 2, 3}, 1 = {5, 4?}: (6,6) dominated by (5,5); (7,7) by (6,6).
-	if got, want := SelectNSGA2(pts, 3), []int{0, 2, 1}; !slices.Equal(got, want) {
+	if got, want := mustSelect(t, pts, 3), []int{0, 2, 1}; !slices.Equal(got, want) {
 		t.Errorf("n=3: got %v, want %v", got, want)
 	}
-	if got, want := SelectNSGA2(pts, 5), []int{0, 2, 1, 3, 5}; !slices.Equal(got, want) {
+	if got, want := mustSelect(t, pts, 5), []int{0, 2, 1, 3, 5}; !slices.Equal(got, want) {
 		t.Errorf("n=5: got %v, want %v", got, want)
 	}
-	if got := SelectNSGA2(pts, 100); len(got) != len(pts) {
+	if got := mustSelect(t, pts, 100); len(got) != len(pts) {
 		t.Errorf("n=100: got %v", got)
 	}
-	if got := SelectNSGA2(pts, 0); len(got) != 0 {
+	if got := mustSelect(t, pts, 0); len(got) != 0 {
 		t.Errorf("n=0: got %v", got)
 	}
 }
@@ -214,7 +215,9 @@ func BenchmarkTOPSIS1M(b *testing.B) {
 	benefit := []bool{true, false, true, false, false}
 	b.ResetTimer()
 	for b.Loop() {
-		TOPSISMatrix(data, n, m, w, benefit)
+		if _, err := TOPSISMatrix(data, n, m, w, benefit); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -222,7 +225,7 @@ func BenchmarkPareto3D1M(b *testing.B) {
 	pts := randomFlatPoints(1_000_000, 3, 2)
 	b.ResetTimer()
 	for b.Loop() {
-		NonDominatedSort(pts)
+		mustSort(b, pts)
 	}
 }
 
@@ -231,7 +234,7 @@ func BenchmarkParetoVsBruteForce20k(b *testing.B) {
 	var fast, brute time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		got := NonDominatedSort(pts)
+		got := mustSort(b, pts)
 		t1 := time.Now()
 		want := bruteFronts(pts)
 		t2 := time.Now()
@@ -273,5 +276,33 @@ func TestLexOrderParallel(t *testing.T) {
 		if same != (first[r] == first[r-1]) {
 			t.Fatalf("first[%d] wrong", r)
 		}
+	}
+}
+
+func mustSort(t testing.TB, pts [][]float64) []int {
+	t.Helper()
+	fr, err := NonDominatedSort(pts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fr
+}
+
+func mustSelect(t testing.TB, pts [][]float64, n int) []int {
+	t.Helper()
+	sel, err := SelectNSGA2(pts, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sel
+}
+
+// TestRaggedPoints: points of different lengths are an error, not a panic.
+func TestRaggedPoints(t *testing.T) {
+	if _, err := NonDominatedSort([][]float64{{1, 2}, {1}}); err == nil || !strings.Contains(err.Error(), "point 1 has 1 objectives") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := TOPSISMatrix([]float64{1, 2, 3}, 2, 2, []float64{1, 1}, []bool{true, true}); err == nil {
+		t.Fatal("a 3-element matrix passed as 2×2")
 	}
 }

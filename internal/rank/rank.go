@@ -171,7 +171,10 @@ alts:
 			pts[i][j] = x
 		}
 	}
-	front := NonDominatedSort(pts)
+	front, err := NonDominatedSort(pts)
+	if err != nil {
+		return nil, err
+	}
 
 	contrib := make([]float64, n*m)
 	var scores, crowd []float64

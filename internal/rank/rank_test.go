@@ -28,7 +28,7 @@ import (
 // (A1 and A2 mirror each other, so C1 + C2 = 1.)
 func TestTOPSISHandExample(t *testing.T) {
 	data := []float64{2, 1, 0, 1, 2, 4, 2, 2, 3}
-	got := TOPSISMatrix(data, 3, 3, []float64{0.5, 0.25, 0.25}, []bool{true, false, true})
+	got, _ := TOPSISMatrix(data, 3, 3, []float64{0.5, 0.25, 0.25}, []bool{true, false, true})
 	want := []float64{0.48232, 0.51768, 0.69764}
 	if !cmp.Equal(got, want, cmpopts.EquateApprox(0, 5e-5)) {
 		t.Errorf("closeness = %v, want %v", got, want)
@@ -58,7 +58,7 @@ func TestTOPSISSennarogluExample(t *testing.T) {
 	if !cmp.Equal(v, wantV, cmpopts.EquateApprox(0, 5e-5)) {
 		t.Errorf("weighted normalized matrix = %v, want %v", v, wantV)
 	}
-	got := TOPSISMatrix(data, 3, 2, w, []bool{true, true})
+	got, _ := TOPSISMatrix(data, 3, 2, w, []bool{true, true})
 	if want := []float64{1, 0.2622, 0}; !cmp.Equal(got, want, cmpopts.EquateApprox(0, 5e-5)) {
 		t.Errorf("closeness = %v, want %v", got, want)
 	}
@@ -95,7 +95,7 @@ func TestTOPSISCarSelection(t *testing.T) {
 	if want := []float64{0.059, 0.244, 0.162, 0.080}; !cmp.Equal(ideal, want, cmpopts.EquateApprox(0, 0.002)) {
 		t.Errorf("ideal = %v, the notes publish %v", ideal, want)
 	}
-	got := TOPSISMatrix(data, 4, 4, w, benefit)
+	got, _ := TOPSISMatrix(data, 4, 4, w, benefit)
 	if want := []float64{0.7427, 0.4036, 0.1759, 0.4414}; !cmp.Equal(got, want, cmpopts.EquateApprox(0, 5e-5)) {
 		t.Errorf("closeness = %v, want %v", got, want)
 	}

@@ -11,13 +11,9 @@ import (
 // criterion j. It returns each alternative's closeness coefficient
 // C = d⁻/(d⁺+d⁻) in [0, 1]; where d⁺+d⁻ = 0 (every alternative identical on
 // every weighted criterion) C is 1. data must be finite; data is not modified.
-// It panics if the shapes disagree.
-func TOPSISMatrix(data []float64, n, m int, weights []float64, benefit []bool) []float64 {
-	s, err := ScoreMatrix(data, n, m, weights, benefit, MethodTOPSIS, NormVector, nil)
-	if err != nil {
-		panic("rank.TOPSISMatrix: " + err.Error())
-	}
-	return s
+// Shapes that disagree are an error.
+func TOPSISMatrix(data []float64, n, m int, weights []float64, benefit []bool) ([]float64, error) {
+	return ScoreMatrix(data, n, m, weights, benefit, MethodTOPSIS, NormVector, nil)
 }
 
 // ScoreMatrix scores a row-major n×m decision matrix with method "topsis" or
