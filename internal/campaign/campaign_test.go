@@ -3,6 +3,7 @@ package campaign_test
 import (
 	"errors"
 	"fmt"
+	"github.com/llmsweep/llmsweep/internal/campaign/campaigntest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,20 +15,10 @@ import (
 	"github.com/llmsweep/llmsweep/internal/campaign"
 )
 
-// repo loads the repository's campaigns and policies with its catalog.
-func repo(t testing.TB) *campaign.Set {
-	t.Helper()
-	set, err := campaign.Load(cuecontext.New(), []string{"campaigns"}, campaign.Options{Dir: "../.."})
-	if err != nil {
-		t.Fatalf("the repository does not vet:\n%v", err)
-	}
-	return set
-}
-
 // TestCatalog checks the shipped catalog against what the issue promises: it is
 // real data of the stated size, and every entry decodes strictly into Go.
 func TestCatalog(t *testing.T) {
-	s := repo(t)
+	s := campaigntest.Repo(t)
 	if n := len(s.Hardware); n < 15 {
 		t.Errorf("%d hardware configurations, want at least 15", n)
 	}
@@ -78,7 +69,7 @@ func TestCatalog(t *testing.T) {
 // TestFullCampaignSize checks that the full-catalog campaign selects enough
 // configurations for the compiler to keep at least 9,000 after the memory fit.
 func TestFullCampaignSize(t *testing.T) {
-	s := repo(t)
+	s := campaigntest.Repo(t)
 	c := s.Campaigns["llama3-8b-full"]
 	if n, _ := s.Count(c); n < 9000 {
 		t.Errorf("llama3-8b-full selects %d configs before the fit, want well over 9,000", n)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/llmsweep/llmsweep/internal/campaign/campaigntest"
 	"os"
 	"runtime"
 	"strconv"
@@ -13,19 +14,9 @@ import (
 	"time"
 
 	cuecmd "cuelang.org/go/cmd/cue/cmd"
-	"cuelang.org/go/cue/cuecontext"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
 )
-
-func loadBench(b *testing.B) *campaign.Set {
-	b.Helper()
-	s, err := campaign.Load(cuecontext.New(), []string{"campaigns"}, campaign.Options{Dir: "../.."})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return s
-}
 
 // wide is llama3-8b-full over n models shaped like Llama 3.1 8B (each about
 // 9,500 configs): the 50 models × 9,000. The copies are named
@@ -65,7 +56,7 @@ func peakRSS() float64 {
 // which the tests run on every manifest, is not timed). The matrix is hashed but
 // not kept (it is over MaxMatrix). Targets: 2 s, 500 MB peak RSS.
 func BenchmarkCompile450k(b *testing.B) {
-	s := loadBench(b)
+	s := campaigntest.Repo(b)
 	c := wide(s, 50)
 	for b.Loop() {
 		files, res, err := Files(s, c, Options{SkipValidation: true})
@@ -85,7 +76,7 @@ func BenchmarkCompile450k(b *testing.B) {
 // comprehension in testdata/bench (45,900 configs) against compiling a campaign of
 // at least as many configs, and reports how many times faster compile is.
 func BenchmarkCompileVsCueExport(b *testing.B) {
-	s := loadBench(b)
+	s := campaigntest.Repo(b)
 	c := wide(s, 5)
 	b.Chdir("../..")
 	for b.Loop() {

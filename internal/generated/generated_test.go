@@ -3,6 +3,7 @@ package generated
 import (
 	"encoding/json"
 	"errors"
+	"github.com/llmsweep/llmsweep/internal/campaign/campaigntest"
 	"github.com/llmsweep/llmsweep/internal/golden"
 	"os"
 	"path/filepath"
@@ -15,19 +16,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
-	"cuelang.org/go/cue/cuecontext"
-
 	"github.com/llmsweep/llmsweep/internal/campaign"
 )
-
-func loadRepo(t *testing.T) *campaign.Set {
-	t.Helper()
-	s, err := campaign.Load(cuecontext.New(), []string{"campaigns"}, campaign.Options{Dir: "../.."})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // goldenCampaigns are the repository's small campaigns plus variants that cover the
 // spot providers, a cache and a custom spot label.
@@ -48,7 +38,7 @@ func goldenCampaigns(s *campaign.Set) []campaign.Campaign {
 // TestGolden compiles the golden campaigns and compares every generated file with
 // testdata/golden/<campaign>/; go test -update rewrites them.
 func TestGolden(t *testing.T) {
-	s := loadRepo(t)
+	s := campaigntest.Repo(t)
 	for _, c := range goldenCampaigns(s) {
 		t.Run(c.Name, func(t *testing.T) {
 			files, _, err := Files(s, c, Options{})
@@ -106,7 +96,7 @@ func TestGolden(t *testing.T) {
 // TestSpotFallback evaluates the batch pods' podSpecPatch with Argo's own template
 // engine: on spot until the last retry, then on-demand.
 func TestSpotFallback(t *testing.T) {
-	s := loadRepo(t)
+	s := campaigntest.Repo(t)
 	cases := map[string][2]map[string]any{
 		// provider: {selector on a first attempt, selector on the last retry}
 		"quickstart":             {{"karpenter.sh/capacity-type": "spot"}, {"karpenter.sh/capacity-type": "on-demand"}},
@@ -168,7 +158,7 @@ func TestSpotFallback(t *testing.T) {
 // TestManifestFacts checks what the issue requires of every batch pod, on the
 // parsed full campaign.
 func TestManifestFacts(t *testing.T) {
-	s := loadRepo(t)
+	s := campaigntest.Repo(t)
 	files, res, err := Files(s, s.Campaigns["llama3-8b-full"], Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -1,22 +1,12 @@
 package matrix
 
 import (
+	"github.com/llmsweep/llmsweep/internal/campaign/campaigntest"
 	"io"
 	"testing"
 
-	"cuelang.org/go/cue/cuecontext"
-
 	"github.com/llmsweep/llmsweep/internal/campaign"
 )
-
-func loadRepo(tb testing.TB) *campaign.Set {
-	tb.Helper()
-	s, err := campaign.Load(cuecontext.New(), []string{"campaigns"}, campaign.Options{Dir: "../.."})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return s
-}
 
 // wide is llama3-8b-full's grid over the first n models of the catalog.
 func wide(s *campaign.Set, n int) campaign.Campaign {
@@ -38,7 +28,7 @@ func sortedModels(s *campaign.Set) []string {
 // configs) through expansion, pruning, fingerprints and batches, writing the
 // matrix to io.Discard.
 func BenchmarkCompile450k(b *testing.B) {
-	s := loadRepo(b)
+	s := campaigntest.Repo(b)
 	c := wide(s, 50)
 	b.ResetTimer()
 	for b.Loop() {

@@ -3,6 +3,7 @@ package matrix
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/llmsweep/llmsweep/internal/campaign/campaigntest"
 	"io"
 	"strings"
 	"testing"
@@ -15,7 +16,7 @@ import (
 // TestCanonicalJSON holds the hand-written encoder to encoding/json's output, on
 // every config of the full campaign and on strings that need escaping.
 func TestCanonicalJSON(t *testing.T) {
-	s := loadRepo(t)
+	s := campaigntest.Repo(t)
 	var buf bytes.Buffer
 	if _, err := (&Compiler{Set: s}).Compile(s.Campaigns["llama3-8b-full"], &buf); err != nil {
 		t.Fatal(err)
@@ -37,7 +38,7 @@ func TestCanonicalJSON(t *testing.T) {
 
 // TestDeterministic compiles twice and expects the same bytes.
 func TestDeterministic(t *testing.T) {
-	s := loadRepo(t)
+	s := campaigntest.Repo(t)
 	var a, b bytes.Buffer
 	ra, err := (&Compiler{Set: s}).Compile(s.Campaigns["nightly"], &a)
 	if err != nil {
@@ -55,7 +56,7 @@ func TestDeterministic(t *testing.T) {
 // TestFullCampaign checks the floor: at least 9,000 runnable configs for
 // one model across the catalog, batches of at most 100 that share a server.
 func TestFullCampaign(t *testing.T) {
-	s := loadRepo(t)
+	s := campaigntest.Repo(t)
 	c := s.Campaigns["llama3-8b-full"]
 	var buf bytes.Buffer
 	res, err := (&Compiler{Set: s}).Compile(c, &buf)
@@ -100,7 +101,7 @@ func TestFullCampaign(t *testing.T) {
 // TestPruneReasons builds a campaign that trips every reason and checks each
 // reason's count and one detail.
 func TestPruneReasons(t *testing.T) {
-	s := loadRepo(t)
+	s := campaigntest.Repo(t)
 	c := s.Campaigns["llama3-8b-full"]
 	c.Name = "reasons"
 	// qwen2.5-0.5b has 14 attention heads: TP 4 and 8 do not divide them; phi-3
@@ -145,7 +146,7 @@ func TestPruneReasons(t *testing.T) {
 
 // TestZeroConfigs is a clear error, not an empty folder.
 func TestZeroConfigs(t *testing.T) {
-	s := loadRepo(t)
+	s := campaigntest.Repo(t)
 	c := s.Campaigns["quickstart"]
 	c.Models = []string{"qwen2.5-72b-instruct"}
 	c.Select.Hardware = []string{"l4-x1"}
