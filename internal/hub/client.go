@@ -126,33 +126,28 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 // ModelInfo fetches the repo info of repo at revision, as HfApi.model_info does.
 func (c *Client) ModelInfo(ctx context.Context, repo, revision string) (*Info, error) {
 	t := target{repo: repo, revision: revisionOrMain(revision), file: "info.json", what: "repo info"}
-	var info *Info
-	err := c.fetch(ctx, t, c.base()+"/api/models/"+escapeRepo(repo)+"/revision/"+url.PathEscape(t.revision),
-		func(b []byte) error {
-			var err error
-			info, err = decodeInfo(b)
-			return err
-		})
-	if err != nil {
-		return nil, err
-	}
-	return info, nil
+	return fetchAs(ctx, c, t, c.base()+"/api/models/"+escapeRepo(repo)+"/revision/"+url.PathEscape(t.revision), decodeInfo)
 }
 
 // Config fetches and decodes config.json of repo at revision.
 func (c *Client) Config(ctx context.Context, repo, revision string) (*Config, error) {
 	t := target{repo: repo, revision: revisionOrMain(revision), file: "config.json", what: "config.json"}
-	var cfg *Config
-	err := c.fetch(ctx, t, c.base()+"/"+escapeRepo(repo)+"/resolve/"+url.PathEscape(t.revision)+"/config.json",
-		func(b []byte) error {
-			var err error
-			cfg, err = DecodeConfig(b)
-			return err
-		})
+	return fetchAs(ctx, c, t, c.base()+"/"+escapeRepo(repo)+"/resolve/"+url.PathEscape(t.revision)+"/config.json", DecodeConfig)
+}
+
+// fetchAs fetches u through the cache and decodes it.
+func fetchAs[T any](ctx context.Context, c *Client, t target, u string, decode func([]byte) (T, error)) (T, error) {
+	var v T
+	err := c.fetch(ctx, t, u, func(b []byte) error {
+		var err error
+		v, err = decode(b)
+		return err
+	})
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
-	return cfg, nil
+	return v, nil
 }
 
 // target names what is fetched, for cache paths and error messages.
