@@ -6,13 +6,16 @@ BIN     := bin
 GOFLAGS ?= -buildvcs=false
 export GOFLAGS
 
-.PHONY: all build run test check check-generated fuzz generate bench clean
+PLUGINS := vllm tgi lmdeploy openai
+
+.PHONY: all build run test check check-generated fuzz generate proto bench clean
 
 all: build
 
-## build: compile the CLI into bin/
+## build: compile the CLI and the framework plugins into bin/
 build:
 	$(GO) build -o $(BIN)/llmsweep ./cmd/llmsweep
+	@for p in $(PLUGINS); do $(GO) build -o $(BIN)/llmsweep-plugin-$$p ./plugins/$$p || exit 1; done
 
 ## run: the main job — vet the catalog, campaigns and policies, show the campaigns, compile them
 run: build
@@ -34,15 +37,27 @@ check:
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## fuzz: run the loader fuzzer (FUZZTIME=5m by default)
+## fuzz: run the CUE loader and SSE parser fuzzers (FUZZTIME=5m each by default)
 FUZZTIME ?= 5m
 fuzz:
 	$(GO) test ./internal/campaign -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./plugins/sdk/sse -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME)
 
 ## generate: rewrite generated/ from the campaigns
 generate: build
 	$(GO) generate ./...
 	$(BIN)/llmsweep compile
+
+## proto: regenerate the plugin protocol's Go code (protoc from Debian, pinned generators)
+TOOLS := $(CURDIR)/.cache/tools
+proto:
+	@command -v protoc >/dev/null || { echo "installing protoc (Debian protobuf-compiler)"; apt-get install -y protobuf-compiler >/dev/null; }
+	GOBIN=$(TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6
+	GOBIN=$(TOOLS) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
+	PATH=$(TOOLS):$$PATH protoc -I plugins/sdk/proto \
+	  --go_out=plugins/sdk/proto --go_opt=paths=source_relative \
+	  --go-grpc_out=plugins/sdk/proto --go-grpc_opt=paths=source_relative \
+	  plugins/sdk/proto/framework.proto
 
 ## bench: the benchmarks, each against a baseline measured in the same run
 bench:
