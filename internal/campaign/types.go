@@ -74,6 +74,7 @@ type LauncherFlags struct {
 	Port           string `json:"port"`
 	TensorParallel string `json:"tensor_parallel"`
 	MaxModelLen    string `json:"max_model_len"`
+	MaxInputTokens string `json:"max_input_tokens,omitempty"`
 	Revision       string `json:"revision,omitempty"`
 	Quantization   string `json:"quantization,omitempty"`
 	KVCacheDtype   string `json:"kv_cache_dtype,omitempty"`

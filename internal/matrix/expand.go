@@ -177,6 +177,8 @@ func launch(f campaign.Framework, m campaign.Model, repo, revision string, q str
 	add(l.Flags.Port, strconv.Itoa(f.Port))
 	add(l.Flags.TensorParallel, strconv.Itoa(tp))
 	add(l.Flags.MaxModelLen, strconv.Itoa(maxLen))
+	// Prompts may use all but one token of the budget (TGI needs input < total).
+	add(l.Flags.MaxInputTokens, strconv.Itoa(maxLen-1))
 	if revision != "main" {
 		add(l.Flags.Revision, revision)
 	}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/llmsweep/llmsweep/internal/golden"
+	"github.com/llmsweep/llmsweep/plugins/catalogsnap/snaptest"
+	"github.com/llmsweep/llmsweep/plugins/sdk"
+)
+
+func TestSnapshot(t *testing.T) { snaptest.CheckSnapshot(t, "vllm", "framework.json") }
+
+func TestInfo(t *testing.T) {
+	got, err := snaptest.ProtoJSON(adapter().Meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, "testdata/info.json", got)
+}
+
+// options sets everything a compiled config leaves at its default.
+func options() snaptest.Case {
+	cfg := snaptest.Config("hopper", "fp8", 2)
+	cfg.Framework, cfg.Version = "vllm", "0.10.2"
+	cfg.Revision = "0e9e39f249a16976918f6564b8830bc894c89659"
+	cfg.KvBits = 8
+	cfg.MaxBatchSize = 256
+	cfg.Port = 9000
+	cfg.Gpus = 4
+	cfg.Image = "registry.example.com/vllm:patched"
+	cfg.Env = map[string]string{"VLLM_LOGGING_LEVEL": "DEBUG"}
+	cfg.ExtraArgs = []string{"--enable-prefix-caching"}
+	return snaptest.Case{Name: "options", Config: cfg}
+}
+
+func TestLaunch(t *testing.T) {
+	cases := append(snaptest.Cases(framework(), "hopper", "cdna3"), options())
+	snaptest.CheckGoldens(t, "testdata/launch", launch, cases)
+}
+
+func TestAgreesWithCompiler(t *testing.T) {
+	n, distinct := snaptest.Agree(t, "vllm", launch)
+	if n == 0 {
+		t.Fatal("no campaign has a vllm server group")
+	}
+	t.Logf("%d server groups (%d distinct) agree with the compiler", n, distinct)
+}
+
+func TestRefusals(t *testing.T) {
+	base := snaptest.Config("hopper", "bf16", 1)
+	base.Framework, base.Version = "vllm", framework().DefaultVersion
+	refusals := append(snaptest.CommonRefusals("vllm"),
+		snaptest.Refusal{Name: "fp8 on ampere", Edit: func(c *sdk.ServerConfig) {
+			c.GpuArch, c.Gpu, c.Quantization = "ampere", "A100-SXM4-80GB", "fp8"
+		}, Want: "vllm has no fp8 kernels on GPU architecture ampere (A100-SXM4-80GB): there it runs fp16, bf16, int8-w8a8, int4-awq, int4-gptq"},
+		snaptest.Refusal{Name: "awq on cdna3", Edit: func(c *sdk.ServerConfig) {
+			c.GpuArch, c.Gpu, c.GpuVendor, c.Quantization = "cdna3", "MI300X-192GB", "amd", "int4-awq"
+		}, Want: "vllm has no int4-awq kernels on GPU architecture cdna3 (MI300X-192GB)"},
+		snaptest.Refusal{Name: "int4 KV cache", Edit: func(c *sdk.ServerConfig) { c.KvBits = 4 }, Want: "vllm: no 4-bit KV cache (16 or 8)"},
+	)
+	snaptest.CheckRefusals(t, launch, base, refusals)
+}
