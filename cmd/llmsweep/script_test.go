@@ -5,8 +5,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -27,11 +30,41 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
 		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			dir, err := buildPlugins()
+			env.Setenv("PLUGINS", dir)
+			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/data") // not the user's plugins
+			return err
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"mkcue":   mkcue,
 			"mkbytes": mkbytes,
 		},
 	})
+}
+
+var (
+	pluginsOnce sync.Once
+	pluginsDir  string
+	pluginsErr  error
+)
+
+// buildPlugins builds the shipped plugins once for all scripts, into $PLUGINS.
+func buildPlugins() (string, error) {
+	pluginsOnce.Do(func() {
+		pluginsDir, pluginsErr = os.MkdirTemp("", "llmsweep-plugins-")
+		if pluginsErr != nil {
+			return
+		}
+		for _, name := range []string{"vllm", "tgi", "lmdeploy", "openai"} {
+			out, err := exec.Command("go", "build", "-o", filepath.Join(pluginsDir, "llmsweep-plugin-"+name), "../../plugins/"+name).CombinedOutput()
+			if err != nil {
+				pluginsErr = fmt.Errorf("building plugin %s: %v\n%s", name, err, out)
+				return
+			}
+		}
+	})
+	return pluginsDir, pluginsErr
 }
 
 // mkcue FILE MB writes a syntactically valid CUE file of about MB megabytes.
