@@ -144,10 +144,13 @@ func (s *Set) checkFramework(name string, f Framework) Problems {
 			}
 		}
 	}
-	for _, q := range sortedKeys(f.Launcher.QuantizationArgs) {
-		if _, ok := s.Quantizations[q]; !ok {
-			v := s.lookup("frameworks", name, "launcher", "quantization_args", q)
-			probs = append(probs, s.pos.at(v, "unknown quantization %q%s", q, suggest(q, quants)))
+	for i, args := range []map[string][]string{f.Launcher.QuantizationArgs, f.Launcher.PrequantizedArgs} {
+		field := []string{"quantization_args", "prequantized_args"}[i]
+		for _, q := range sortedKeys(args) {
+			if _, ok := s.Quantizations[q]; !ok {
+				v := s.lookup("frameworks", name, "launcher", field, q)
+				probs = append(probs, s.pos.at(v, "unknown quantization %q%s", q, suggest(q, quants)))
+			}
 		}
 	}
 	return probs

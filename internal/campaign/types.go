@@ -65,6 +65,7 @@ type Launcher struct {
 	ModelFlag        string              `json:"model_flag"`
 	Flags            LauncherFlags       `json:"flags"`
 	QuantizationArgs map[string][]string `json:"quantization_args"`
+	PrequantizedArgs map[string][]string `json:"prequantized_args,omitempty"`
 	ExtraArgs        []string            `json:"extra_args"`
 	Env              map[string]string   `json:"env"`
 }

@@ -183,7 +183,11 @@ func launch(f campaign.Framework, m campaign.Model, repo, revision string, q str
 		add(l.Flags.Revision, revision)
 	}
 	add(l.Flags.GPUMemoryUtil, strconv.FormatFloat(util, 'f', -1, 64))
-	args = append(args, l.QuantizationArgs[q]...)
+	qargs := l.QuantizationArgs[q]
+	if pre, ok := l.PrequantizedArgs[q]; ok && m.Checkpoints[q].Repo != "" {
+		qargs = pre
+	}
+	args = append(args, qargs...)
 	return append(args, l.ExtraArgs...)
 }
 

@@ -37,5 +37,6 @@ func ServerConfig(s *campaign.Set, c campaign.Campaign, cfg *matrix.Config) (*sd
 		TensorParallel:       int32(cfg.TP),
 		MaxModelLen:          int32(cfg.MaxModelLen),
 		GpuMemoryUtilization: c.Grid.GPUMemoryUtilization,
+		Prequantized:         s.Models[cfg.Model].Checkpoints[cfg.Quantization].Repo != "",
 	}, nil
 }

@@ -53,6 +53,11 @@ var quantizationArgs = map[string][]string{
 // --max-batch-size.
 func launch(cfg *sdk.ServerConfig) (*sdk.LaunchSpec, error) {
 	qargs, ok := quantizationArgs[cfg.GetQuantization()]
+	if cfg.GetPrequantized() && cfg.GetQuantization() == "fp8" {
+		// The checkpoint's config names its FP8 method (fp8 or compressed-tensors),
+		// and naming another one is an error: let the server read it.
+		qargs = nil
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w: tgi: no launch arguments for quantization %q on %s", sdk.ErrInvalid, cfg.GetQuantization(), cfg.GetGpuArch())
 	}

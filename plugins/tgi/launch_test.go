@@ -35,7 +35,7 @@ func options() snaptest.Case {
 }
 
 func TestLaunch(t *testing.T) {
-	cases := append(snaptest.Cases(framework(), "hopper", "cdna3"), options())
+	cases := append(snaptest.Cases(framework(), "hopper", "cdna3"), options(), snaptest.Prequantized("tgi", framework().DefaultVersion))
 	snaptest.CheckGoldens(t, "testdata/launch", launch, cases)
 }
 

@@ -34,7 +34,7 @@ func options() snaptest.Case {
 }
 
 func TestLaunch(t *testing.T) {
-	cases := append(snaptest.Cases(framework(), "hopper", "cdna3"), options())
+	cases := append(snaptest.Cases(framework(), "hopper", "cdna3"), options(), snaptest.Prequantized("vllm", framework().DefaultVersion))
 	snaptest.CheckGoldens(t, "testdata/launch", launch, cases)
 }
 

@@ -336,3 +336,11 @@ func Conformance(name string) *sdk.ServerConfig {
 	}
 	return cfg
 }
+
+// Prequantized is an FP8 config served from a pre-quantized checkpoint, whose
+// config names its own method.
+func Prequantized(framework, version string) Case {
+	cfg := Config("hopper", "fp8", 1)
+	cfg.Framework, cfg.Version, cfg.Prequantized = framework, version, true
+	return Case{Name: "hopper-fp8-prequantized", Config: cfg}
+}

@@ -261,8 +261,11 @@ type ServerConfig struct {
 	MaxBatchSize         int32                  `protobuf:"varint,20,opt,name=max_batch_size,json=maxBatchSize,proto3" json:"max_batch_size,omitempty"` // 0: the framework's default
 	ExtraArgs            []string               `protobuf:"bytes,21,rep,name=extra_args,json=extraArgs,proto3" json:"extra_args,omitempty"`
 	Env                  map[string]string      `protobuf:"bytes,22,rep,name=env,proto3" json:"env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// prequantized: repo is a pre-quantized checkpoint of the quantization, whose
+	// config names its method; online quantization of 16-bit weights otherwise.
+	Prequantized  bool `protobuf:"varint,23,opt,name=prequantized,proto3" json:"prequantized,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServerConfig) Reset() {
@@ -447,6 +450,13 @@ func (x *ServerConfig) GetEnv() map[string]string {
 		return x.Env
 	}
 	return nil
+}
+
+func (x *ServerConfig) GetPrequantized() bool {
+	if x != nil {
+		return x.Prequantized
+	}
+	return false
 }
 
 type LaunchSpec struct {
@@ -1798,7 +1808,7 @@ const file_framework_proto_rawDesc = "" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x14\n" +
 	"\x05image\x18\x02 \x01(\tR\x05image\x12\x1d\n" +
 	"\n" +
-	"rocm_image\x18\x03 \x01(\tR\trocmImage\"\x8c\x06\n" +
+	"rocm_image\x18\x03 \x01(\tR\trocmImage\"\xb0\x06\n" +
 	"\fServerConfig\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x12\n" +
 	"\x04repo\x18\x02 \x01(\tR\x04repo\x12\x1a\n" +
@@ -1825,7 +1835,8 @@ const file_framework_proto_rawDesc = "" +
 	"\x0emax_batch_size\x18\x14 \x01(\x05R\fmaxBatchSize\x12\x1d\n" +
 	"\n" +
 	"extra_args\x18\x15 \x03(\tR\textraArgs\x12;\n" +
-	"\x03env\x18\x16 \x03(\v2).llmsweep.plugin.v1.ServerConfig.EnvEntryR\x03env\x1a6\n" +
+	"\x03env\x18\x16 \x03(\v2).llmsweep.plugin.v1.ServerConfig.EnvEntryR\x03env\x12\"\n" +
+	"\fprequantized\x18\x17 \x01(\bR\fprequantized\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xcd\x02\n" +
