@@ -1,0 +1,83 @@
+package metrics
+
+import (
+	"math"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/llmsweep/llmsweep/plugins/sdk"
+)
+
+// Reference values from Python 3.11: statistics.quantiles(x, n=100, method="inclusive")
+// (type 7, as numpy.percentile) and statistics.pstdev(x) (numpy.std).
+func TestDescribeMatchesNumpy(t *testing.T) {
+	x := []float64{12, 3, 7, 1, 9, 15, 4, 8, 10, 2}
+	got := Describe(x)
+	want := Stats{N: 10, Mean: 7.1, Median: 7.5, Std: 4.346262762420146, P50: 7.5, P90: 12.3, P95: 13.65, P99: 14.73, Min: 1, Max: 15}
+	if d := cmp.Diff(want, got, cmpopts.EquateApprox(0, 1e-9)); d != "" {
+		t.Error(d)
+	}
+	if s := Describe(nil); s != (Stats{}) {
+		t.Errorf("Describe(nil) = %v", s)
+	}
+	if q := Quantile([]float64{5}, 0.99); q != 5 {
+		t.Errorf("one value: %v", q)
+	}
+}
+
+func rec(i int32, sched, start, first, end int64, out int32, gaps ...int64) *sdk.Record {
+	return &sdk.Record{Index: i, ScheduledNs: sched, StartNs: start, FirstTokenNs: first, EndNs: end,
+		OutputTokens: out, ClientOutputTokens: out, PromptTokens: 10, ClientPromptTokens: 10, ItlNs: gaps}
+}
+
+func TestSummarize(t *testing.T) {
+	const M = int64(1e6)
+	base := int64(1_700_000_000) * 1e9
+	records := []*sdk.Record{
+		// warmup: ignored
+		{Index: -1, Warmup: true, StartNs: base - 100*M, FirstTokenNs: base - 90*M, EndNs: base - 50*M, OutputTokens: 3},
+		// closed loop: scheduled = start. TTFT 10 ms, E2E 50 ms, 5 tokens: TPOT 10 ms.
+		rec(0, base, base, base+10*M, base+50*M, 5, 10*M, 10*M, 10*M, 10*M),
+		// TTFT 30 ms, E2E 130 ms, 11 tokens: TPOT 10 ms.
+		rec(1, base+20*M, base+20*M, base+50*M, base+150*M, 11, 10*M, 10*M, 10*M, 10*M, 10*M, 10*M, 10*M, 10*M, 10*M, 10*M),
+		// one token: no TPOT.
+		rec(2, base+40*M, base+40*M, base+60*M, base+60*M, 1),
+		{Index: 3, ScheduledNs: base + 60*M, StartNs: base + 60*M, EndNs: base + 200*M, ErrorClass: "timeout", OutputTokens: -1, PromptTokens: -1},
+	}
+	records[3].OutputTokens = -1 // the server did not report usage: the client's count is used
+	s := Summarize(records, SLO{TTFTms: 20})
+	if s.Requests != 4 || s.Succeeded != 3 || s.Failed != 1 || s.Errors["timeout"] != 1 {
+		t.Errorf("counts: %+v", s)
+	}
+	if s.TTFT.N != 3 || s.TTFT.Mean != 20 || s.TPOT.N != 2 || s.TPOT.Mean != 10 || s.E2E.Max != 130 || s.ITL.N != 14 || s.ITL.Mean != 10 {
+		t.Errorf("latencies: ttft %+v tpot %+v e2e %+v itl %+v", s.TTFT, s.TPOT, s.E2E, s.ITL)
+	}
+	if s.DurationS != 0.2 || math.Abs(s.RequestThroughput-15) > 1e-9 || math.Abs(s.OutputThroughput-85) > 1e-9 {
+		t.Errorf("throughput over %v s: %v req/s, %v tok/s", s.DurationS, s.RequestThroughput, s.OutputThroughput)
+	}
+	if s.GoodRequests != 2 || math.Abs(s.Goodput-10) > 1e-9 { // requests 0 and 2 have TTFT <= 20 ms
+		t.Errorf("goodput: %d good, %v req/s", s.GoodRequests, s.Goodput)
+	}
+	if s.TTFTScheduled != nil {
+		t.Error("a closed-loop run has no scheduled-time latencies")
+	}
+	if math.Abs(s.ServerReportedPercent-100.0*2/3) > 1e-9 || s.OutputTokens != 17 || s.TokenDiscrepancy != 0 {
+		t.Errorf("tokens: %v%% reported, %d out, discrepancy %v", s.ServerReportedPercent, s.OutputTokens, s.TokenDiscrepancy)
+	}
+}
+
+// A late client does not hide latency: from the scheduled time, TTFT includes the lag.
+func TestSummarizeOpenLoop(t *testing.T) {
+	const M = int64(1e6)
+	r := rec(0, 1000*M, 1040*M, 1050*M, 1100*M, 2, 50*M)
+	r.ClientOutputTokens = 3 // one more chunk than the server counted
+	s := Summarize([]*sdk.Record{r}, SLO{})
+	if s.TTFT.Mean != 10 || s.TTFTScheduled == nil || s.TTFTScheduled.Mean != 50 || s.SendLag.Mean != 40 || s.E2EScheduled.Mean != 100 {
+		t.Errorf("ttft %v, from schedule %+v, lag %+v", s.TTFT.Mean, s.TTFTScheduled, s.SendLag)
+	}
+	if s.TokenDiscrepancy != -0.5 {
+		t.Errorf("discrepancy %v, want (2-3)/2", s.TokenDiscrepancy)
+	}
+}
