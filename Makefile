@@ -8,7 +8,7 @@ export GOFLAGS
 
 PLUGINS := vllm tgi lmdeploy openai
 
-.PHONY: all build run test check check-generated fuzz generate proto bench clean
+.PHONY: all build run test e2e check check-generated fuzz generate proto bench clean
 
 all: build
 
@@ -28,6 +28,12 @@ test: check build
 	$(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory check-generated
 
+## e2e: the quickstart campaign against a real engine: ollama built from the Go module
+## proxy (cached in .cache/ollama; minutes the first time), serving the project's tiny model
+e2e: build
+	tools/ollama/build.sh >/dev/null
+	LLMSWEEP_E2E=1 $(GO) test -count=1 -v -run 'TestRealOllama|TestQuickstartOnOllama|TestTPOTAgreesWithOllama' ./internal/ollama ./internal/e2e
+
 ## check-generated: fail when generated/ is not what `make generate` would write
 check-generated: build
 	@$(BIN)/llmsweep diff --max 5 || { echo "generated/ is stale (or edited): run make generate and commit the result"; exit 1; }
@@ -37,11 +43,15 @@ check:
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## fuzz: run the CUE loader and SSE parser fuzzers (FUZZTIME=5m each by default)
+## fuzz: run the parsers' fuzzers, FUZZTIME each (5m by default): the CUE loader, the
+## SSE parser, the stream chunk decoder and client, and the ShareGPT loader
 FUZZTIME ?= 5m
 fuzz:
 	$(GO) test ./internal/campaign -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./plugins/sdk/sse -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./plugins/sdk/stream -run '^$$' -fuzz '^FuzzDecodeChunk$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./plugins/sdk/stream -run '^$$' -fuzz '^FuzzDo$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/sharegpt -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
 
 ## generate: rewrite generated/ from the campaigns
 generate: build

@@ -55,15 +55,20 @@ func Cached() (string, bool) {
 	if p := os.Getenv("LLMSWEEP_OLLAMA"); p != "" {
 		return p, true
 	}
-	root, err := repoRoot()
-	if err != nil {
-		return "", false
-	}
 	v := os.Getenv("OLLAMA_VERSION") // build.sh honours it too
 	if v == "" {
 		v = Version
 	}
-	p := filepath.Join(root, ".cache", "ollama", v, "ollama")
+	// build.sh's cache: outside the checkout, so that clean clones (CI) reuse it.
+	cache := os.Getenv("LLMSWEEP_CACHE")
+	if cache == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return "", false
+		}
+		cache = filepath.Join(dir, "llmsweep")
+	}
+	p := filepath.Join(cache, "ollama", v, "ollama")
 	if fi, err := os.Stat(p); err != nil || fi.Mode()&0o111 == 0 {
 		return "", false
 	}

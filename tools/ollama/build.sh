@@ -5,7 +5,9 @@
 set -eu
 VERSION=${OLLAMA_VERSION:-v0.17.4}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-OUT="$ROOT/.cache/ollama/$VERSION"
+# The cache is outside the checkout, so that clean clones (CI) reuse it.
+CACHE=${LLMSWEEP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/llmsweep}
+OUT="$CACHE/ollama/$VERSION"
 if [ -x "$OUT/ollama" ]; then echo "$OUT/ollama"; exit 0; fi
 # The module zip lacks llama.cpp's vendor headers: Debian has two of them, and
 # tools/ollama/include has a stand-in for the third (audio input is never used).

@@ -37,6 +37,9 @@ type Prompts struct {
 	spec *pluginpb.BenchmarkSpec
 }
 
+// NewPrompts returns the prompts of a spec.
+func NewPrompts(spec *pluginpb.BenchmarkSpec) Prompts { return Prompts{spec: spec} }
+
 // Prompt is one request's prompt.
 type Prompt struct {
 	Text         string

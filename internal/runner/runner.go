@@ -1,0 +1,534 @@
+// Package runner runs a campaign's configs: it starts or attaches to each server
+// group's server through the framework's plugin, waits until it is ready, has the
+// plugin measure every config, and stores the records as they stream back, with
+// checkpoints, retries and a circuit breaker per endpoint. It is both the pod
+// entrypoint (llmsweep exec) and the local executor (llmsweep run) (DESIGN 6).
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/llmsweep/llmsweep/internal/accuracy"
+	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/matrix"
+	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/plugins"
+	"github.com/llmsweep/llmsweep/internal/runlog"
+	"github.com/llmsweep/llmsweep/internal/telemetry"
+	"github.com/llmsweep/llmsweep/plugins/sdk"
+	"github.com/llmsweep/llmsweep/plugins/sdk/stream"
+)
+
+// ErrInterrupted is returned when the run was stopped (SIGTERM, the spot
+// warning) after checkpointing: running again resumes it.
+var ErrInterrupted = errors.New("interrupted: the run is checkpointed; run it again to resume")
+
+// Retry is the retry policy of a config: at most Retries retries, with
+// exponential backoff and jitter between attempts.
+type Retry struct {
+	Retries      int
+	Base, Cap    time.Duration
+	Factor       float64
+	Breaker      int           // consecutive failures that open an endpoint's breaker
+	BreakerOpen  time.Duration // how long it stays open before half-open
+	HalfOpenCall uint32        // calls allowed when half-open
+}
+
+// DefaultRetry is 3 retries from 1 s, doubling, capped at 60 s; the breaker opens
+// after 5 failures, recovers after 30 s, and lets 3 calls through half-open.
+var DefaultRetry = Retry{Retries: 3, Base: time.Second, Cap: time.Minute, Factor: 2, Breaker: 5, BreakerOpen: 30 * time.Second, HalfOpenCall: 3}
+
+// Engine sends every config to one running server instead of launching
+// frameworks (a local run against a local engine).
+type Engine struct {
+	Plugin string
+	URL    string
+	Model  string
+	// Pid, when known, is the engine's process: its CPU and memory are sampled
+	// where there is no GPU.
+	Pid int
+}
+
+// Options configure a run.
+type Options struct {
+	Host *plugins.Host
+	Log  *runlog.Log
+	// Parallel is how many server groups run at once (default 1).
+	Parallel int
+	// Engine, when set, serves every config.
+	Engine *Engine
+	// Server, when set, is the URL of the batch's server (the pod's sidecar):
+	// each config's own plugin attaches to it.
+	Server string
+	// WorkDir is where launched servers write their logs.
+	WorkDir string
+	Retry   Retry
+	// Ready bounds the wait for a server to become ready.
+	Ready time.Duration
+	// IdleTimeout ends a request whose stream is silent this long (0: the
+	// SDK's default, 60 s).
+	IdleTimeout time.Duration
+	// SampleEvery is the utilization sampling interval (default 1 s).
+	SampleEvery time.Duration
+	Logger      *slog.Logger
+	Progress    Progress
+}
+
+// Report is what a run did.
+type Report struct {
+	Configs, Done, Skipped, Failed int
+}
+
+// Run runs configs (in matrix order) of campaign c.
+func Run(ctx context.Context, set *campaign.Set, c campaign.Campaign, configs []matrix.Config, opt Options) (Report, error) {
+	r := &run{set: set, c: c, opt: opt, breakers: map[string]*gobreaker.CircuitBreaker[struct{}]{}}
+	if r.opt.Parallel < 1 {
+		r.opt.Parallel = 1
+	}
+	if r.opt.Retry == (Retry{}) {
+		r.opt.Retry = DefaultRetry
+	}
+	if r.opt.Ready == 0 {
+		r.opt.Ready = 30 * time.Minute
+	}
+	if r.opt.Logger == nil {
+		r.opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if r.opt.Progress == nil {
+		r.opt.Progress = nopProgress{}
+	}
+	groups := group(configs)
+	r.report.Configs = len(configs)
+	for _, g := range groups {
+		for _, cfg := range g {
+			if opt.Log.Done(cfg.Fingerprint) {
+				r.report.Skipped++
+			}
+		}
+	}
+	r.opt.Progress.Start(len(configs), r.report.Skipped)
+
+	work := make(chan []matrix.Config)
+	var wg sync.WaitGroup
+	for range r.opt.Parallel {
+		wg.Go(func() {
+			for g := range work {
+				r.group(ctx, g)
+			}
+		})
+	}
+	for _, g := range groups {
+		select {
+		case work <- g:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(work)
+	wg.Wait()
+	r.opt.Progress.Finish()
+	cp := runlog.Checkpoint{Done: r.report.Done + r.report.Skipped, Failed: r.report.Failed, Time: time.Now(), Interrupted: ctx.Err() != nil}
+	if err := opt.Log.Checkpoint(cp); err != nil {
+		return r.report, err
+	}
+	if ctx.Err() != nil {
+		return r.report, ErrInterrupted
+	}
+	if r.err != nil {
+		return r.report, r.err
+	}
+	return r.report, opt.Log.Finish(time.Now())
+}
+
+type run struct {
+	set *campaign.Set
+	c   campaign.Campaign
+	opt Options
+
+	mu       sync.Mutex
+	report   Report
+	err      error // a store error: the run cannot go on
+	breakers map[string]*gobreaker.CircuitBreaker[struct{}]
+}
+
+// group splits configs into server groups (a batch's ID is its group's ID, a
+// dash, and its index), keeping matrix order.
+func group(configs []matrix.Config) [][]matrix.Config {
+	var out [][]matrix.Config
+	index := map[string]int{}
+	for _, cfg := range configs {
+		key := cfg.Batch
+		if i := strings.LastIndexByte(key, '-'); i > 0 {
+			key = key[:i]
+		}
+		if key == "" {
+			key = cfg.ServerDigest
+		}
+		i, ok := index[key]
+		if !ok {
+			i = len(out)
+			index[key] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], cfg)
+	}
+	return out
+}
+
+func (r *run) fail(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+func (r *run) breaker(endpoint string) *gobreaker.CircuitBreaker[struct{}] {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := r.breakers[endpoint]
+	if b == nil {
+		rt := r.opt.Retry
+		b = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
+			Name: endpoint, MaxRequests: rt.HalfOpenCall, Timeout: rt.BreakerOpen,
+			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(rt.Breaker) },
+			// An interrupted run is not the endpoint's failure.
+			IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+			OnStateChange: func(name string, from, to gobreaker.State) {
+				r.opt.Logger.Warn("circuit breaker", "endpoint", name, "from", from.String(), "to", to.String())
+			},
+		})
+		r.breakers[endpoint] = b
+	}
+	return b
+}
+
+// session is a plugin and the server it serves a group with.
+type session struct {
+	name   string
+	plugin *plugins.Plugin
+	server *sdk.Server
+}
+
+func (s *session) close() {
+	if s.plugin == nil {
+		return
+	}
+	if s.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_ = s.plugin.Stop(ctx, s.server.GetId())
+		cancel()
+	}
+	s.plugin.Close()
+	s.plugin, s.server = nil, nil
+}
+
+// start opens the group's plugin and starts or attaches to its server, then
+// waits until the server is ready.
+func (r *run) start(ctx context.Context, s *session, cfg *matrix.Config) error {
+	if s.plugin == nil {
+		p, err := r.opt.Host.Open(s.name)
+		if err != nil {
+			return err
+		}
+		s.plugin = p
+	}
+	req := &sdk.StartRequest{WorkDir: r.opt.WorkDir}
+	switch {
+	case r.opt.Engine != nil:
+		req.AttachUrl, req.ServedModel = r.opt.Engine.URL, r.opt.Engine.Model
+	case r.opt.Server != "":
+		req.AttachUrl, req.ServedModel = r.opt.Server, cfg.Repo
+	default:
+		sc, err := plugins.ServerConfig(r.set, r.c, cfg)
+		if err != nil {
+			return err
+		}
+		req.Config = sc
+	}
+	srv, err := s.plugin.Start(ctx, req)
+	if err != nil {
+		return err
+	}
+	s.server = srv
+	deadline := time.Now().Add(r.opt.Ready)
+	for {
+		h, err := s.plugin.Health(ctx, &sdk.HealthRequest{Id: srv.GetId()})
+		if err != nil {
+			return err
+		}
+		if h.GetReady() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("server %s not ready after %v: %s", srv.GetBaseUrl(), r.opt.Ready, h.GetDetail())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func (r *run) group(ctx context.Context, configs []matrix.Config) {
+	name := configs[0].Framework
+	if r.opt.Engine != nil {
+		name = r.opt.Engine.Plugin
+	}
+	s := &session{name: name}
+	defer s.close()
+	for i := range configs {
+		cfg := &configs[i]
+		if ctx.Err() != nil {
+			return
+		}
+		if r.opt.Log.Done(cfg.Fingerprint) {
+			continue
+		}
+		r.opt.Progress.Current(cfg)
+		r.config(ctx, s, cfg)
+	}
+}
+
+// config runs one config with retries, and stores its result or its failure.
+func (r *run) config(ctx context.Context, s *session, cfg *matrix.Config) {
+	log := r.opt.Logger.With("config", cfg.Fingerprint[:12], "model", cfg.Model, "framework", cfg.Framework, "workload", cfg.Workload)
+	rt := r.opt.Retry
+	bo := &backoff.ExponentialBackOff{InitialInterval: rt.Base, RandomizationFactor: 0.5, Multiplier: rt.Factor, MaxInterval: rt.Cap}
+	bo.Reset()
+	var last error
+	// A resumed config goes on from its next attempt: failed ones keep counting.
+	first := r.opt.Log.Attempts(cfg.Fingerprint) + 1
+	attempt := first
+	for ; attempt <= rt.Retries+1; attempt++ {
+		if attempt > first {
+			wait := bo.NextBackOff()
+			log.Info("retrying", "attempt", attempt, "after", wait.Round(time.Millisecond).String(), "reason", last)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+		err := r.attempt(ctx, s, cfg, attempt)
+		if err == nil {
+			r.count(func(rep *Report) { rep.Done++ })
+			r.opt.Progress.Done(cfg, true)
+			return
+		}
+		if ctx.Err() != nil {
+			return // interrupted: the checkpoint has it
+		}
+		last = err
+		if errors.Is(err, errStore) {
+			r.fail(err)
+			return
+		}
+		log.Warn("attempt failed", "attempt", attempt, "error", err)
+		if err := r.opt.Log.PutFailure(runlog.Failure{Fingerprint: cfg.Fingerprint, Attempt: attempt, Reason: err.Error(), Time: time.Now()}); err != nil {
+			r.fail(err)
+			return
+		}
+		if errors.Is(err, sdk.ErrPluginGone) || s.server == nil {
+			s.close() // start afresh: a new plugin process and server
+		}
+	}
+	if last == nil {
+		last = errors.New("no attempts left")
+	}
+	log.Error("config failed", "attempts", attempt-1, "error", last)
+	if err := r.opt.Log.PutFailure(runlog.Failure{Fingerprint: cfg.Fingerprint, Attempt: attempt - 1, Final: true,
+		Reason: last.Error(), Time: time.Now()}); err != nil {
+		r.fail(err)
+	}
+	r.count(func(rep *Report) { rep.Failed++ })
+	r.opt.Progress.Done(cfg, false)
+	r.checkpoint(cfg)
+}
+
+var errStore = errors.New("store")
+
+func (r *run) count(f func(*Report)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f(&r.report)
+}
+
+func (r *run) checkpoint(cfg *matrix.Config) {
+	r.mu.Lock()
+	cp := runlog.Checkpoint{Done: r.report.Done + r.report.Skipped, Failed: r.report.Failed, Current: cfg.Fingerprint, Time: time.Now()}
+	r.mu.Unlock()
+	if err := r.opt.Log.Checkpoint(cp); err != nil {
+		r.fail(err)
+	}
+}
+
+// attempt measures a config once, through the endpoint's circuit breaker.
+func (r *run) attempt(ctx context.Context, s *session, cfg *matrix.Config, attempt int) error {
+	if s.server == nil {
+		if err := r.start(ctx, s, cfg); err != nil {
+			s.server = nil
+			return fmt.Errorf("starting the %s server: %w", s.name, err)
+		}
+	}
+	_, err := r.breaker(s.server.GetBaseUrl()).Execute(func() (struct{}, error) {
+		return struct{}{}, r.measure(ctx, s, cfg, attempt)
+	})
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		return fmt.Errorf("endpoint %s: circuit breaker open after %d consecutive failures: %w", s.server.GetBaseUrl(), r.opt.Retry.Breaker, err)
+	}
+	return err
+}
+
+func (r *run) measure(ctx context.Context, s *session, cfg *matrix.Config, attempt int) error {
+	w, ok := r.set.Workloads[cfg.Workload]
+	if !ok {
+		return fmt.Errorf("workload %q is not in the catalog", cfg.Workload)
+	}
+	spec, err := benchmarkSpec(w, cfg, s.server)
+	if err != nil {
+		return err
+	}
+	spec.Done = r.opt.Log.Recorded(cfg.Fingerprint)
+	spec.IdleTimeoutSeconds = r.opt.IdleTimeout.Seconds()
+	var records []*sdk.Record
+	if len(spec.Done) > 0 { // resuming a config: its earlier records count
+		if records, err = r.opt.Log.Records(cfg.Fingerprint); err != nil {
+			return fmt.Errorf("%w: %v", errStore, err)
+		}
+	}
+	stopSampling := r.sample(ctx, s, cfg)
+	var storeErr error
+	_, err = s.plugin.Run(ctx, spec, func(rec *sdk.Record) error {
+		if err := r.opt.Log.AppendRecord(cfg.Fingerprint, attempt, rec); err != nil {
+			storeErr = fmt.Errorf("%w: %v", errStore, err)
+			return storeErr
+		}
+		if !rec.GetWarmup() {
+			records = append(records, rec)
+		}
+		return nil
+	})
+	stopSampling()
+	if storeErr != nil {
+		return storeErr
+	}
+	if err != nil {
+		return err
+	}
+	m := metrics.Summarize(records, slo(w))
+	if m.Succeeded == 0 {
+		return fmt.Errorf("every request failed: %s", errorSummary(records))
+	}
+	res := runlog.Result{Fingerprint: cfg.Fingerprint, Attempts: attempt, Finished: time.Now(),
+		ServedBy: fmt.Sprintf("%s at %s (model %s)", s.name, s.server.GetBaseUrl(), s.server.GetServedModel())}
+	res.Config, _ = json.Marshal(cfg)
+	res.Summary, _ = json.Marshal(m)
+	if w.Accuracy != nil {
+		acc, err := r.accuracy(ctx, s, spec, w)
+		if err != nil {
+			return fmt.Errorf("accuracy task %s: %w", w.Accuracy.Task, err)
+		}
+		res.Accuracy, _ = json.Marshal(acc)
+	}
+	if err := r.opt.Log.PutResult(res); err != nil {
+		return fmt.Errorf("%w: %v", errStore, err)
+	}
+	r.checkpoint(cfg)
+	return nil
+}
+
+// errorSummary names the most common error class of the records, with an example.
+func errorSummary(records []*sdk.Record) string {
+	counts := map[string]int{}
+	example := map[string]string{}
+	for _, rec := range records {
+		if c := rec.GetErrorClass(); c != "" {
+			counts[c]++
+			example[c] = rec.GetError()
+		}
+	}
+	if len(counts) == 0 {
+		return "no records"
+	}
+	classes := make([]string, 0, len(counts))
+	for c := range counts {
+		classes = append(classes, c)
+	}
+	sort.Slice(classes, func(i, j int) bool { return counts[classes[i]] > counts[classes[j]] })
+	c := classes[0]
+	retry := ""
+	switch stream.Class(c) {
+	case stream.RateLimited, stream.Unavailable, stream.Connection, stream.Timeout:
+		retry = " (retryable)"
+	}
+	return fmt.Sprintf("%d × %s%s, e.g. %s", counts[c], c, retry, example[c])
+}
+
+// sample records utilization while a config runs: the GPUs through NVML where
+// there are any, else the CPU and memory of the server's process, when known.
+// It returns the function that stops it.
+func (r *run) sample(ctx context.Context, s *session, cfg *matrix.Config) func() {
+	pid := int(s.server.GetPid())
+	if pid == 0 && r.opt.Engine != nil {
+		pid = r.opt.Engine.Pid
+	}
+	var sampler telemetry.Sampler
+	if nv, err := telemetry.NewNVML(); err == nil {
+		sampler = nv
+	} else if pid > 0 {
+		sampler = telemetry.NewProc(pid)
+	} else {
+		return func() {}
+	}
+	rec := telemetry.Start(ctx, sampler, r.opt.SampleEvery, func(smp telemetry.Sample) {
+		if err := r.opt.Log.AppendSample(cfg.Fingerprint, smp); err != nil {
+			r.opt.Logger.Warn("storing a utilization sample", "error", err)
+		}
+	})
+	return func() {
+		rec.Stop()
+		sampler.Close()
+		if err := rec.Err(); err != nil {
+			r.opt.Logger.Warn("utilization sampling", "errors", rec.Errors(), "last", err)
+		}
+	}
+}
+
+// accuracy asks the workload's accuracy task through the same endpoint and
+// scores the answers.
+func (r *run) accuracy(ctx context.Context, s *session, spec *sdk.BenchmarkSpec, w campaign.Workload) (accuracy.Result, error) {
+	prompts, err := accuracy.Prompts(w.Accuracy.Task, w.Accuracy.Samples, int64(w.Prompts.Seed))
+	if err != nil {
+		return accuracy.Result{}, err
+	}
+	task := &sdk.BenchmarkSpec{
+		BaseUrl: spec.GetBaseUrl(), ServedModel: spec.GetServedModel(), Fingerprint: spec.GetFingerprint(),
+		Concurrency: min(max(spec.GetConcurrency(), 1), 4), Requests: int32(len(prompts)), Prompts: prompts,
+		KeepOutput: true, Seed: spec.GetSeed(), IdleTimeoutSeconds: spec.GetIdleTimeoutSeconds(),
+	}
+	var records []*sdk.Record
+	if _, err := s.plugin.Run(ctx, task, func(rec *sdk.Record) error {
+		records = append(records, rec)
+		return nil
+	}); err != nil {
+		return accuracy.Result{}, err
+	}
+	res := accuracy.Score(records)
+	res.Task = w.Accuracy.Task
+	return res, nil
+}

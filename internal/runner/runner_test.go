@@ -1,0 +1,200 @@
+package runner_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/campaign/campaigntest"
+	"github.com/llmsweep/llmsweep/internal/matrix"
+	"github.com/llmsweep/llmsweep/internal/plugins"
+	"github.com/llmsweep/llmsweep/internal/runlog"
+	"github.com/llmsweep/llmsweep/internal/runner"
+	"github.com/llmsweep/llmsweep/plugins/sdk/scriptserver"
+)
+
+var pluginDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "runner-plugins-")
+	if err != nil {
+		panic(err)
+	}
+	root, _ := exec.Command("go", "env", "GOMOD").Output()
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "llmsweep-plugin-openai"), "./plugins/openai")
+	cmd.Dir = filepath.Dir(strings.TrimSpace(string(root)))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	pluginDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// quickstart is the quickstart campaign's configs, with 20 requests each.
+func quickstart(t *testing.T) (*campaign.Set, campaign.Campaign, []matrix.Config) {
+	set := campaigntest.Repo(t)
+	w := set.Workloads["smoke"]
+	w.Requests, w.Warmup = 20, 2
+	set.Workloads["smoke"] = w
+	c := set.Campaigns["quickstart"]
+	var configs []matrix.Config
+	x := &matrix.Compiler{Set: set}
+	for _, m := range set.Select(c).Models {
+		x.Model(c, m, func(g *matrix.Group) { configs = append(configs, g.Configs...) }, nil)
+	}
+	return set, c, configs
+}
+
+func options(t *testing.T, url string) runner.Options {
+	log, err := runlog.Create(t.TempDir(), runlog.Run{Campaign: "quickstart", Started: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	return runner.Options{
+		Host:   &plugins.Host{Dirs: []string{pluginDir}},
+		Log:    log,
+		Engine: &runner.Engine{Plugin: "openai", URL: url, Model: "scripted"},
+		Retry: runner.Retry{Retries: 3, Base: 10 * time.Millisecond, Cap: 50 * time.Millisecond, Factor: 2,
+			Breaker: 5, BreakerOpen: time.Minute, HalfOpenCall: 3},
+		IdleTimeout: 300 * time.Millisecond,
+	}
+}
+
+func TestRun(t *testing.T) {
+	srv := scriptserver.Start(scriptserver.Script{})
+	defer srv.Close()
+	set, c, configs := quickstart(t)
+	opt := options(t, srv.URL)
+	rep, err := runner.Run(context.Background(), set, c, configs, opt)
+	if err != nil || rep.Done != len(configs) || rep.Failed != 0 {
+		t.Fatalf("report %+v, %v", rep, err)
+	}
+	for _, cfg := range configs {
+		recs, err := opt.Log.Records(cfg.Fingerprint)
+		if err != nil || len(recs) != 20 {
+			t.Errorf("%s: %d records, %v", cfg.Fingerprint[:12], len(recs), err)
+		}
+	}
+	// A second pass over the same log has nothing to do.
+	rep, err = runner.Run(context.Background(), set, c, configs, opt)
+	if err != nil || rep.Skipped != len(configs) || rep.Done != 0 {
+		t.Errorf("rerun: %+v, %v", rep, err)
+	}
+}
+
+// A server that answers 500 to everything: each config is retried with backoff,
+// the endpoint's breaker opens after 5 failures, and both configs end as failed
+// with their reasons.
+func TestServerErrorsBreaker(t *testing.T) {
+	srv := scriptserver.Start(scriptserver.Script{Status: 500})
+	defer srv.Close()
+	set, c, configs := quickstart(t)
+	opt := options(t, srv.URL)
+	rep, err := runner.Run(context.Background(), set, c, configs, opt)
+	if err != nil || rep.Failed != 2 || rep.Done != 0 {
+		t.Fatalf("report %+v, %v", rep, err)
+	}
+	fails, _ := opt.Log.Failures()
+	if len(fails) != 2 {
+		t.Fatalf("final failures: %v", fails)
+	}
+	if !strings.Contains(fails[0].Reason, "every request failed: 20 × server_error") {
+		t.Errorf("first config: %s", fails[0].Reason)
+	}
+	if !strings.Contains(fails[1].Reason, "circuit breaker open after 5 consecutive failures") {
+		t.Errorf("second config: %s", fails[1].Reason)
+	}
+}
+
+func TestRateLimitedAndHanging(t *testing.T) {
+	for name, script := range map[string]scriptserver.Script{
+		"429":  {Status: 429},
+		"hang": {Hang: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := scriptserver.Start(script)
+			defer srv.Close()
+			set, c, configs := quickstart(t)
+			opt := options(t, srv.URL)
+			opt.Retry.Retries = 1
+			opt.IdleTimeout = 100 * time.Millisecond
+			start := time.Now()
+			rep, err := runner.Run(context.Background(), set, c, configs[:1], opt)
+			if err != nil || rep.Failed != 1 {
+				t.Fatalf("report %+v, %v", rep, err)
+			}
+			fails, _ := opt.Log.Failures()
+			want := map[string]string{"429": "rate_limited (retryable)", "hang": "timeout (retryable)"}[name]
+			if len(fails) != 1 || !strings.Contains(fails[0].Reason, want) {
+				t.Errorf("failure %v, want %q", fails, want)
+			}
+			if el := time.Since(start); el > 30*time.Second {
+				t.Errorf("took %v", el)
+			}
+		})
+	}
+}
+
+// A plugin killed with -9 in the middle of a config is detected, and the config
+// is retried on a new plugin process; it completes with every request once.
+func TestPluginKilledIsRetried(t *testing.T) {
+	srv := scriptserver.Start(scriptserver.Script{Delay: 5 * time.Millisecond})
+	defer srv.Close()
+	set, c, configs := quickstart(t)
+	opt := options(t, srv.URL)
+	go func() {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if srv.Requests.Load() >= 5 {
+				if pid := childPlugin(); pid > 0 {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+				return
+			}
+		}
+	}()
+	rep, err := runner.Run(context.Background(), set, c, configs[:1], opt)
+	if err != nil || rep.Done != 1 {
+		t.Fatalf("report %+v, %v", rep, err)
+	}
+	data, _ := os.ReadFile(filepath.Join(opt.Log.Dir, "failures.jsonl"))
+	if !strings.Contains(string(data), "crashed or was killed during run") {
+		t.Errorf("failures: %s", data)
+	}
+	recs, _ := opt.Log.Records(configs[0].Fingerprint)
+	if len(recs) != 20 {
+		t.Errorf("%d records after the retry, want 20", len(recs))
+	}
+}
+
+// childPlugin finds the pid of this process's plugin child.
+func childPlugin() int {
+	entries, _ := os.ReadDir("/proc")
+	self := strconv.Itoa(os.Getpid())
+	for _, e := range entries {
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		s := string(stat)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || !strings.Contains(s[:i], "llmsweep-plugin") {
+			continue
+		}
+		if f := strings.Fields(s[i+1:]); len(f) > 1 && f[1] == self {
+			pid, _ := strconv.Atoi(e.Name())
+			return pid
+		}
+	}
+	return 0
+}
