@@ -253,6 +253,11 @@ type Campaign struct {
 		Provider           string     `json:"provider"`
 		Label              *SpotLabel `json:"label,omitempty"`
 	} `json:"spot"`
+	Engine *struct {
+		Plugin string `json:"plugin"`
+		URL    string `json:"url"`
+		Model  string `json:"model"`
+	} `json:"engine,omitempty"`
 	Cache *struct {
 		URL string `json:"url"`
 	} `json:"cache,omitempty"`

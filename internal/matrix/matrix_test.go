@@ -151,7 +151,7 @@ func TestZeroConfigs(t *testing.T) {
 	c.Models = []string{"qwen2.5-72b-instruct"}
 	c.Select.Hardware = []string{"l4-x1"}
 	_, err := (&Compiler{Set: s}).Compile(c, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "compiles to zero runnable configs: all 3 were pruned (3 memory)") {
+	if err == nil || !strings.Contains(err.Error(), "compiles to zero runnable configs: all 2 were pruned (2 memory)") {
 		t.Fatalf("got %v", err)
 	}
 }
