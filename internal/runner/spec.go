@@ -7,6 +7,7 @@ import (
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/sharegpt"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
 
@@ -28,6 +29,19 @@ func benchmarkSpec(w campaign.Workload, cfg *matrix.Config, srv *sdk.Server) (*s
 		Seed:         int64(w.Prompts.Seed),
 		// Output lengths are the workload's: the server must not stop at EOS.
 		IgnoreEos: true,
+	}
+	if w.Prompts.Source == "sharegpt" {
+		// Requests take prompts in order; a seeded sample of the file, enough
+		// for the warmup and the measured requests (a timed run cycles them).
+		n := w.Requests + w.Warmup
+		if n == w.Warmup {
+			n = 0 // a duration: all of them
+		}
+		prompts, err := sharegpt.Load(w.Prompts.Path, sharegpt.Options{Seed: int64(w.Prompts.Seed), Max: n})
+		if err != nil {
+			return nil, fmt.Errorf("workload %s: %w", w.Name, err)
+		}
+		spec.Prompts = prompts
 	}
 	if w.Duration != "" {
 		d, err := time.ParseDuration(w.Duration)
