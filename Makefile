@@ -74,6 +74,8 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/generated/
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/matrix/ ./internal/diff/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/rank/
+	$(GO) test -run '^$$' -bench . -benchmem ./plugins/sdk/sse/ ./plugins/sdk/stream/
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./plugins/sdk/loadgen/bench/
 
 clean:
 	rm -rf $(BIN)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -49,6 +50,7 @@ type job struct {
 	index     int
 	warmup    bool
 	scheduled time.Time // zero in a closed loop
+	prompt    *Prompt   // made ahead of time in an open loop
 }
 
 // Run sends spec's requests through client, using protocol api, and calls send
@@ -89,7 +91,11 @@ func Run(ctx context.Context, client *stream.Client, api stream.API, spec *plugi
 	}()
 
 	do := func(j job) {
-		r := measure(ctx, client, api, spec, prompts.At(j.index), j, clk)
+		if j.prompt == nil {
+			p := prompts.At(j.index)
+			j.prompt = &p
+		}
+		r := measure(ctx, client, api, spec, *j.prompt, j, clk)
 		if r != nil {
 			results <- r
 		}
@@ -134,12 +140,17 @@ func Run(ctx context.Context, client *stream.Client, api stream.API, spec *plugi
 		return 0, false
 	}
 	if openLoop(spec) {
+		// The dispatcher keeps its own thread, so that its precise sleeps
+		// (waitUntil) do not hold up the goroutines that measure.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		gaps := arrivals(spec)
 		at := time.Now()
 		limit := make(chan struct{}, max(int(spec.GetConcurrency()), 1<<20))
 		for i, ok := next(0); ok; i, ok = next(i + 1) {
 			at = at.Add(gaps())
-			if !sleepUntil(ctx, at) {
+			p := prompts.At(i) // before the wait: the send is due at once
+			if !waitUntil(ctx, at) {
 				break
 			}
 			select {
@@ -152,8 +163,11 @@ func Run(ctx context.Context, client *stream.Client, api stream.API, spec *plugi
 			sched := at
 			wg.Go(func() {
 				defer func() { <-limit }()
-				do(job{index: i, scheduled: sched})
+				do(job{index: i, scheduled: sched, prompt: &p})
 			})
+			// Let the request go out on this P now: the dispatcher's next sleep
+			// blocks its thread, and the P with it, until the runtime notices.
+			runtime.Gosched()
 		}
 	} else {
 		jobs := make(chan job)
@@ -238,6 +252,20 @@ func feed(ctx context.Context, ch chan<- job, j job) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// waitUntil waits until t, or returns false when ctx ends. Go's timers wake up to
+// a millisecond late when the process is idle, which would make every open-loop
+// send late: the last stretch is a precise sleep of this thread (preciseSleep).
+func waitUntil(ctx context.Context, t time.Time) bool {
+	const precise = 2 * time.Millisecond
+	if d := time.Until(t); d > precise && !sleepUntil(ctx, t.Add(-precise)) {
+		return false
+	}
+	if d := time.Until(t); d > 0 {
+		preciseSleep(d)
+	}
+	return ctx.Err() == nil
 }
 
 func sleepUntil(ctx context.Context, t time.Time) bool {

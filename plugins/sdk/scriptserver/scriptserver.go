@@ -124,7 +124,11 @@ func (s *Server) tokens(w http.ResponseWriter, r *http.Request, n int, chunk fun
 		if _, err := w.Write(b); err != nil {
 			return false
 		}
-		fl.Flush()
+		// Flush the first token at once, and before every pause; without pauses
+		// the rest goes out in one write (a flush per token costs a syscall each).
+		if i == 0 || s.script.Delay > 0 {
+			fl.Flush()
+		}
 	}
 	return true
 }
