@@ -80,7 +80,7 @@ func TestSIGTERMResume(t *testing.T) {
 	campaignFile, _ := filepath.Abs("../../campaigns/quickstart.cue")
 	run := func(results string) *exec.Cmd {
 		cmd := exec.Command(bin, "run", campaignFile, "--engine-url", srv.URL, "--engine-model", "scripted",
-			"--results", results, "--work-dir", t.TempDir())
+			"--results", results, "--store", "sqlite://"+filepath.Join(results, "results.db"), "--work-dir", t.TempDir())
 		cmd.Env = append(os.Environ(), "LLMSWEEP_PLUGIN_PATH="+plugins, "XDG_DATA_HOME="+t.TempDir())
 		return cmd
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	neturl "net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -26,6 +27,7 @@ import (
 	"github.com/llmsweep/llmsweep/internal/plugins"
 	"github.com/llmsweep/llmsweep/internal/runlog"
 	"github.com/llmsweep/llmsweep/internal/runner"
+	"github.com/llmsweep/llmsweep/internal/store"
 )
 
 // exitInterrupted is the exit code of a run stopped by SIGTERM (the spot warning)
@@ -35,6 +37,7 @@ const exitInterrupted = 75
 // runFlags are the flags run and exec share.
 type runFlags struct {
 	results  string
+	store    string
 	parallel int
 	new      bool
 	verbose  bool
@@ -43,6 +46,7 @@ type runFlags struct {
 
 func (f *runFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.results, "results", ".llmsweep/runs", "the `directory` runs are recorded in (one folder per campaign and run)")
+	cmd.Flags().StringVar(&f.store, "store", os.Getenv("LLMSWEEP_STORE"), "the results store `URL` (sqlite://FILE or postgres://…; default $LLMSWEEP_STORE, else the campaign's store.url)")
 	cmd.Flags().BoolVar(&f.new, "new", false, "start a new run instead of resuming the last unfinished one")
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log every step")
 	f.retry = runner.DefaultRetry
@@ -262,6 +266,16 @@ func execute(ctx context.Context, cmd *cobra.Command, f runFlags, set *campaign.
 	}
 	defer log.Close()
 	opt.Log = log
+	url := f.store
+	if url == "" {
+		url = c.Store.URL
+	}
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		return fmt.Errorf("results store: %w", err)
+	}
+	defer st.Close()
+	opt.Store = st
 	opt.Progress = runner.NewProgress(stderr, opt.Logger)
 
 	rep, err := runner.Run(ctx, set, c, configs, opt)
@@ -269,14 +283,18 @@ func execute(ctx context.Context, cmd *cobra.Command, f runFlags, set *campaign.
 		fmt.Fprintf(stderr, "interrupted after %d of %d configs; checkpointed in %s: run again to resume\n", rep.Done+rep.Skipped, rep.Configs, log.Dir)
 		return exitError{exitInterrupted}
 	}
+	if errors.Is(err, runner.ErrStoreBehind) {
+		fmt.Fprintf(stderr, "%v\n", err)
+		return exitError{exitFail}
+	}
 	if err != nil {
 		return err
 	}
 	if err := printResults(cmd.OutOrStdout(), log); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "%d configs: %d run, %d already done, %d failed; recorded in %s\n",
-		rep.Configs, rep.Done, rep.Skipped, rep.Failed, filepath.Clean(log.Dir))
+	fmt.Fprintf(stderr, "%d configs: %d run, %d already done, %d failed; recorded in %s and %s\n",
+		rep.Configs, rep.Done, rep.Skipped, rep.Failed, filepath.Clean(log.Dir), redact(url))
 	if rep.Failed > 0 {
 		return exitError{exitFail}
 	}
@@ -331,4 +349,16 @@ func printResults(w io.Writer, log *runlog.Log) error {
 		fmt.Fprintf(w, "FAILED %s after %d attempts: %s\n", f.Fingerprint[:12], f.Attempt, f.Reason)
 	}
 	return nil
+}
+
+// redact drops a password from a store URL before it is printed.
+func redact(u string) string {
+	p, err := neturl.Parse(u)
+	if err != nil || p.User == nil {
+		return u
+	}
+	if _, ok := p.User.Password(); ok {
+		p.User = neturl.UserPassword(p.User.Username(), "xxxxx")
+	}
+	return p.String()
 }

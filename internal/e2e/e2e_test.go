@@ -21,6 +21,7 @@ import (
 	"github.com/llmsweep/llmsweep/internal/metrics"
 	"github.com/llmsweep/llmsweep/internal/ollama"
 	"github.com/llmsweep/llmsweep/internal/runlog"
+	"github.com/llmsweep/llmsweep/internal/store"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 	"github.com/llmsweep/llmsweep/plugins/sdk/loadgen"
 	"github.com/llmsweep/llmsweep/plugins/sdk/stream"
@@ -88,7 +89,7 @@ func TestQuickstartOnOllama(t *testing.T) {
 	results := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	code := cli.Run([]string{"run", filepath.Join(root(t), "campaigns", "quickstart.cue"),
-		"--engine-url", srv.URL(), "--engine-pid", strconv.Itoa(srv.Pid()), "--results", results, "--work-dir", t.TempDir()}, &stdout, &stderr)
+		"--engine-url", srv.URL(), "--engine-pid", strconv.Itoa(srv.Pid()), "--results", results, "--store", "sqlite://" + filepath.Join(results, "results.db"), "--work-dir", t.TempDir()}, &stdout, &stderr)
 	t.Logf("llmsweep run:\n%s%s", stdout.String(), stderr.String())
 	if code != 0 {
 		t.Fatalf("exit %d", code)
@@ -123,6 +124,17 @@ func TestQuickstartOnOllama(t *testing.T) {
 				t.Fatalf("request %d: %s %s, %d tokens by the server, %d chunks", rec.GetIndex(), rec.GetErrorClass(), rec.GetError(), rec.GetOutputTokens(), rec.GetClientOutputTokens())
 			}
 		}
+	}
+
+	// The results store has them too.
+	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(results, "results.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	stored, err := st.Results(context.Background(), store.Filter{Campaign: "quickstart"})
+	if err != nil || len(stored) != 2 || stored[0].Metrics.Succeeded != 100 {
+		t.Errorf("stored results: %d (%v)", len(stored), err)
 	}
 
 	// The engine's CPU and memory were sampled while it served.

@@ -25,6 +25,7 @@ import (
 	"github.com/llmsweep/llmsweep/internal/metrics"
 	"github.com/llmsweep/llmsweep/internal/plugins"
 	"github.com/llmsweep/llmsweep/internal/runlog"
+	"github.com/llmsweep/llmsweep/internal/store"
 	"github.com/llmsweep/llmsweep/internal/telemetry"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 	"github.com/llmsweep/llmsweep/plugins/sdk/stream"
@@ -64,6 +65,10 @@ type Engine struct {
 type Options struct {
 	Host *plugins.Host
 	Log  *runlog.Log
+	// Store, when set, receives each config once it is done (the run log is the
+	// spool); a store that is down is retried, and the run stays unfinished
+	// until everything is stored.
+	Store store.Store
 	// Parallel is how many server groups run at once (default 1).
 	Parallel int
 	// Engine, when set, serves every config.
@@ -118,6 +123,14 @@ func Run(ctx context.Context, set *campaign.Set, c campaign.Campaign, configs []
 		}
 	}
 	r.opt.Progress.Start(len(configs), r.report.Skipped)
+	if opt.Store != nil {
+		f, err := newFlusher(ctx, opt.Store, opt.Log)
+		if err != nil {
+			return r.report, err
+		}
+		r.flusher = f
+		r.flushNow(ctx)
+	}
 
 	work := make(chan []matrix.Config)
 	var wg sync.WaitGroup
@@ -150,7 +163,33 @@ func Run(ctx context.Context, set *campaign.Set, c campaign.Campaign, configs []
 	if r.err != nil {
 		return r.report, r.err
 	}
+	if r.flusher != nil {
+		fails, err := opt.Log.Failures()
+		if err == nil {
+			err = r.flusher.finish(ctx, fails)
+		}
+		if err != nil {
+			return r.report, fmt.Errorf("%w: the results are kept in %s; run the campaign again to store them: %v", ErrStoreBehind, opt.Log.Dir, err)
+		}
+		if err := opt.Store.FinishRun(ctx, opt.Log.Run.ID, time.Now()); err != nil {
+			return r.report, fmt.Errorf("%w: %v", ErrStoreBehind, err)
+		}
+	}
 	return r.report, opt.Log.Finish(time.Now())
+}
+
+// ErrStoreBehind is returned when the results store could not take everything:
+// the run log keeps it, and running again stores it.
+var ErrStoreBehind = errors.New("the results store is behind")
+
+// flushNow hands finished configs to the store; when it is down, they wait.
+func (r *run) flushNow(ctx context.Context) {
+	if r.flusher == nil {
+		return
+	}
+	if err := r.flusher.flush(ctx); err != nil {
+		r.opt.Logger.Warn("results store unavailable; results stay spooled in the run log", "error", err)
+	}
 }
 
 type run struct {
@@ -158,6 +197,7 @@ type run struct {
 	c   campaign.Campaign
 	opt Options
 
+	flusher  *flusher
 	mu       sync.Mutex
 	report   Report
 	err      error // a store error: the run cannot go on
@@ -449,6 +489,10 @@ func (r *run) measure(ctx context.Context, s *session, cfg *matrix.Config, attem
 		return fmt.Errorf("%w: %v", errStore, err)
 	}
 	r.checkpoint(cfg)
+	if r.flusher != nil {
+		r.flusher.add(cfg.Fingerprint)
+		r.flushNow(ctx)
+	}
 	return nil
 }
 

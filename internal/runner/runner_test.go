@@ -17,6 +17,7 @@ import (
 	"github.com/llmsweep/llmsweep/internal/plugins"
 	"github.com/llmsweep/llmsweep/internal/runlog"
 	"github.com/llmsweep/llmsweep/internal/runner"
+	"github.com/llmsweep/llmsweep/internal/store"
 	"github.com/llmsweep/llmsweep/plugins/sdk/scriptserver"
 )
 
@@ -197,4 +198,35 @@ func childPlugin() int {
 		}
 	}
 	return 0
+}
+
+// With a store, each finished config lands there too: the records of measured
+// requests and the result, once each, and the run is finished in both.
+func TestRunStore(t *testing.T) {
+	srv := scriptserver.Start(scriptserver.Script{})
+	defer srv.Close()
+	set, c, configs := quickstart(t)
+	opt := options(t, srv.URL)
+	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	opt.Store = st
+	if _, err := runner.Run(context.Background(), set, c, configs, opt); err != nil {
+		t.Fatal(err)
+	}
+	results, err := st.Results(context.Background(), store.Filter{RunID: opt.Log.Run.ID})
+	if err != nil || len(results) != len(configs) {
+		t.Fatalf("%d results in the store (%v), want %d", len(results), err, len(configs))
+	}
+	for _, cfg := range configs {
+		recs, err := st.Records(context.Background(), opt.Log.Run.ID, cfg.Fingerprint)
+		if err != nil || len(recs) != 20 {
+			t.Errorf("%s: %d records in the store (%v)", cfg.Fingerprint[:12], len(recs), err)
+		}
+	}
+	if r, err := st.Run(context.Background(), opt.Log.Run.ID); err != nil || r.Finished.IsZero() {
+		t.Errorf("run %+v, %v", r, err)
+	}
 }
