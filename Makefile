@@ -76,6 +76,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/rank/
 	$(GO) test -run '^$$' -bench . -benchmem ./plugins/sdk/sse/ ./plugins/sdk/stream/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./plugins/sdk/loadgen/bench/
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/store/
 
 clean:
 	rm -rf $(BIN)
