@@ -9,7 +9,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 
@@ -366,16 +365,4 @@ func tally(s *pluginpb.Summary, r *pluginpb.Record) {
 		s.StartNs = r.ScheduledNs
 	}
 	s.EndNs = max(s.EndNs, r.EndNs)
-}
-
-// Indices returns the sorted request indices of records, for Done on a resume.
-func Indices(records []*pluginpb.Record) []int32 {
-	var out []int32
-	for _, r := range records {
-		if !r.Warmup {
-			out = append(out, r.Index)
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }
