@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llmsweep/llmsweep/internal/matrix"
+	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/store"
+)
+
+func TestResults(t *testing.T) {
+	url := "sqlite://" + filepath.Join(t.TempDir(), "r.db")
+	ctx := context.Background()
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := st.CreateRun(ctx, store.Run{ID: "run1", Campaign: "quickstart", MatrixHash: "h", Configs: 2, Started: time.Unix(1e9, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, fw := range []string{"vllm", "tgi"} {
+		cfg, _ := json.Marshal(matrix.Config{Fingerprint: fw + strings.Repeat("0", 60), Model: "m", Hardware: "h100-sxm-x1",
+			Framework: fw, Version: "1", Quantization: "bf16", Workload: "chat", Concurrency: 4})
+		sum, _ := json.Marshal(metrics.Summary{Requests: 100, Succeeded: 100, TTFT: metrics.Stats{P50: float64(10 + i)}, OutputThroughput: 500})
+		if err := st.PutResult(ctx, store.Result{RunID: run.ID, Fingerprint: fw + strings.Repeat("0", 60), Attempts: 1,
+			Config: cfg, Summary: sum, Finished: time.Unix(1e9, 0)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+
+	var out, errb bytes.Buffer
+	if code := Run([]string{"results", "--store", url, "--framework", "tgi"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "tgi 1") || strings.Contains(out.String(), "vllm") || !strings.Contains(out.String(), "11.0") {
+		t.Errorf("table:\n%s", out.String())
+	}
+	out.Reset()
+	Run([]string{"results", "--store", url, "-o", "json"}, &out, &errb)
+	var rows []resultRowOut
+	if err := json.Unmarshal(out.Bytes(), &rows); err != nil || len(rows) != 2 || rows[0].OutputTPS != 500 {
+		t.Errorf("json: %v %s", err, out.String())
+	}
+	out.Reset()
+	Run([]string{"results", "--store", url, "-o", "csv", "--campaign", "quickstart"}, &out, &errb)
+	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[0], "run,fingerprint,model") {
+		t.Errorf("csv:\n%s", out.String())
+	}
+	errb.Reset()
+	if code := Run([]string{"results", "--store", "mysql://x"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), `URL scheme "mysql" is not supported`) {
+		t.Errorf("bad store URL: exit %d, %s", code, errb.String())
+	}
+}
