@@ -58,12 +58,9 @@ file .llmsweep/results.db.`,
 			if output != "table" && output != "json" && output != "csv" {
 				return fmt.Errorf("--output must be table, json or csv, not %q", output)
 			}
-			if url == "" {
-				url = store.DefaultURL
-			}
-			st, err := store.Open(cmd.Context(), url)
+			st, err := openStore(cmd, url)
 			if err != nil {
-				return fmt.Errorf("results store: %w", err)
+				return err
 			}
 			defer st.Close()
 			results, err := st.Results(cmd.Context(), f)
@@ -87,7 +84,8 @@ file .llmsweep/results.db.`,
 			return writeResultRows(cmd.OutOrStdout(), output, rows)
 		},
 	}
-	cmd.Flags().StringVar(&url, "store", os.Getenv("LLMSWEEP_STORE"), "the results store `URL` (sqlite://FILE or postgres://…)")
+	cmd.PersistentFlags().StringVar(&url, "store", os.Getenv("LLMSWEEP_STORE"), "the results store `URL` (sqlite://FILE or postgres://…)")
+	cmd.AddCommand(newResultsImport(&url), newResultsExport(&url))
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json or csv")
 	cmd.Flags().StringVar(&f.Campaign, "campaign", "", "only this campaign")
 	cmd.Flags().StringVar(&f.RunID, "run", "", "only this run")

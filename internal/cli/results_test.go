@@ -59,3 +59,41 @@ func TestResults(t *testing.T) {
 		t.Errorf("bad store URL: exit %d, %s", code, errb.String())
 	}
 }
+
+func TestResultsImportExport(t *testing.T) {
+	url := "sqlite://" + filepath.Join(t.TempDir(), "r.db")
+	files := []string{"../benchfmt/testdata/vllm_serve.json", "../benchfmt/testdata/genai_perf.json"}
+	var out, errb bytes.Buffer
+	for range 2 { // importing again stores nothing new
+		out.Reset()
+		if code := Run(append([]string{"results", "import", "--store", url}, files...), &out, &errb); code != 0 {
+			t.Fatalf("import: exit %d: %s", code, errb.String())
+		}
+	}
+	if !strings.Contains(out.String(), "vllm-bench-serve result of Qwen/Qwen2.5-7B-Instruct stored as run import-") ||
+		!strings.Contains(out.String(), "note: TTFT: vLLM stops the clock") {
+		t.Errorf("import said:\n%s", out.String())
+	}
+	out.Reset()
+	Run([]string{"results", "--store", url, "--campaign", "imported", "-o", "json"}, &out, &errb)
+	var rows []resultRowOut
+	if err := json.Unmarshal(out.Bytes(), &rows); err != nil || len(rows) != 2 {
+		t.Fatalf("%d imported rows (%v):\n%s", len(rows), err, out.String())
+	}
+	for _, r := range rows {
+		if r.Framework != "openai" {
+			continue
+		}
+		out.Reset()
+		if code := Run([]string{"results", "export", "--store", url, "--run", r.Run, "--config", r.Fingerprint[:12]}, &out, &errb); code != 0 {
+			t.Fatalf("export: exit %d: %s", code, errb.String())
+		}
+		if !strings.Contains(out.String(), `"model_id": "`+r.Model+`"`) {
+			t.Errorf("export:\n%.300s", out.String())
+		}
+	}
+	errb.Reset()
+	if code := Run([]string{"results", "import", "--store", url, "results_test.go"}, &out, &errb); code == 0 || !strings.Contains(errb.String(), "results_test.go") {
+		t.Errorf("importing a Go file: exit %d, %s", code, errb.String())
+	}
+}
