@@ -81,3 +81,21 @@ func TestSummarizeOpenLoop(t *testing.T) {
 		t.Errorf("discrepancy %v, want (2-3)/2", s.TokenDiscrepancy)
 	}
 }
+
+func TestMannWhitney(t *testing.T) {
+	// Fully separated samples of 5: U = 0, mu = 12.5, sigma = sqrt(25·11/12),
+	// z = (12.5 − 0.5)/sigma = 2.5067, p = 2·(1 − Φ(z)) = 0.01219.
+	u, p := MannWhitney([]float64{1, 2, 3, 4, 5}, []float64{6, 7, 8, 9, 10})
+	if u != 0 || math.Abs(p-0.01219) > 1e-4 {
+		t.Errorf("separated: U %v p %v", u, p)
+	}
+	if _, p := MannWhitney([]float64{1, 2, 3}, []float64{1, 2, 3}); p != 1 {
+		t.Errorf("identical: p %v", p)
+	}
+	if _, p := MannWhitney([]float64{4, 4, 4}, []float64{4, 4}); p != 1 {
+		t.Errorf("all tied: p %v", p)
+	}
+	if _, p := MannWhitney(nil, []float64{1}); p != 1 {
+		t.Errorf("empty: p %v", p)
+	}
+}
