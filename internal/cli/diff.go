@@ -2,6 +2,7 @@ package cli
 
 import (
 	"archive/tar"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/diff"
 	"github.com/llmsweep/llmsweep/internal/generated"
+	"github.com/llmsweep/llmsweep/internal/store"
 )
 
 func newDiff() *cobra.Command {
@@ -35,9 +37,6 @@ summary. Exit codes follow kubectl diff: 0 no change, 1 changes, 2 error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
-			}
-			if results != "" {
-				return errors.New("--results needs the results store, which this version does not have yet (see the store issue); diff without it compares configs only")
 			}
 			set, cs, err := loadCampaigns(cmd, args, opt, names)
 			if err != nil {
@@ -98,6 +97,11 @@ summary. Exit codes follow kubectl diff: 0 no change, 1 changes, 2 error.`,
 				}
 				fmt.Fprintf(w, "%d of %d campaigns changed\n", changed, len(reports))
 			}
+			if results != "" {
+				if err := diffResults(cmd, results, newFiles); err != nil {
+					return err
+				}
+			}
 			if changed > 0 {
 				return exitError{exitFail}
 			}
@@ -110,7 +114,7 @@ summary. Exit codes follow kubectl diff: 0 no change, 1 changes, 2 error.`,
 	f.StringSliceVar(&names, "campaign", nil, "diff only these campaigns (default: all)")
 	f.StringVarP(&output, "output", "o", "text", "text or json")
 	f.IntVar(&max, "max", 20, "entries shown per section in text output")
-	f.StringVar(&results, "results", "", "mark configs that already have results in this store (needs the results store)")
+	f.StringVar(&results, "results", "", "also say how many of each campaign's configs already have results in this store `URL`")
 	f.StringVar(&opt.Catalog, "catalog", "", "catalog directory (default: catalog/ of the CUE module, else the built-in catalog)")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return err })
 	return cmd
@@ -269,4 +273,40 @@ func checkout(ref string) (string, error) {
 		return "", terr
 	}
 	return dir, nil
+}
+
+// diffResults says, per campaign, how many of its compiled configs already have
+// results in the store, and how many have none yet.
+func diffResults(cmd *cobra.Command, url string, files map[string]map[string][]byte) error {
+	st, err := openStore(cmd, url)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	stored, err := st.Results(cmd.Context(), store.Filter{})
+	if err != nil {
+		return err
+	}
+	have := make(map[string]bool, len(stored))
+	for _, r := range stored {
+		have[r.Fingerprint] = true
+	}
+	for _, name := range keys(files) {
+		m := files[name]["matrix.jsonl"]
+		total, done := 0, 0
+		for _, line := range bytes.Split(m, []byte("\n")) {
+			var cfg struct {
+				Fingerprint string `json:"fingerprint"`
+			}
+			if len(bytes.TrimSpace(line)) == 0 || json.Unmarshal(line, &cfg) != nil || cfg.Fingerprint == "" {
+				continue
+			}
+			total++
+			if have[cfg.Fingerprint] {
+				done++
+			}
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s: %d of %d configs already have results in %s; %d have none\n", name, done, total, redact(url), total-done)
+	}
+	return nil
 }

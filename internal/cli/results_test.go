@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llmsweep/llmsweep/internal/campaign/campaigntest"
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/metrics"
 	"github.com/llmsweep/llmsweep/internal/store"
@@ -95,5 +96,31 @@ func TestResultsImportExport(t *testing.T) {
 	errb.Reset()
 	if code := Run([]string{"results", "import", "--store", url, "results_test.go"}, &out, &errb); code == 0 || !strings.Contains(errb.String(), "results_test.go") {
 		t.Errorf("importing a Go file: exit %d, %s", code, errb.String())
+	}
+}
+
+func TestDiffResults(t *testing.T) {
+	set := campaigntest.Repo(t)
+	configs, _, err := compileConfigs(set, set.Campaigns["quickstart"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "sqlite://" + filepath.Join(t.TempDir(), "r.db")
+	ctx := context.Background()
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.CreateRun(ctx, store.Run{ID: "r", Campaign: "quickstart", MatrixHash: "h", Configs: 2, Started: time.Unix(1e9, 0)})
+	cfg, _ := json.Marshal(configs[0])
+	if err := st.PutResult(ctx, store.Result{RunID: "r", Fingerprint: configs[0].Fingerprint, Attempts: 1, Config: cfg,
+		Summary: []byte(`{}`), Finished: time.Unix(1e9, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	var out, errb bytes.Buffer
+	code := Run([]string{"diff", "../../campaigns", "--generated", "../../generated", "--campaign", "quickstart", "--results", url}, &out, &errb)
+	if code != 0 || !strings.Contains(out.String(), "quickstart: 1 of 2 configs already have results in "+url+"; 1 have none") {
+		t.Errorf("exit %d:\n%s%s", code, out.String(), errb.String())
 	}
 }
