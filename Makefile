@@ -8,7 +8,7 @@ export GOFLAGS
 
 PLUGINS := vllm tgi lmdeploy openai
 
-.PHONY: all build run test e2e check check-generated fuzz generate proto bench clean
+.PHONY: all build run test e2e test-outage check check-generated fuzz generate proto bench clean
 
 all: build
 
@@ -33,6 +33,11 @@ test: check build
 e2e: build
 	tools/ollama/build.sh >/dev/null
 	LLMSWEEP_E2E=1 $(GO) test -count=1 -v -run 'TestRealOllama|TestQuickstartOnOllama|TestTPOTAgreesWithOllama' ./internal/ollama ./internal/e2e
+
+## test-outage: stop the machine's PostgreSQL in the middle of a run and start it again;
+## the results reach the store once each (run alone: it stops the shared server)
+test-outage:
+	LLMSWEEP_PG_OUTAGE=1 $(GO) test -count=1 -v -run '^TestPostgresOutage$$' ./internal/runner
 
 ## check-generated: fail when generated/ is not what `make generate` would write
 check-generated: build

@@ -1,0 +1,120 @@
+package runner_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/llmsweep/llmsweep/internal/runner"
+	"github.com/llmsweep/llmsweep/internal/store"
+	"github.com/llmsweep/llmsweep/plugins/sdk/scriptserver"
+)
+
+// pgctl stops or starts the machine's PostgreSQL cluster.
+func pgctl(t *testing.T, action string) {
+	out, err := exec.Command("sh", "-c", "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n1) main "+action).CombinedOutput()
+	if err != nil {
+		t.Logf("pg_ctlcluster %s: %v\n%s", action, err, out)
+	}
+}
+
+// PostgreSQL stopped in the middle of a run and started again: the run log
+// spools what the store missed, and the store ends with every result and
+// record exactly once. It stops the shared server, so it runs on its own:
+// make test-outage (LLMSWEEP_PG_OUTAGE=1), which .ci/run calls after make test.
+func TestPostgresOutage(t *testing.T) {
+	if os.Getenv("LLMSWEEP_PG_OUTAGE") == "" {
+		t.Skip("stops the shared PostgreSQL: make test-outage runs it alone")
+	}
+	ctx := context.Background()
+	base := "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := fmt.Sprintf("outage_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	t.Cleanup(func() {
+		pgctl(t, "start")
+		if c, err := pgx.Connect(ctx, base); err == nil {
+			c.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+			c.Close(ctx)
+		}
+	})
+	st, err := store.Open(ctx, base+"&search_path="+schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	srv := scriptserver.Start(scriptserver.Script{Delay: 2 * time.Millisecond})
+	defer srv.Close()
+	set, c, configs := quickstart(t)
+	opt := options(t, srv.URL)
+	opt.Store = st
+	var logs strings.Builder
+	opt.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
+	go func() {
+		// Down while the first config runs, back during the second.
+		for srv.Requests.Load() < 5 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		pgctl(t, "stop")
+		for srv.Requests.Load() < 30 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		pgctl(t, "start")
+	}()
+	rep, err := runner.Run(ctx, set, c, configs, opt)
+	if err != nil {
+		t.Fatalf("report %+v: %v", rep, err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if err := exec.Command("pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432").Run(); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	results, err := st.Results(ctx, store.Filter{RunID: opt.Log.Run.ID})
+	if err != nil || len(results) != len(configs) {
+		t.Fatalf("%d results in PostgreSQL (%v), want %d", len(results), err, len(configs))
+	}
+	conn, err = pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var rows, distinct int
+	q := "SELECT count(*), count(DISTINCT (config_key, idx)) FROM " + pgx.Identifier{schema, "requests"}.Sanitize()
+	if err := conn.QueryRow(ctx, q).Scan(&rows, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 20*len(configs) || distinct != rows {
+		t.Errorf("%d request rows, %d distinct (config, index); want %d, none twice", rows, distinct, 20*len(configs))
+	}
+	if !strings.Contains(logs.String(), "results store unavailable; results stay spooled in the run log") {
+		t.Errorf("the outage was never seen by the run:\n%s", logs.String())
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
+}
