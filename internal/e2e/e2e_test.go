@@ -168,7 +168,7 @@ func TestTPOTAgreesWithOllama(t *testing.T) {
 		InputTokens:  &sdk.Distribution{Kind: "uniform", Min: 32, Max: 256},
 		OutputTokens: &sdk.Distribution{Kind: "fixed", Value: 64}})
 	ctx := context.Background()
-	const n = 20
+	const n = 30
 	var measured, reported []float64
 	for i := range n {
 		p := prompts.At(i)
@@ -189,10 +189,16 @@ func TestTPOTAgreesWithOllama(t *testing.T) {
 		}
 		reported = append(reported, float64(g.EvalDuration)/float64(g.EvalCount)/1e6)
 	}
-	c, s := metrics.Describe(measured), metrics.Describe(reported)
-	ratio := c.Median / s.Median
-	t.Logf("TPOT over %d prompts: client median %.3f ms (P90 %.3f), ollama median %.3f ms (P90 %.3f): ratio %.3f",
-		n, c.Median, c.P90, s.Median, s.P90, ratio)
+	// Each prompt's two requests ran back to back, so their ratio cancels most of
+	// the drift in the machine's load; the median ratio is the agreement.
+	ratios := make([]float64, n)
+	for i := range ratios {
+		ratios[i] = measured[i] / reported[i]
+	}
+	c, s, r := metrics.Describe(measured), metrics.Describe(reported), metrics.Describe(ratios)
+	ratio := r.Median
+	t.Logf("TPOT over %d prompts: client median %.3f ms (P90 %.3f), ollama median %.3f ms (P90 %.3f): median ratio %.3f (P10 %.3f, P90 %.3f)",
+		n, c.Median, c.P90, s.Median, s.P90, ratio, metrics.Quantile(ratios, 0.1), r.P90)
 	if ratio < 0.9 || ratio > 1.1 {
 		t.Errorf("client TPOT is %.1f%% of ollama's own figure; want within 10%%", 100*ratio)
 	}
