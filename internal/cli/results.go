@@ -125,10 +125,7 @@ func writeResultRows(w io.Writer, output string, rows []resultRowOut) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUN\tCONFIG\tMODEL\tHARDWARE\tFRAMEWORK\tQUANT\tWORKLOAD\tLOAD\tOK\tFAIL\tTTFT P50\tTTFT P99\tTPOT P50\tE2E P99\tOUT tok/s\tGOODPUT")
 	for _, r := range rows {
-		load := fmt.Sprintf("c=%d", r.Concurrency)
-		if r.RequestRate > 0 {
-			load = fmt.Sprintf("%g/s", r.RequestRate)
-		}
+		load := matrix.Load(r.Concurrency, r.RequestRate)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\t%d\t%d\t%.1f\t%.1f\t%.2f\t%.1f\t%.1f\t%.2f\n",
 			r.Run, r.Fingerprint[:12], r.Model, r.Hardware, r.Framework, r.Version, r.Quantization, r.Workload, load,
 			r.Succeeded, r.Failed, r.TTFTP50, r.TTFTP99, r.TPOTP50, r.E2EP99, r.OutputTPS, r.Goodput)

@@ -326,10 +326,7 @@ func printResults(w io.Writer, log *runlog.Log) error {
 			}
 			acc = fmt.Sprintf("%.0f%% of %d", 100*a.Accuracy, a.Samples)
 		}
-		load := fmt.Sprintf("c=%d", cfg.Concurrency)
-		if cfg.RequestRate > 0 {
-			load = fmt.Sprintf("%g/s", cfg.RequestRate)
-		}
+		load := matrix.Load(cfg.Concurrency, cfg.RequestRate)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%.1f\t%.1f\t%.2f\t%.2f\t%.1f\t%.1f\t%.2f\t%.2f\t%s\t\n",
 			cfg.Model, cfg.Hardware, cfg.Framework+" "+cfg.Version, cfg.Quantization, cfg.Workload, load,
 			s.Succeeded, s.Failed, s.TTFT.P50, s.TTFT.P99, s.TPOT.P50, s.ITL.P50, s.E2E.P99,

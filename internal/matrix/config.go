@@ -166,3 +166,11 @@ func appendInt(b []byte, key string, v int) []byte {
 func appendFloat(b []byte, f float64) []byte {
 	return strconv.AppendFloat(b, f, 'f', -1, 64)
 }
+
+// Load names a config's load point: "c=N" for a closed loop, "R/s" for an open one.
+func Load(concurrency int, rate float64) string {
+	if rate > 0 {
+		return strconv.FormatFloat(rate, 'g', -1, 64) + "/s"
+	}
+	return "c=" + strconv.Itoa(concurrency)
+}

@@ -39,11 +39,8 @@ func NewProgress(w io.Writer, log *slog.Logger) Progress {
 }
 
 func describe(cfg *matrix.Config) string {
-	load := fmt.Sprintf("c=%d", cfg.Concurrency)
-	if cfg.RequestRate > 0 {
-		load = fmt.Sprintf("%g req/s", cfg.RequestRate)
-	}
-	return fmt.Sprintf("%s %s %s %s %s %s", cfg.Model, cfg.Hardware, cfg.Framework, cfg.Quantization, cfg.Workload, load)
+	return fmt.Sprintf("%s %s %s %s %s %s", cfg.Model, cfg.Hardware, cfg.Framework, cfg.Quantization, cfg.Workload,
+		matrix.Load(cfg.Concurrency, cfg.RequestRate))
 }
 
 type bar struct {
