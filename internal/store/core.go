@@ -533,9 +533,9 @@ func (s *store) PutResult(ctx context.Context, r Result) error {
 	return nil
 }
 
-func (s *store) Results(ctx context.Context, f Filter) ([]Result, error) {
-	var where []string
-	var args []any
+// filterWhere is f as conditions on runs ru and configs c, whose values are
+// query parameters: nothing a user types is ever SQL text.
+func filterWhere(f Filter) (where []string, args []any) {
 	for _, c := range []struct{ col, v string }{
 		{"ru.campaign", f.Campaign}, {"c.model", f.Model}, {"c.hardware", f.Hardware}, {"c.framework", f.Framework},
 		{"c.quantization", f.Quantization}, {"c.workload", f.Workload}, {"ru.id", f.RunID}, {"c.fingerprint", f.Fingerprint},
@@ -545,6 +545,11 @@ func (s *store) Results(ctx context.Context, f Filter) ([]Result, error) {
 			where = append(where, c.col+" = $"+strconv.Itoa(len(args)))
 		}
 	}
+	return where, args
+}
+
+func (s *store) Results(ctx context.Context, f Filter) ([]Result, error) {
+	where, args := filterWhere(f)
 	q := `SELECT ru.id, c.fingerprint, c.resolved, re.attempts, re.summary, re.accuracy_json, re.served_by, re.finished,
 		re.requests, re.succeeded, re.failed, re.ttft_p50_ms, re.ttft_p99_ms, re.tpot_p50_ms, re.tpot_p99_ms,
 		re.itl_p50_ms, re.e2e_p99_ms, re.output_throughput, re.request_throughput, re.goodput, re.accuracy

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/llmsweep/llmsweep/internal/store/storetest"
 )
 
 func TestParseURL(t *testing.T) {
@@ -253,7 +255,7 @@ func TestPartitionsInOddSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{name}.Sanitize()+" CASCADE")
-	s := open(t, withSearchPath(testPostgresURL(), pgx.Identifier{name}.Sanitize()))
+	s := open(t, storetest.WithSearchPath(testPostgresURL(), pgx.Identifier{name}.Sanitize()))
 	run := mustRun(t, s, Run{ID: "r", Campaign: "c", Started: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}).ID
 	if err := s.AppendRecords(ctx, run, "fp", 1, recs(0, 2, 0)); err != nil {
 		t.Fatal(err)
@@ -266,7 +268,7 @@ func TestPartitionsInOddSchema(t *testing.T) {
 
 func TestSearchPathWithoutSchema(t *testing.T) {
 	requirePostgres(t)
-	_, err := Open(ctx, withSearchPath(testPostgresURL(), "st_does_not_exist"))
+	_, err := Open(ctx, storetest.WithSearchPath(testPostgresURL(), "st_does_not_exist"))
 	if err == nil || !strings.Contains(err.Error(), "no existing schema") {
 		t.Errorf("Open with a missing schema: %v", err)
 	}

@@ -176,6 +176,16 @@ type Store interface {
 	// LastCheckpoint returns it, or nil when the run has none.
 	LastCheckpoint(ctx context.Context, runID string) (*Checkpoint, error)
 
+	// Aggregate computes statistics of per-request latencies across configs
+	// and runs (see AggregateQuery).
+	Aggregate(ctx context.Context, q AggregateQuery) ([]Aggregate, error)
+	// RefreshViews rebuilds model_rankings and daily_stats from the results.
+	RefreshViews(ctx context.Context) error
+	ModelRankings(ctx context.Context) ([]Ranking, error)
+	DailyStats(ctx context.Context) ([]DailyStat, error)
+	// StoredResults says which of fps have results in any run, and of which kinds.
+	StoredResults(ctx context.Context, fps []string) (map[string]Stored, error)
+
 	Close() error
 }
 
