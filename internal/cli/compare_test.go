@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/metrics"
 	"github.com/llmsweep/llmsweep/internal/store"
+	"github.com/llmsweep/llmsweep/internal/store/storetest"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
 
@@ -40,31 +40,32 @@ func storeRun(t *testing.T, st store.Store, id string, ttftMs float64) {
 }
 
 func TestCompare(t *testing.T) {
-	url := "sqlite://" + filepath.Join(t.TempDir(), "r.db")
-	st, err := store.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	storeRun(t, st, "before", 10)
-	storeRun(t, st, "slower", 14)
-	st.Close()
+	storetest.Backends(t, func(t *testing.T, url string) {
+		st, err := store.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		storeRun(t, st, "before", 10)
+		storeRun(t, st, "slower", 14)
+		st.Close()
 
-	var out, errb bytes.Buffer
-	if code := Run([]string{"compare", "--store", url, "before", "before"}, &out, &errb); code != 0 {
-		t.Errorf("a run against itself: exit %d\n%s%s", code, out.String(), errb.String())
-	}
-	out.Reset()
-	code := Run([]string{"compare", "--store", url, "before", "slower"}, &out, &errb)
-	if code != 1 || !strings.Contains(out.String(), "ttft_p50_ms") || !strings.Contains(out.String(), "REGRESSION") ||
-		!strings.Contains(out.String(), "1 configs compared (0 only in before, 0 only in slower); 2 regressions beyond 5%") {
-		t.Errorf("a slower run: exit %d\n%s%s", code, out.String(), errb.String())
-	}
-	// Beyond a threshold of 50%, the same change is not a regression.
-	if code := Run([]string{"compare", "--store", url, "--threshold", "0.5", "before", "slower"}, &out, &errb); code != 0 {
-		t.Errorf("threshold 50%%: exit %d", code)
-	}
-	errb.Reset()
-	if code := Run([]string{"compare", "--store", url, "before", "nonesuch"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), `run "nonesuch" has no results`) {
-		t.Errorf("unknown run: exit %d %s", code, errb.String())
-	}
+		var out, errb bytes.Buffer
+		if code := Run([]string{"compare", "--store", url, "before", "before"}, &out, &errb); code != 0 {
+			t.Errorf("a run against itself: exit %d\n%s%s", code, out.String(), errb.String())
+		}
+		out.Reset()
+		code := Run([]string{"compare", "--store", url, "before", "slower"}, &out, &errb)
+		if code != 1 || !strings.Contains(out.String(), "ttft_p50_ms") || !strings.Contains(out.String(), "REGRESSION") ||
+			!strings.Contains(out.String(), "1 configs compared (0 only in before, 0 only in slower); 2 regressions beyond 5%") {
+			t.Errorf("a slower run: exit %d\n%s%s", code, out.String(), errb.String())
+		}
+		// Beyond a threshold of 50%, the same change is not a regression.
+		if code := Run([]string{"compare", "--store", url, "--threshold", "0.5", "before", "slower"}, &out, &errb); code != 0 {
+			t.Errorf("threshold 50%%: exit %d", code)
+		}
+		errb.Reset()
+		if code := Run([]string{"compare", "--store", url, "before", "nonesuch"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), `run "nonesuch" has no results`) {
+			t.Errorf("unknown run: exit %d %s", code, errb.String())
+		}
+	})
 }

@@ -1,0 +1,227 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/llmsweep/llmsweep/internal/cache"
+	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/store"
+)
+
+func newAggregate() *cobra.Command {
+	var f tailFlags
+	var by, output string
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "aggregate [campaign files...] [--run ID] [--by KEYS]",
+		Short: "Statistics of per-request latencies across configs and runs: the pipeline's aggregate step",
+		Long: `aggregate computes the mean, median, P95 and P99 of TTFT, TPOT and end-to-end
+latency over the stored per-request samples of a run (--run; default the
+campaign's newest run), or of every run of the campaign (--all), grouped by
+--by: any of ` + strings.Join(store.GroupKeys, ", ") + ` (default model,hardware,framework,quantization,workload).
+PostgreSQL computes them in SQL (percentile_cont), SQLite in Go; both
+interpolate between closest ranks, so they agree.
+
+In the pipeline it runs after the batches and marks the run finished.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			_, c, err := f.campaign(cmd, args)
+			if err != nil {
+				return err
+			}
+			url := f.storeURL(c)
+			st, err := store.Open(ctx, url)
+			if err != nil {
+				return fmt.Errorf("results store %s: %w", redact(url), err)
+			}
+			defer st.Close()
+			q := store.AggregateQuery{Filter: store.Filter{Campaign: c.Name}}
+			if by != "" {
+				q.By = strings.Split(by, ",")
+			}
+			if !all {
+				if q.Filter.RunID, err = pickRun(ctx, st, c, f.run); err != nil {
+					return err
+				}
+				if f.bundle != "" { // the pipeline: every batch is done
+					if err := st.FinishRun(ctx, q.Filter.RunID, time.Now()); err != nil {
+						return err
+					}
+				}
+			}
+			rows, err := st.Aggregate(ctx, q)
+			if err != nil {
+				return err
+			}
+			if len(rows) == 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "no successful requests stored for campaign %s%s in %s\n", c.Name, runWords(q.Filter.RunID), redact(url))
+				return nil
+			}
+			return writeAggregates(cmd.OutOrStdout(), output, q.By, rows)
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().StringVar(&by, "by", "model,hardware,framework,quantization,workload", "group by these `keys`, comma-separated")
+	cmd.Flags().BoolVar(&all, "all", false, "aggregate every run of the campaign, not one")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output `format`: table, json or csv")
+	return cmd
+}
+
+func runWords(id string) string {
+	if id == "" {
+		return ""
+	}
+	return ", run " + id
+}
+
+// pickRun is the run given, which must exist, or the campaign's newest run.
+func pickRun(ctx context.Context, st store.Store, c campaign.Campaign, id string) (string, error) {
+	if id != "" {
+		r, err := st.Run(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		if r == nil {
+			return "", fmt.Errorf("run %s is not in the store", id)
+		}
+		return id, nil
+	}
+	res, err := st.Results(ctx, store.Filter{Campaign: c.Name})
+	if err != nil {
+		return "", err
+	}
+	if len(res) == 0 {
+		return "", fmt.Errorf("campaign %s has no results in the store yet: run it first (llmsweep run)", c.Name)
+	}
+	return res[len(res)-1].RunID, nil // results come oldest first
+}
+
+func writeAggregates(w io.Writer, output string, by []string, rows []store.Aggregate) error {
+	num := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
+	header := append(append([]string{}, by...), "metric", "n", "mean", "median", "p95", "p99")
+	cells := func(a store.Aggregate) []string {
+		return append(append([]string{}, a.Group...), a.Metric, strconv.Itoa(a.N), num(a.Mean), num(a.Median), num(a.P95), num(a.P99))
+	}
+	switch output {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			By         []string          `json:"by"`
+			Aggregates []store.Aggregate `json:"aggregates"`
+		}{append([]string{}, by...), rows})
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write(header)
+		for _, a := range rows {
+			cw.Write(cells(a))
+		}
+		cw.Flush()
+		return cw.Error()
+	case "table":
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, strings.ToUpper(strings.Join(header, "\t")))
+		for _, a := range rows {
+			fmt.Fprintln(tw, strings.Join(cells(a), "\t"))
+		}
+		return tw.Flush()
+	}
+	return fmt.Errorf("--output %q: want table, json or csv", output)
+}
+
+func newRefreshViews() *cobra.Command {
+	var f tailFlags
+	cmd := &cobra.Command{
+		Use:   "refresh-views [campaign files...]",
+		Short: "Rebuild the model_rankings and daily_stats views from the stored results",
+		Long: `refresh-views brings the store's views up to date: on PostgreSQL the
+materialized views model_rankings and daily_stats, refreshed CONCURRENTLY so
+that dashboards reading them are never blocked; on SQLite the tables that stand
+for them. The store is --store, else $LLMSWEEP_STORE, else the campaign's.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			url := f.store
+			if url == "" || len(args) > 0 || f.bundle != "" {
+				_, c, err := f.campaign(cmd, args)
+				if err != nil {
+					return err
+				}
+				url = f.storeURL(c)
+			}
+			st, err := store.Open(cmd.Context(), url)
+			if err != nil {
+				return fmt.Errorf("results store %s: %w", redact(url), err)
+			}
+			defer st.Close()
+			if err := st.RefreshViews(cmd.Context()); err != nil {
+				return err
+			}
+			rk, err := st.ModelRankings(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ds, err := st.DailyStats(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "refreshed %s: model_rankings %d rows, daily_stats %d rows\n", redact(url), len(rk), len(ds))
+			return nil
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
+
+func newInvalidateCache() *cobra.Command {
+	var f tailFlags
+	var url string
+	cmd := &cobra.Command{
+		Use:   "invalidate-cache [campaign files...] [--cache URL]",
+		Short: "Drop the campaign's cached query results from Redis after a run changed the store",
+		Long: `invalidate-cache deletes the Redis entries that cache the campaign's store
+queries, and those about every campaign, so that the next reader sees the new
+results. The cache is --cache, else $LLMSWEEP_CACHE, else the campaign's
+cache.url; a campaign without one has nothing to invalidate.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, c, err := f.campaign(cmd, args)
+			if err != nil {
+				return err
+			}
+			if url == "" && c.Cache != nil {
+				url = c.Cache.URL
+			}
+			if url == "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "campaign %s has no cache: nothing to invalidate\n", c.Name)
+				return nil
+			}
+			n, err := invalidate(cmd.Context(), url, c.Name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "invalidated %d cached entries of campaign %s\n", n, c.Name)
+			return nil
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().StringVar(&url, "cache", os.Getenv("LLMSWEEP_CACHE"), "the Redis `URL` (redis:// or rediss://)")
+	return cmd
+}
+
+func invalidate(ctx context.Context, url, campaign string) (int, error) {
+	c, err := cache.Open(ctx, url)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	return c.Invalidate(ctx, campaign)
+}
