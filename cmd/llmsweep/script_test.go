@@ -56,7 +56,7 @@ func buildPlugins() (string, error) {
 		if pluginsErr != nil {
 			return
 		}
-		for _, name := range []string{"vllm", "tgi", "lmdeploy", "openai"} {
+		for _, name := range []string{"vllm", "tgi", "lmdeploy", "openai", "sim"} {
 			out, err := exec.Command("go", "build", "-o", filepath.Join(pluginsDir, "llmsweep-plugin-"+name), "../../plugins/"+name).CombinedOutput()
 			if err != nil {
 				pluginsErr = fmt.Errorf("building plugin %s: %v\n%s", name, err, out)

@@ -7,11 +7,14 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/llmsweep/llmsweep/internal/candidates"
 	"github.com/llmsweep/llmsweep/internal/matrix"
+	"github.com/llmsweep/llmsweep/internal/runner"
 	"github.com/llmsweep/llmsweep/internal/store"
 )
 
@@ -41,6 +44,19 @@ type resultRowOut struct {
 	Goodput      float64  `json:"goodput"`
 	Accuracy     *float64 `json:"accuracy,omitempty"`
 	ServedBy     string   `json:"served_by"`
+	// Source is measured, predicted (the sim engine) or imported.
+	Source string `json:"source"`
+}
+
+// resultSource says where a result's numbers come from, by what served it.
+func resultSource(servedBy string) string {
+	switch {
+	case strings.HasPrefix(servedBy, runner.SimEngine+" "), servedBy == runner.SimEngine:
+		return "predicted"
+	case strings.HasPrefix(servedBy, "imported"):
+		return "imported"
+	}
+	return "measured"
 }
 
 func newResults() *cobra.Command {
@@ -55,8 +71,8 @@ JSON or CSV. The store is --store, else $LLMSWEEP_STORE, else the default SQLite
 file .llmsweep/results.db.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "table" && output != "json" && output != "csv" {
-				return fmt.Errorf("--output must be table, json or csv, not %q", output)
+			if output != "table" && output != "json" && output != "csv" && output != "rank" {
+				return fmt.Errorf("--output must be table, json, csv or rank, not %q", output)
 			}
 			st, err := openStore(cmd, url)
 			if err != nil {
@@ -79,14 +95,17 @@ file .llmsweep/results.db.`,
 					Concurrency: cfg.Concurrency, RequestRate: cfg.RequestRate, Requests: m.Requests, Succeeded: m.Succeeded,
 					Failed: m.Failed, TTFTP50: m.TTFTP50, TTFTP99: m.TTFTP99, TPOTP50: m.TPOTP50, TPOTP99: m.TPOTP99,
 					ITLP50: m.ITLP50, E2EP99: m.E2EP99, OutputTPS: m.OutputThroughput, RequestTPS: m.RequestThroughput,
-					Goodput: m.Goodput, Accuracy: m.Accuracy, ServedBy: r.ServedBy})
+					Goodput: m.Goodput, Accuracy: m.Accuracy, ServedBy: r.ServedBy, Source: resultSource(r.ServedBy)})
+			}
+			if output == "rank" {
+				return writeRankInput(cmd.OutOrStdout(), f.Campaign, rows)
 			}
 			return writeResultRows(cmd.OutOrStdout(), output, rows)
 		},
 	}
 	cmd.PersistentFlags().StringVar(&url, "store", os.Getenv("LLMSWEEP_STORE"), "the results store `URL` (sqlite://FILE or postgres://…)")
 	cmd.AddCommand(newResultsImport(&url), newResultsExport(&url))
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json or csv")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json, csv, or rank (JSON lines for llmsweep rank --input: each config's newest result)")
 	cmd.Flags().StringVar(&f.Campaign, "campaign", "", "only this campaign")
 	cmd.Flags().StringVar(&f.RunID, "run", "", "only this run")
 	cmd.Flags().StringVar(&f.Model, "model", "", "only this model")
@@ -95,6 +114,34 @@ file .llmsweep/results.db.`,
 	cmd.Flags().StringVar(&f.Quantization, "quantization", "", "only this quantization")
 	cmd.Flags().StringVar(&f.Workload, "workload", "", "only this workload")
 	return cmd
+}
+
+// writeRankInput writes each config's newest result (rows come newest run
+// first) as a line of llmsweep rank's input.
+func writeRankInput(w io.Writer, campaign string, rows []resultRowOut) error {
+	enc := json.NewEncoder(w)
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if seen[r.Fingerprint] {
+			continue
+		}
+		seen[r.Fingerprint] = true
+		m := map[string]float64{
+			"ttft_p50_ms": r.TTFTP50, "ttft_p99_ms": r.TTFTP99, "tpot_p50_ms": r.TPOTP50, "tpot_p99_ms": r.TPOTP99,
+			"itl_p50_ms": r.ITLP50, "e2e_p99_ms": r.E2EP99, "output_throughput": r.OutputTPS,
+			"request_throughput": r.RequestTPS, "goodput": r.Goodput,
+		}
+		if r.Accuracy != nil {
+			m["accuracy"] = *r.Accuracy
+		}
+		id := strings.Join([]string{r.Model, r.Hardware, r.Framework + "-" + r.Version, r.Quantization, r.Workload,
+			matrix.Load(r.Concurrency, r.RequestRate)}, "/")
+		if err := enc.Encode(candidates.Row{ID: id, Campaign: campaign, Model: r.Model, Hardware: r.Hardware,
+			Framework: r.Framework, Quantization: r.Quantization, Workload: r.Workload, Metrics: m}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func writeResultRows(w io.Writer, output string, rows []resultRowOut) error {
@@ -107,7 +154,7 @@ func writeResultRows(w io.Writer, output string, rows []resultRowOut) error {
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"run", "fingerprint", "model", "hardware", "framework", "version", "quantization", "workload",
 			"concurrency", "request_rate", "requests", "succeeded", "failed", "ttft_p50_ms", "ttft_p99_ms", "tpot_p50_ms",
-			"tpot_p99_ms", "itl_p50_ms", "e2e_p99_ms", "output_throughput", "request_throughput", "goodput", "accuracy", "served_by"})
+			"tpot_p99_ms", "itl_p50_ms", "e2e_p99_ms", "output_throughput", "request_throughput", "goodput", "accuracy", "served_by", "source"})
 		ff := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 		for _, r := range rows {
 			acc := ""
@@ -117,18 +164,26 @@ func writeResultRows(w io.Writer, output string, rows []resultRowOut) error {
 			cw.Write([]string{r.Run, r.Fingerprint, r.Model, r.Hardware, r.Framework, r.Version, r.Quantization, r.Workload,
 				strconv.Itoa(r.Concurrency), ff(r.RequestRate), strconv.Itoa(r.Requests), strconv.Itoa(r.Succeeded),
 				strconv.Itoa(r.Failed), ff(r.TTFTP50), ff(r.TTFTP99), ff(r.TPOTP50), ff(r.TPOTP99), ff(r.ITLP50), ff(r.E2EP99),
-				ff(r.OutputTPS), ff(r.RequestTPS), ff(r.Goodput), acc, r.ServedBy})
+				ff(r.OutputTPS), ff(r.RequestTPS), ff(r.Goodput), acc, r.ServedBy, r.Source})
 		}
 		cw.Flush()
 		return cw.Error()
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tCONFIG\tMODEL\tHARDWARE\tFRAMEWORK\tQUANT\tWORKLOAD\tLOAD\tOK\tFAIL\tTTFT P50\tTTFT P99\tTPOT P50\tE2E P99\tOUT tok/s\tGOODPUT")
+	fmt.Fprintln(tw, "RUN\tCONFIG\tMODEL\tHARDWARE\tFRAMEWORK\tQUANT\tWORKLOAD\tLOAD\tOK\tFAIL\tTTFT P50\tTTFT P99\tTPOT P50\tE2E P99\tOUT tok/s\tGOODPUT\tSOURCE")
+	predicted := false
 	for _, r := range rows {
 		load := matrix.Load(r.Concurrency, r.RequestRate)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\t%d\t%d\t%.1f\t%.1f\t%.2f\t%.1f\t%.1f\t%.2f\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\t%d\t%d\t%.1f\t%.1f\t%.2f\t%.1f\t%.1f\t%.2f\t%s\n",
 			r.Run, r.Fingerprint[:12], r.Model, r.Hardware, r.Framework, r.Version, r.Quantization, r.Workload, load,
-			r.Succeeded, r.Failed, r.TTFTP50, r.TTFTP99, r.TPOTP50, r.E2EP99, r.OutputTPS, r.Goodput)
+			r.Succeeded, r.Failed, r.TTFTP50, r.TTFTP99, r.TPOTP50, r.E2EP99, r.OutputTPS, r.Goodput, r.Source)
+		predicted = predicted || r.Source == "predicted"
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if predicted {
+		fmt.Fprintln(w, "PREDICTED rows were not measured: the sim engine emulated their frameworks and GPUs from a performance model")
+	}
+	return nil
 }

@@ -83,13 +83,18 @@ func plugins(t *testing.T) string {
 	return dir
 }
 
+// outputTokens is the answer length the quickstart's grid fixes.
+const outputTokens = 16
+
+// The quickstart runs on the emulated engine by default; --engine-url and
+// --engine-model send it to a real one instead.
 func TestQuickstartOnOllama(t *testing.T) {
 	srv := engine(t)
 	t.Setenv("LLMSWEEP_PLUGIN_PATH", plugins(t))
 	results := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	code := cli.Run([]string{"run", filepath.Join(root(t), "campaigns", "quickstart.cue"),
-		"--engine-url", srv.URL(), "--engine-pid", strconv.Itoa(srv.Pid()), "--results", results, "--store", "sqlite://" + filepath.Join(results, "results.db"), "--work-dir", t.TempDir()}, &stdout, &stderr)
+		"--engine-url", srv.URL(), "--engine-model", model, "--engine-pid", strconv.Itoa(srv.Pid()), "--results", results, "--store", "sqlite://" + filepath.Join(results, "results.db"), "--work-dir", t.TempDir()}, &stdout, &stderr)
 	t.Logf("llmsweep run:\n%s%s", stdout.String(), stderr.String())
 	if code != 0 {
 		t.Fatalf("exit %d", code)
@@ -120,7 +125,7 @@ func TestQuickstartOnOllama(t *testing.T) {
 			t.Fatalf("config %s: %d records (%v), want 100", r.Fingerprint[:12], len(recs), err)
 		}
 		for _, rec := range recs {
-			if rec.GetErrorClass() != "" || rec.GetOutputTokens() != 64 || rec.GetClientOutputTokens() != 64 {
+			if rec.GetErrorClass() != "" || rec.GetOutputTokens() != outputTokens || rec.GetClientOutputTokens() != outputTokens {
 				t.Fatalf("request %d: %s %s, %d tokens by the server, %d chunks", rec.GetIndex(), rec.GetErrorClass(), rec.GetError(), rec.GetOutputTokens(), rec.GetClientOutputTokens())
 			}
 		}

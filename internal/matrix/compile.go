@@ -39,14 +39,19 @@ type expanded struct {
 }
 
 // encode cuts the model's groups into batches and writes its lines.
-func (m *expanded) encode(size int) {
+func (m *expanded) encode(size int, bal *Balance) {
 	n := 0
 	for _, g := range m.groups {
 		n += len(g.Configs) * (len(`{"fingerprint":"","batch":"",}`) + 64 + 16 + len(g.server) + 80 + 60)
 	}
 	m.lines = make([]byte, 0, n)
 	for _, g := range m.groups {
-		m.batches = append(m.batches, Cut(g, size, m.configs)...)
+		if bal != nil && bal.Estimate != nil {
+			secs, load := bal.Estimate(g)
+			m.batches = append(m.batches, CutBalanced(g, size, m.configs, secs, load, bal.Target)...)
+		} else {
+			m.batches = append(m.batches, Cut(g, size, m.configs)...)
+		}
 		for i := range g.Configs {
 			c := &g.Configs[i]
 			m.lines = c.appendLine(m.lines, g.server, g.workloads[c.Workload])
@@ -83,7 +88,7 @@ func (x *Compiler) expand(c campaign.Campaign) iter.Seq[*expanded] {
 				go func(out chan<- *expanded) {
 					m := &expanded{name: name, pruned: Explain{Examples: x.Examples}}
 					x.Model(c, name, func(g *Group) { m.groups = append(m.groups, g) }, m.pruned.add)
-					m.encode(c.BatchSize)
+					m.encode(c.BatchSize, x.Balance)
 					out <- m
 				}(results[i])
 			}

@@ -16,16 +16,17 @@ import (
 
 // Prune reasons, the keys of Summary.Pruned.
 const (
-	ReasonExcluded     = "excluded"       // a campaign exclusion rule matched
-	ReasonUnsupported  = "unsupported"    // the framework has no kernels for the quantization on the GPU
-	ReasonNoCheckpoint = "no-checkpoint"  // an offline quantization without pre-quantized weights
-	ReasonTP           = "tp-indivisible" // the GPU count does not divide the attention heads
-	ReasonContext      = "context"        // the sequence is longer than the model's context
-	ReasonMemory       = "memory"         // weights plus KV cache exceed GPU memory
+	ReasonExcluded     = "excluded"           // a campaign exclusion rule matched
+	ReasonUnsupported  = "unsupported"        // the framework has no kernels for the quantization on the GPU
+	ReasonNoCheckpoint = "no-checkpoint"      // an offline quantization without pre-quantized weights
+	ReasonTP           = "tp-indivisible"     // the GPU count does not divide the attention heads
+	ReasonContext      = "context"            // the sequence is longer than the model's context
+	ReasonMemory       = "memory"             // weights plus KV cache exceed GPU memory
+	ReasonSLO          = "predicted-slo-miss" // skip_predicted_slo_miss and the model predicts a miss
 )
 
 // Reasons lists the prune reasons in the order they are checked.
-var Reasons = []string{ReasonExcluded, ReasonUnsupported, ReasonNoCheckpoint, ReasonTP, ReasonContext, ReasonMemory}
+var Reasons = []string{ReasonExcluded, ReasonUnsupported, ReasonNoCheckpoint, ReasonTP, ReasonContext, ReasonMemory, ReasonSLO}
 
 // OverheadGiB is GPU memory per device that is neither weights nor KV cache: the
 // CUDA context, activations and graph buffers. vLLM's profiler typically finds
@@ -51,6 +52,14 @@ type Compiler struct {
 	Set *campaign.Set
 	// Examples is how many pruned configs per reason Explain keeps.
 	Examples int
+	// Balance, when set, cuts groups by predicted duration (CutBalanced)
+	// instead of by count (Cut). Off by default: it changes batches and the
+	// order of configs within a group, hence matrix.jsonl and the manifests.
+	Balance *Balance
+	// SLOMiss, when set, is asked about every config of a campaign with
+	// skip_predicted_slo_miss; a non-empty answer (why) prunes the config with
+	// ReasonSLO.
+	SLOMiss func(c *Config) string
 
 	workloadDigests map[string]string
 }
@@ -334,6 +343,11 @@ func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), p
 										return fmt.Sprintf("needs %.1f GiB (weights %.1f + KV %.1f for %d × %d tokens + overhead %.1f) of %.1f GiB",
 											mem.WeightsGiB+mem.KVGiB+mem.OverheadGiB, mem.WeightsGiB, mem.KVGiB, n, ctx, mem.OverheadGiB, mem.AvailableGiB)
 									}
+								}
+							}
+							if r == "" && c.SkipPredictedSLOMiss && x.SLOMiss != nil {
+								if why := x.SLOMiss(&cfg); why != "" {
+									r, d = ReasonSLO, func() string { return why }
 								}
 							}
 							if r != "" {

@@ -11,7 +11,7 @@ import (
 	"github.com/llmsweep/llmsweep/plugins/sdk/conformance"
 )
 
-var shipped = []string{"vllm", "tgi", "lmdeploy", "openai"}
+var shipped = []string{"vllm", "tgi", "lmdeploy", "openai", "sim"}
 
 // Every shipped plugin, built and launched as the host launches it, passes the
 // conformance kit.

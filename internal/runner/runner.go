@@ -51,7 +51,9 @@ type Retry struct {
 var DefaultRetry = Retry{Retries: 3, Base: time.Second, Cap: time.Minute, Factor: 2, Breaker: 5, BreakerOpen: 30 * time.Second, HalfOpenCall: 3}
 
 // Engine sends every config to one running server instead of launching
-// frameworks (a local run against a local engine).
+// frameworks (a local run against a local engine). An engine without a URL
+// starts its own server for each server group from the group's config, as a
+// framework launch would: the sim engine, which emulates that server.
 type Engine struct {
 	Plugin string
 	URL    string
@@ -60,6 +62,13 @@ type Engine struct {
 	// where there is no GPU.
 	Pid int
 }
+
+// SimEngine is the plugin of the emulated engine: what it serves is predicted
+// by a performance model, not measured.
+const SimEngine = "sim"
+
+// Predicted reports whether the engine's results are predictions.
+func (e *Engine) Predicted() bool { return e != nil && e.Plugin == SimEngine }
 
 // Options configure a run.
 type Options struct {
@@ -288,7 +297,7 @@ func (r *run) start(ctx context.Context, s *session, cfg *matrix.Config) error {
 	}
 	req := &sdk.StartRequest{WorkDir: r.opt.WorkDir}
 	switch {
-	case r.opt.Engine != nil:
+	case r.opt.Engine != nil && r.opt.Engine.URL != "":
 		req.AttachUrl, req.ServedModel = r.opt.Engine.URL, r.opt.Engine.Model
 	case r.opt.Server != "":
 		req.AttachUrl, req.ServedModel = r.opt.Server, cfg.Repo
@@ -476,9 +485,14 @@ func (r *run) measure(ctx context.Context, s *session, cfg *matrix.Config, attem
 	}
 	res := runlog.Result{Fingerprint: cfg.Fingerprint, Attempts: attempt, Finished: time.Now(),
 		ServedBy: fmt.Sprintf("%s at %s (model %s)", s.name, s.server.GetBaseUrl(), s.server.GetServedModel())}
+	if r.opt.Engine.Predicted() {
+		res.ServedBy = SimEngine + " (predicted)"
+	}
 	res.Config, _ = json.Marshal(cfg)
 	res.Summary, _ = json.Marshal(m)
-	if w.Accuracy != nil {
+	// An emulated engine's answers are placeholder text: it predicts speed, not
+	// accuracy, so it has none to record.
+	if w.Accuracy != nil && !r.opt.Engine.Predicted() {
 		acc, err := r.accuracy(ctx, s, spec, w)
 		if err != nil {
 			return fmt.Errorf("accuracy task %s: %w", w.Accuracy.Task, err)

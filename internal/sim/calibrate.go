@@ -1,0 +1,235 @@
+package sim
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"gonum.org/v1/gonum/optimize"
+
+	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/matrix"
+	"github.com/llmsweep/llmsweep/internal/store"
+)
+
+// Metrics a point may measure.
+const (
+	MetricTTFT       = "ttft_ms"      // median TTFT
+	MetricTPOT       = "tpot_ms"      // median TPOT
+	MetricThroughput = "output_tok_s" // output tokens/s over the whole server
+)
+
+// MinPoints is the fewest points a (framework, architecture) pair needs for its
+// factors to be fitted; with fewer it keeps its defaults.
+const MinPoints = 3
+
+// Point is one measured figure of one setup.
+type Point struct {
+	ID        string
+	Framework string
+	Model     campaign.Model
+	Hardware  campaign.Hardware
+	Quant     campaign.Quantization
+	Load      Load
+	// Util is the fraction of GPU memory the engine may use.
+	Util   float64
+	Metric string
+	Value  float64
+}
+
+// Pair is the (framework, architecture) whose efficiency a point measures.
+func (p Point) Pair() string { return p.Framework + "/" + p.Hardware.GPU.Arch }
+
+// Predict is the model's figure for the point at efficiency e.
+func (p Point) Predict(e Efficiency) (float64, error) {
+	m, err := New(p.Model, p.Hardware, p.Quant, e)
+	if err != nil {
+		return 0, err
+	}
+	l := p.Load
+	if l.KVTokens = m.KVCapacityTokens(p.Util); l.KVTokens < 0 {
+		return 0, fmt.Errorf("point %s: %s's weights do not fit in %d × %s", p.ID, p.Model.Name, p.Hardware.Count, p.Hardware.GPU.Model)
+	}
+	pr := m.Simulate(l)
+	switch p.Metric {
+	case MetricTTFT:
+		return pr.TTFTP50, nil
+	case MetricTPOT:
+		return pr.TPOTP50, nil
+	case MetricThroughput:
+		return pr.OutputThroughput, nil
+	}
+	return 0, fmt.Errorf("point %s: unknown metric %q (want %s, %s or %s)", p.ID, p.Metric, MetricTTFT, MetricTPOT, MetricThroughput)
+}
+
+// Fit is the outcome of fitting one pair.
+type Fit struct {
+	Pair   string     `json:"pair"`
+	Points int        `json:"points"`
+	Fitted bool       `json:"fitted"`
+	Before Efficiency `json:"before"`
+	After  Efficiency `json:"after"`
+	// MdAPE is the median absolute percentage error over the pair's points,
+	// before and after the fit.
+	MdAPEBefore float64 `json:"mdape_before"`
+	MdAPEAfter  float64 `json:"mdape_after"`
+	Note        string  `json:"note,omitempty"`
+}
+
+// Calibrate fits MFU, MBU and the per-step time per (framework, architecture) pair to points,
+// minimizing the sum of squared log errors (so that a TTFT off by 2× weighs as
+// much as a throughput off by 2×) with Nelder–Mead over logit-transformed
+// factors, starting from t. Pairs with fewer than MinPoints points keep t's
+// values. It returns the new table and a fit per pair, in pair order.
+func Calibrate(t Table, points []Point) (Table, []Fit) {
+	out := t.Clone()
+	byPair := map[string][]Point{}
+	for _, p := range points {
+		byPair[p.Pair()] = append(byPair[p.Pair()], p)
+	}
+	pairs := make([]string, 0, len(byPair))
+	for k := range byPair {
+		pairs = append(pairs, k)
+	}
+	sort.Strings(pairs)
+	var fits []Fit
+	for _, pair := range pairs {
+		ps := byPair[pair]
+		fw, arch, _ := strings.Cut(pair, "/")
+		start := t.For(fw, arch)
+		f := Fit{Pair: pair, Points: len(ps), Before: start, After: start}
+		f.MdAPEBefore = MdAPE(ps, func(Point) Efficiency { return start })
+		f.MdAPEAfter = f.MdAPEBefore
+		if len(ps) < MinPoints {
+			f.Note = fmt.Sprintf("%d point%s, fewer than %d: defaults kept", len(ps), plural(len(ps)), MinPoints)
+			fits = append(fits, f)
+			continue
+		}
+		obj := func(x []float64) float64 {
+			e := bounded(x)
+			var sum float64
+			for _, p := range ps {
+				v, err := p.Predict(e)
+				if err != nil || !(v > 0) || math.IsInf(v, 0) {
+					sum += 25 // (log 150)²: a point the model cannot predict
+					continue
+				}
+				d := math.Log(v / p.Value)
+				sum += d * d
+			}
+			return sum
+		}
+		x0 := unbounded(start)
+		res, err := optimize.Minimize(optimize.Problem{Func: obj}, x0,
+			&optimize.Settings{FuncEvaluations: 400}, &optimize.NelderMead{})
+		if err != nil && res == nil {
+			f.Note = "fit failed: " + err.Error()
+			fits = append(fits, f)
+			continue
+		}
+		e := bounded(res.X)
+		e.MFU, e.MBU, e.StepMS = round3(e.MFU), round3(e.MBU), round3(e.StepMS)
+		e.Source = fmt.Sprintf("fitted to %d points", len(ps))
+		after := MdAPE(ps, func(Point) Efficiency { return e })
+		if after > f.MdAPEBefore {
+			f.Note = "the fit did not lower the median error: defaults kept"
+			fits = append(fits, f)
+			continue
+		}
+		f.Fitted, f.After, f.MdAPEAfter = true, e, after
+		out.Set(fw, arch, e)
+		fits = append(fits, f)
+	}
+	return out, fits
+}
+
+// The fit keeps the factors where engines are physically: MFU in [0.15, 0.85],
+// MBU in [0.35, 0.95], a step overhead of at most 5 ms. Without bounds a few
+// points trade one factor against another into nonsense (MBU 1, MFU 0.1).
+var bounds = [3][2]float64{{0.15, 0.85}, {0.35, 0.95}, {0, 5}}
+
+func bounded(x []float64) Efficiency {
+	v := func(i int) float64 { return bounds[i][0] + (bounds[i][1]-bounds[i][0])*logistic(x[i]) }
+	return Efficiency{MFU: v(0), MBU: v(1), StepMS: v(2)}
+}
+
+func unbounded(e Efficiency) []float64 {
+	u := func(i int, v float64) float64 {
+		p := (v - bounds[i][0]) / (bounds[i][1] - bounds[i][0])
+		return logit(min(max(p, 0.01), 0.99))
+	}
+	return []float64{u(0, e.MFU), u(1, e.MBU), u(2, max(e.StepMS, 0.1))}
+}
+
+func logistic(u float64) float64 { return 1 / (1 + math.Exp(-u)) }
+func logit(p float64) float64    { return math.Log(p / (1 - p)) }
+func round3(v float64) float64   { return math.Round(v*1000) / 1000 }
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// MdAPE is the median absolute percentage error of the model over points, each
+// predicted at eff(point); points it cannot predict count as 100% off.
+func MdAPE(points []Point, eff func(Point) Efficiency) float64 {
+	if len(points) == 0 {
+		return math.NaN()
+	}
+	errs := make([]float64, 0, len(points))
+	for _, p := range points {
+		v, err := p.Predict(eff(p))
+		if err != nil || math.IsNaN(v) {
+			errs = append(errs, 100)
+			continue
+		}
+		errs = append(errs, 100*math.Abs(v-p.Value)/p.Value)
+	}
+	slices.Sort(errs)
+	n := len(errs)
+	if n%2 == 1 {
+		return errs[n/2]
+	}
+	return (errs[n/2-1] + errs[n/2]) / 2
+}
+
+// StorePoints turns stored results into points: a result's TTFT and TPOT
+// medians and its output throughput, each a point of its config. Results whose
+// config names something the set lacks are skipped with the reason.
+func StorePoints(set *campaign.Set, results []store.Result) ([]Point, []Skipped) {
+	var points []Point
+	var skipped []Skipped
+	for _, r := range results {
+		var c matrix.Config
+		if err := json.Unmarshal(r.Config, &c); err != nil || c.Model == "" {
+			skipped = append(skipped, Skipped{ID: r.Fingerprint, Reason: "no resolved config stored with the result"})
+			continue
+		}
+		m, okM := set.Models[c.Model]
+		h, okH := set.Hardware[c.Hardware]
+		q, okQ := set.Quantizations[c.Quantization]
+		w, okW := set.Workloads[c.Workload]
+		if !okM || !okH || !okQ || !okW {
+			skipped = append(skipped, Skipped{ID: r.Fingerprint, Reason: fmt.Sprintf("%s, %s, %s or %s is not in the catalog", c.Model, c.Hardware, c.Quantization, c.Workload)})
+			continue
+		}
+		base := Point{ID: r.Fingerprint[:min(12, len(r.Fingerprint))] + "/" + r.RunID, Framework: c.Framework, Model: m, Hardware: h, Quant: q,
+			Load: LoadFor(w, c.Concurrency, c.RequestRate, c.InputTokens, c.OutputTokens), Util: 0.9}
+		for _, mv := range []struct {
+			metric string
+			v      float64
+		}{{MetricTTFT, r.Metrics.TTFTP50}, {MetricTPOT, r.Metrics.TPOTP50}, {MetricThroughput, r.Metrics.OutputThroughput}} {
+			if mv.v > 0 && !math.IsNaN(mv.v) {
+				p := base
+				p.Metric, p.Value = mv.metric, mv.v
+				points = append(points, p)
+			}
+		}
+	}
+	return points, skipped
+}

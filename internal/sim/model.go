@@ -1,0 +1,331 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/llmsweep/llmsweep/internal/campaign"
+)
+
+// Efficiency is the fraction of a GPU's datasheet peaks that a framework reaches:
+// MFU of the dense compute peak, MBU of the HBM bandwidth.
+//
+// StepMS is a fixed time every engine iteration takes on top (the scheduler,
+// sampling, kernel launches: host work the roofline does not see).
+type Efficiency struct {
+	MFU    float64 `json:"mfu"`
+	MBU    float64 `json:"mbu"`
+	StepMS float64 `json:"step_ms,omitempty"`
+	Source string  `json:"source,omitempty"`
+}
+
+func (e Efficiency) valid() bool {
+	return e.MFU > 0 && e.MFU <= 1 && e.MBU > 0 && e.MBU <= 1 && e.StepMS >= 0
+}
+
+// Constants of the model that are assumptions rather than catalog data.
+const (
+	// groupScaleOverhead is the extra storage of 4-bit group-wise formats: an FP16
+	// scale and a packed zero per group of 128 weights, about 3% (as the
+	// compiler's memory fit assumes).
+	groupScaleOverhead = 1.03
+	// dequantOverhead slows the compute-bound part of W4A16 kernels (Marlin,
+	// TurboMind): weights are unpacked to FP16 before the tensor-core MMA, which
+	// costs about a fifth of the FP16 GEMM's throughput at large batch.
+	dequantOverhead = 1.2
+	// allReduceLatency is the fixed cost of one small all-reduce (NCCL or a
+	// custom one) over NVLink/xGMI; PCIe links take pcieLatency.
+	allReduceLatency = 8e-6
+	pcieLatency      = 25e-6
+	// activationBytes is the width of the activations the all-reduces move.
+	activationBytes = 2
+)
+
+// Model predicts the time of a serving engine's steps for one model on one node
+// shape under one quantization. It is immutable and safe for concurrent use.
+type Model struct {
+	Name     string
+	TP       int
+	Eff      Efficiency
+	Params   float64 // total parameters
+	Active   float64 // parameters used per token
+	Layers   int
+	Hidden   int
+	Heads    int
+	KVHeads  int
+	HeadDim  int
+	Vocab    int
+	experts  int // 0 for a dense model
+	perToken int // experts per token
+
+	// Bytes of all weights (memory) and of what one decode step of one sequence
+	// reads: the active layers plus the LM head (the embedding is a gather).
+	WeightBytes  float64
+	denseBytes   float64 // read every step: attention, norms, LM head, shared
+	expertBytes  float64 // all routed experts' weights
+	KVBytesToken float64 // K and V of one token over all layers, whole model
+
+	kvBytesTokenGPU float64 // K and V of one token on one GPU
+	peakFLOPS       float64 // one GPU, at the quantization's compute precision
+	bandwidth       float64 // one GPU, bytes/s
+	linkBytesPerS   float64 // one direction of one GPU's link
+	linkLatency     float64
+	weightOnly      bool // W4A16: dequantization slows large batches
+
+	// MemoryBytes is the GPU memory of the node; Overhead the per-GPU memory
+	// that is neither weights nor KV cache.
+	MemoryBytes   float64
+	OverheadBytes float64
+}
+
+// New builds the model of m served on h with quantization q at efficiency e.
+// Missing architecture metadata or hardware figures are an error that names
+// them.
+func New(m campaign.Model, h campaign.Hardware, q campaign.Quantization, e Efficiency) (*Model, error) {
+	var missing []string
+	need := func(ok bool, name string) {
+		if !ok {
+			missing = append(missing, name)
+		}
+	}
+	need(m.ParamsB > 0, "params_b")
+	need(m.Layers > 0, "layers")
+	need(m.HiddenSize > 0, "hidden_size")
+	need(m.AttentionHeads > 0, "attention_heads")
+	need(m.KVHeads > 0, "kv_heads")
+	need(m.HeadDim > 0, "head_dim")
+	need(m.VocabSize > 0, "vocab_size")
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("model %s lacks architecture metadata the performance model needs: %s", m.Name, strings.Join(missing, ", "))
+	}
+	missing = nil
+	need(h.GPU.HBMTBps > 0, "gpu.hbm_tbps")
+	need(h.GPU.DenseTFLOPS["fp16"] > 0, "gpu.dense_tflops.fp16")
+	need(h.GPU.MemoryGiB > 0, "gpu.memory_gib")
+	need(h.Count > 0, "count")
+	if h.Count > 1 {
+		need(h.Interconnect.GBps > 0, "interconnect.gbps")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("hardware %s lacks figures the performance model needs: %s", h.Name, strings.Join(missing, ", "))
+	}
+	if q.WeightBits <= 0 {
+		return nil, fmt.Errorf("quantization %s has no weight_bits", q.Name)
+	}
+	if !e.valid() {
+		return nil, fmt.Errorf("efficiency mfu %g, mbu %g: both must be in (0, 1], and step_ms %g not negative", e.MFU, e.MBU, e.StepMS)
+	}
+
+	x := &Model{
+		Name: m.Name, TP: h.Count, Eff: e,
+		Params: m.ParamsB * 1e9, Active: m.ActiveParamsB * 1e9,
+		Layers: m.Layers, Hidden: m.HiddenSize, Heads: m.AttentionHeads,
+		KVHeads: m.KVHeads, HeadDim: m.HeadDim, Vocab: m.VocabSize,
+	}
+	if x.Active <= 0 || x.Active > x.Params {
+		x.Active = x.Params
+	}
+	if m.MoE != nil && m.MoE.Experts > 1 {
+		x.experts, x.perToken = m.MoE.Experts, m.MoE.ExpertsPerToken
+	}
+
+	// Quantized formats keep the embedding and the LM head in 16 bits (vLLM,
+	// TGI, AWQ/GPTQ checkpoints). What is left is quantized. A model that ties
+	// its LM head to its embedding holds one such matrix, not two.
+	head := float64(m.VocabSize) * float64(m.HiddenSize)
+	tables := 2.0
+	if tied(m) {
+		tables = 1
+	}
+	wb := float64(q.WeightBits) / 8
+	if q.WeightBits == 4 {
+		wb *= groupScaleOverhead
+	}
+	body := math.Max(x.Params-tables*head, x.Params/2)
+	x.WeightBytes = body*wb + (x.Params-body)*2
+	// Per step: the active body and the LM head. For MoE, active = dense +
+	// experts·k/E, total = dense + experts, which gives both parts.
+	activeBody := math.Max(x.Active-tables*head, x.Active/2)
+	if x.experts > 0 && x.Active < x.Params {
+		frac := float64(x.perToken) / float64(x.experts)
+		experts := (x.Params - x.Active) / (1 - frac)
+		x.expertBytes = experts * wb
+		x.denseBytes = (activeBody-experts*frac)*wb + head*2
+	} else {
+		x.denseBytes = activeBody*wb + head*2
+	}
+
+	kvb := float64(q.KVBits) / 8
+	if kvb == 0 {
+		kvb = 2
+	}
+	x.KVBytesToken = 2 * float64(m.Layers*m.KVHeads*m.HeadDim) * kvb
+	// Tensor parallelism splits KV heads; with fewer KV heads than GPUs they are
+	// replicated.
+	perGPUHeads := math.Ceil(float64(m.KVHeads) / float64(h.Count))
+	x.kvBytesTokenGPU = 2 * float64(m.Layers) * perGPUHeads * float64(m.HeadDim) * kvb
+
+	x.peakFLOPS = h.GPU.DenseTFLOPS["fp16"] * 1e12
+	switch q.Method {
+	case "fp8":
+		if v := h.GPU.DenseTFLOPS["fp8"]; v > 0 {
+			x.peakFLOPS = v * 1e12
+		}
+	case "w8a8":
+		if v := h.GPU.DenseTFLOPS["int8"]; v > 0 {
+			x.peakFLOPS = v * 1e12
+		}
+	case "awq", "gptq":
+		x.weightOnly = true
+	}
+	x.bandwidth = h.GPU.HBMTBps * 1e12
+	// Datasheets quote bidirectional link bandwidth; a ring uses one direction.
+	x.linkBytesPerS = h.Interconnect.GBps * 1e9 / 2
+	x.linkLatency = allReduceLatency
+	if strings.Contains(strings.ToLower(h.Interconnect.Kind), "pcie") {
+		x.linkLatency = pcieLatency
+	}
+	x.MemoryBytes = h.GPU.MemoryGiB * float64(1<<30) * float64(h.Count)
+	x.OverheadBytes = 1.5 * float64(1<<30)
+	return x, nil
+}
+
+// tied guesses whether a model ties its LM head to its embedding (the catalog
+// does not say): whether params_b is closer to the layers' parameters plus one
+// vocabulary matrix than plus two. The layers' count is the architecture's:
+// Q and O (heads·head_dim each), K and V (kv_heads·head_dim each) and a gated
+// MLP of three matrices per expert.
+func tied(m campaign.Model) bool {
+	h := float64(m.HiddenSize)
+	attn := h * float64(m.HeadDim) * float64(2*m.AttentionHeads+2*m.KVHeads)
+	experts := 1.0
+	if m.MoE != nil {
+		experts = float64(m.MoE.Experts)
+	}
+	mlp := 3 * h * float64(m.IntermediateSize) * experts
+	layers := float64(m.Layers) * (attn + mlp)
+	vocab := float64(m.VocabSize) * h
+	p := m.ParamsB * 1e9
+	return m.IntermediateSize > 0 && math.Abs(p-(layers+vocab)) < math.Abs(p-(layers+2*vocab))
+}
+
+// ErrNoModel is wrapped by errors about unknown catalog entries.
+var ErrNoModel = errors.New("not in the catalog")
+
+// Table maps a framework and a GPU architecture to its efficiency.
+type Table map[string]map[string]Efficiency
+
+// DefaultEfficiency applies to a (framework, architecture) pair the table lacks.
+var DefaultEfficiency = Efficiency{MFU: 0.45, MBU: 0.65, Source: "built-in fallback"}
+
+// For returns the efficiency of framework on arch, or DefaultEfficiency.
+func (t Table) For(framework, arch string) Efficiency {
+	if e, ok := t[framework][arch]; ok && e.valid() {
+		return e
+	}
+	return DefaultEfficiency
+}
+
+// FromConfig builds the model of a compiled config from the set's catalog.
+func FromConfig(set *campaign.Set, t Table, model, hardware, framework, quantization string) (*Model, error) {
+	m, ok := set.Models[model]
+	if !ok {
+		return nil, fmt.Errorf("model %s: %w", model, ErrNoModel)
+	}
+	h, ok := set.Hardware[hardware]
+	if !ok {
+		return nil, fmt.Errorf("hardware %s: %w", hardware, ErrNoModel)
+	}
+	q, ok := set.Quantizations[quantization]
+	if !ok {
+		return nil, fmt.Errorf("quantization %s: %w", quantization, ErrNoModel)
+	}
+	return New(m, h, q, t.For(framework, h.GPU.Arch))
+}
+
+// allReduce is the time of one ring all-reduce of n bytes over the TP group:
+// 2(n−1)/n · bytes / bandwidth, plus a latency per call.
+func (x *Model) allReduce(bytes float64) float64 {
+	if x.TP <= 1 {
+		return 0
+	}
+	n := float64(x.TP)
+	return 2*(n-1)/n*bytes/x.linkBytesPerS + x.linkLatency
+}
+
+// commSeconds is the tensor-parallel traffic of a step over tokens tokens: two
+// all-reduces per layer (after attention and after the MLP) of the hidden
+// states.
+func (x *Model) commSeconds(tokens int) float64 {
+	if x.TP <= 1 {
+		return 0
+	}
+	return 2 * float64(x.Layers) * x.allReduce(float64(tokens)*float64(x.Hidden)*activationBytes)
+}
+
+// computeRate is the FLOP/s the whole TP group sustains.
+func (x *Model) computeRate() float64 { return x.peakFLOPS * x.Eff.MFU * float64(x.TP) }
+
+// memRate is the bytes/s one GPU sustains.
+func (x *Model) memRate() float64 { return x.bandwidth * x.Eff.MBU }
+
+// weightBytesRead is the weight bytes a step over batch sequences reads on one
+// GPU. For MoE the routed experts touched grow with the batch: each expert is
+// missed by one token with probability 1−k/E.
+func (x *Model) weightBytesRead(batch int) float64 {
+	b := x.denseBytes
+	if x.experts > 0 && x.expertBytes > 0 {
+		hit := 1 - math.Pow(1-float64(x.perToken)/float64(x.experts), float64(max(batch, 1)))
+		b += x.expertBytes * hit
+	}
+	return b / float64(x.TP)
+}
+
+// PrefillSeconds is the time of prefilling one prompt of tokens tokens alone.
+// FLOPs = 2·P_active·L + 2·layers·L²·heads·head_dim (QK^T and AV, halved for
+// the causal mask); time = max(FLOPs/(peak·MFU·TP), bytes/(BW·MBU)) plus the
+// all-reduces.
+func (x *Model) PrefillSeconds(tokens int) float64 {
+	return x.StepSeconds(0, 0, tokens, float64(tokens)*float64(tokens))
+}
+
+// DecodeStepSeconds is the time of one decode step of batch sequences holding
+// kvTokens tokens of KV cache in all: the weights and the KV cache are read
+// once (memory-bound), unless the batch's FLOPs take longer.
+func (x *Model) DecodeStepSeconds(batch, kvTokens int) float64 {
+	return x.StepSeconds(batch, kvTokens, 0, 0)
+}
+
+// StepSeconds is one engine iteration that decodes batch sequences (kvTokens of
+// context in all) and prefills prefill prompt tokens, whose causal attention
+// covers prefillSq = Σ L² over the prompt chunks (chunked prefill mixes both).
+func (x *Model) StepSeconds(batch, kvTokens, prefill int, prefillSq float64) float64 {
+	tokens := batch + prefill
+	if tokens == 0 {
+		return 0
+	}
+	attn := float64(x.Layers * x.Heads * x.HeadDim)
+	flops := 2*x.Active*float64(tokens) + 4*attn*float64(kvTokens) + 2*attn*prefillSq
+	compute := flops / x.computeRate()
+	if x.weightOnly {
+		// Dequantization costs compute; at small batch it hides under the memory
+		// time, at large batch it shows.
+		compute *= dequantOverhead
+	}
+	bytes := x.weightBytesRead(tokens) + float64(kvTokens+prefill)*x.kvBytesTokenGPU
+	memory := bytes / x.memRate()
+	return math.Max(compute, memory) + x.commSeconds(tokens) + x.Eff.StepMS/1e3
+}
+
+// KVCapacityTokens is how many tokens of KV cache fit in the node's memory at
+// utilization util after the weights and the per-GPU overhead; −1 when the
+// weights do not fit at all (Load.KVTokens takes it as is).
+func (x *Model) KVCapacityTokens(util float64) int {
+	free := x.MemoryBytes*util - x.WeightBytes - x.OverheadBytes*float64(x.TP)
+	if free < x.KVBytesToken {
+		return -1
+	}
+	return int(free / x.KVBytesToken)
+}

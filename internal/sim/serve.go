@@ -1,0 +1,417 @@
+package sim
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/llmsweep/llmsweep/internal/campaign"
+)
+
+// Engine defaults the simulated scheduler follows (vLLM's): at most MaxSeqs
+// sequences run at once, and one iteration processes at most MaxBatchTokens
+// tokens, prompt chunks included (chunked prefill).
+const (
+	MaxSeqs        = 256
+	MaxBatchTokens = 8192
+)
+
+// Load is the traffic of one benchmark: a closed loop at Concurrency, or an
+// open loop at Rate requests/s with gamma gaps of shape Burstiness (1 is
+// Poisson), or evenly spaced when Constant.
+type Load struct {
+	Requests    int
+	Warmup      int
+	Concurrency int
+	Rate        float64
+	Burstiness  float64
+	Constant    bool
+	Input       campaign.Distribution
+	Output      campaign.Distribution
+	Seed        uint64
+	// KVTokens is the KV cache capacity in tokens (Model.KVCapacityTokens);
+	// 0 means unlimited, a negative value none at all.
+	KVTokens int
+}
+
+// LoadFor is the load of a workload at one grid point; in and out, when set,
+// fix the sequence lengths (the grid's sequence_lengths).
+func LoadFor(w campaign.Workload, concurrency int, rate float64, in, out int) Load {
+	l := Load{Requests: w.Requests, Warmup: w.Warmup, Concurrency: concurrency, Rate: rate,
+		Input: w.InputTokens, Output: w.OutputTokens, Seed: uint64(w.Prompts.Seed)}
+	if l.Requests == 0 {
+		l.Requests = 200 // a duration-bound workload: its steady state is what counts
+	}
+	if rate > 0 {
+		l.Concurrency = 0
+		l.Constant = w.Arrival.Kind == "constant"
+		l.Burstiness = w.Arrival.Burstiness
+	}
+	if in > 0 {
+		l.Input = campaign.Distribution{Kind: "fixed", Value: in}
+	}
+	if out > 0 {
+		l.Output = campaign.Distribution{Kind: "fixed", Value: out}
+	}
+	return l
+}
+
+// Prediction is what a benchmark is predicted to measure. Latencies are in
+// milliseconds over the measured requests (warmup excluded); throughputs divide
+// by the measured wall time, as the metrics package does.
+type Prediction struct {
+	TTFTP50 float64 `json:"ttft_p50_ms"`
+	TTFTP99 float64 `json:"ttft_p99_ms"`
+	TPOTP50 float64 `json:"tpot_p50_ms"`
+	TPOTP99 float64 `json:"tpot_p99_ms"`
+	E2EP50  float64 `json:"e2e_p50_ms"`
+	E2EP99  float64 `json:"e2e_p99_ms"`
+	// OutputThroughput is output tokens/s; RequestThroughput requests/s.
+	OutputThroughput  float64 `json:"output_throughput"`
+	RequestThroughput float64 `json:"request_throughput"`
+	// MeanBatch is the time-averaged number of running sequences.
+	MeanBatch float64 `json:"mean_batch"`
+	// PeakKVTokens is the most KV cache reserved at once.
+	PeakKVTokens int `json:"peak_kv_tokens"`
+	// DurationS is the measured phase; TotalS includes the warmup.
+	DurationS float64 `json:"duration_s"`
+	TotalS    float64 `json:"total_s"`
+	// Rejected counts requests longer than the whole KV cache.
+	Rejected int `json:"rejected,omitempty"`
+}
+
+// sample draws a token count as the load generator does (plugins/sdk/loadgen):
+// clamped to [min, max]; a lognormal's mean is the distribution's mean.
+func sample(d campaign.Distribution, rng *rand.Rand) int {
+	lo, hi := float64(max(d.Min, 1)), math.Inf(1)
+	if d.Max > 0 {
+		hi = float64(d.Max)
+	}
+	var v float64
+	switch d.Kind {
+	case "fixed":
+		return max(d.Value, 1)
+	case "uniform":
+		v = lo + rng.Float64()*(hi+1-lo)
+	case "normal":
+		v = d.Mean + d.Stddev*rng.NormFloat64()
+	case "lognormal":
+		v = math.Exp(math.Log(d.Mean) - d.Sigma*d.Sigma/2 + d.Sigma*rng.NormFloat64())
+	default:
+		return 128
+	}
+	return int(math.Min(math.Max(math.Floor(v), lo), hi))
+}
+
+type seq struct {
+	idx         int
+	arrive      float64
+	first       float64
+	in, out     int
+	prefillDone int // prompt tokens prefilled; −1 for a rejected request
+	reserve     int
+	startStep   int64 // decode step at which its context was in+1
+	finishStep  int64
+}
+
+// finishHeap is a min-heap of decoding sequences (indices into reqs) by the
+// step they finish at; typed, so that pushes do not allocate.
+type finishHeap struct {
+	idx  []int32
+	reqs []seq
+}
+
+func (h *finishHeap) less(i, j int) bool {
+	return h.reqs[h.idx[i]].finishStep < h.reqs[h.idx[j]].finishStep
+}
+
+func (h *finishHeap) push(i int32) {
+	h.idx = append(h.idx, i)
+	for j := len(h.idx) - 1; j > 0; {
+		p := (j - 1) / 2
+		if !h.less(j, p) {
+			break
+		}
+		h.idx[j], h.idx[p] = h.idx[p], h.idx[j]
+		j = p
+	}
+}
+
+func (h *finishHeap) pop() int32 {
+	top := h.idx[0]
+	n := len(h.idx) - 1
+	h.idx[0] = h.idx[n]
+	h.idx = h.idx[:n]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < n && h.less(l, m) {
+			m = l
+		}
+		if l+1 < n && h.less(l+1, m) {
+			m = l + 1
+		}
+		if m == i {
+			break
+		}
+		h.idx[i], h.idx[m] = h.idx[m], h.idx[i]
+		i = m
+	}
+	return top
+}
+
+// Simulate runs a deterministic discrete-event simulation of a continuous-
+// batching engine under load l: requests wait for a slot and for KV memory
+// (each reserves its prompt plus its answer), prompts are prefilled in chunks
+// mixed into the decode iterations, and each iteration's time comes from the
+// model. Between events (an arrival, a prefill, a completion) the batch is
+// fixed, so runs of decode steps are jumped over in one go, their time taken at
+// the run's mean context; that keeps a config to a few hundred events.
+func (x *Model) Simulate(l Load) Prediction {
+	var sc scratch
+	return x.simulate(l, &sc)
+}
+
+// scratch is the memory of one simulation, reused by the next on the same
+// goroutine.
+type scratch struct {
+	reqs            []seq
+	heap            finishHeap
+	ttft, tpot, e2e []float64
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+func (x *Model) simulate(l Load, sc *scratch) Prediction {
+	total := l.Warmup + l.Requests
+	if total <= 0 {
+		return Prediction{}
+	}
+	rng := rand.New(rand.NewPCG(l.Seed, 0x5eed))
+	reqs := grow(sc.reqs, total)
+	sc.reqs = reqs
+	for i := range reqs {
+		reqs[i] = seq{idx: i, in: sample(l.Input, rng), out: sample(l.Output, rng)}
+		reqs[i].reserve = reqs[i].in + reqs[i].out
+	}
+	open := l.Rate > 0
+	if open {
+		t := 0.0
+		shape := l.Burstiness
+		if shape <= 0 {
+			shape = 1
+		}
+		gap := distuv.Gamma{Alpha: shape, Beta: shape * l.Rate, Src: rng}
+		for i := range reqs {
+			reqs[i].arrive = t
+			if l.Constant {
+				t += 1 / l.Rate
+			} else if shape == 1 {
+				t += rng.ExpFloat64() / l.Rate
+			} else {
+				t += gap.Rand()
+			}
+		}
+	}
+	conc := l.Concurrency
+	if !open && conc <= 0 {
+		conc = 1
+	}
+	capacity := l.KVTokens
+	switch {
+	case capacity == 0:
+		capacity = math.MaxInt
+	case capacity < 0:
+		capacity = 0 // the weights leave no room: every request is rejected
+	}
+	running := &sc.heap
+	running.idx, running.reqs = running.idx[:0], reqs
+	ttft, tpot, e2e := sc.ttft[:0], sc.tpot[:0], sc.e2e[:0]
+
+	// Requests are admitted and prefilled in index order, which is arrival
+	// order for both loops: [pf, adm) are prefilling, [adm, next) waiting.
+	var (
+		now                  float64
+		step                 int64
+		next, adm, pf        int
+		issued               int // closed loop: requests sent so far
+		reserved             int
+		sumBase, sumStart    int64 // K = sumBase + b·step − sumStart
+		done, rejected       int
+		outTokens            int
+		measureFrom, lastEnd float64 = math.Inf(1), 0
+		batchTime            float64
+		peak                 int
+	)
+	if !open {
+		issued = min(conc, total)
+	}
+	complete := func(s *seq) {
+		done++
+		reserved -= s.reserve
+		if s.idx >= l.Warmup {
+			outTokens += s.out
+			e2e = append(e2e, (now-s.arrive)*1e3)
+			if s.out > 1 {
+				tpot = append(tpot, (now-s.first)*1e3/float64(s.out-1))
+			}
+			lastEnd = max(lastEnd, now)
+		}
+		if !open && issued < total {
+			reqs[issued].arrive = now
+			issued++
+		}
+	}
+	popDone := func() {
+		for len(running.idx) > 0 && reqs[running.idx[0]].finishStep <= step {
+			s := &reqs[running.pop()]
+			sumBase -= int64(s.in + 1)
+			sumStart -= s.startStep
+			complete(s)
+		}
+	}
+	for done < total {
+		if open {
+			for next < total && reqs[next].arrive <= now {
+				next++
+			}
+		} else {
+			next = issued
+		}
+		// Admit in arrival order while there is a slot and KV memory.
+		for adm < next {
+			s := &reqs[adm]
+			if s.reserve > capacity {
+				s.prefillDone, s.reserve = -1, 0 // rejected: never prefilled
+				if pf == adm {
+					pf++
+				}
+				adm++
+				rejected++
+				done++
+				if !open && issued < total {
+					reqs[issued].arrive = now
+					issued++
+					next = issued
+				}
+				continue
+			}
+			if len(running.idx)+adm-pf >= MaxSeqs || reserved+s.reserve > capacity {
+				break
+			}
+			adm++
+			reserved += s.reserve
+			peak = max(peak, reserved)
+			if s.idx >= l.Warmup {
+				measureFrom = min(measureFrom, s.arrive)
+			}
+		}
+		b := len(running.idx)
+		K := int(sumBase + int64(b)*step - sumStart)
+		switch {
+		case adm > pf:
+			// One iteration: every running sequence decodes a token and prompt
+			// chunks fill the rest of the token budget, first come first served.
+			budget := max(MaxBatchTokens-b, 1)
+			chunk, sq := 0, 0.0
+			last := pf
+			for i := pf; i < adm && budget > 0; i++ {
+				s := &reqs[i]
+				if s.prefillDone < 0 {
+					last = i + 1
+					continue
+				}
+				t := min(s.in-s.prefillDone, budget)
+				d0 := float64(s.prefillDone)
+				sq += (d0+float64(t))*(d0+float64(t)) - d0*d0
+				s.prefillDone += t
+				chunk += t
+				budget -= t
+				if s.prefillDone == s.in {
+					last = i + 1
+				}
+			}
+			dt := x.StepSeconds(b, K, chunk, sq)
+			now += dt
+			batchTime += dt * float64(b)
+			step++
+			popDone()
+			for i := pf; i < last; i++ {
+				s := &reqs[i]
+				if s.prefillDone < 0 {
+					continue
+				}
+				s.first = now
+				if s.idx >= l.Warmup {
+					ttft = append(ttft, (now-s.arrive)*1e3)
+				}
+				if s.out <= 1 {
+					complete(s)
+					continue
+				}
+				s.startStep = step
+				s.finishStep = step + int64(s.out-1)
+				sumBase += int64(s.in + 1)
+				sumStart += step
+				running.push(int32(i))
+			}
+			pf = last
+		case b > 0:
+			k := reqs[running.idx[0]].finishStep - step
+			if open && next < total {
+				dt := x.DecodeStepSeconds(b, K)
+				if ahead := reqs[next].arrive - now; dt > 0 && ahead < float64(k)*dt {
+					k = max(int64(math.Ceil(ahead/dt)), 1)
+				}
+			}
+			mid := K + int(int64(b)*(k-1)/2)
+			dt := float64(k) * x.DecodeStepSeconds(b, mid)
+			now += dt
+			batchTime += dt * float64(b)
+			step += k
+			popDone()
+		case open && next < total:
+			now = max(now, reqs[next].arrive)
+		default:
+			// Nothing runs and nothing can arrive: only rejections are left.
+			done = total
+		}
+	}
+	sc.ttft, sc.tpot, sc.e2e = ttft, tpot, e2e
+	p := Prediction{Rejected: rejected, TotalS: now, PeakKVTokens: peak}
+	if lastEnd > measureFrom {
+		p.DurationS = lastEnd - measureFrom
+		p.OutputThroughput = float64(outTokens) / p.DurationS
+		p.RequestThroughput = float64(len(e2e)) / p.DurationS
+	}
+	if now > 0 {
+		p.MeanBatch = batchTime / now
+	}
+	p.TTFTP50, p.TTFTP99 = percentiles(ttft)
+	p.TPOTP50, p.TPOTP99 = percentiles(tpot)
+	p.E2EP50, p.E2EP99 = percentiles(e2e)
+	return p
+}
+
+// percentiles returns the P50 and P99 of v (linear interpolation), sorting it.
+func percentiles(v []float64) (p50, p99 float64) {
+	if len(v) == 0 {
+		return 0, 0
+	}
+	slices.Sort(v)
+	at := func(q float64) float64 {
+		pos := q * float64(len(v)-1)
+		i := int(pos)
+		if i+1 >= len(v) {
+			return v[len(v)-1]
+		}
+		return v[i] + (pos-float64(i))*(v[i+1]-v[i])
+	}
+	return at(0.5), at(0.99)
+}
