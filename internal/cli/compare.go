@@ -3,55 +3,14 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
-	"sort"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/llmsweep/llmsweep/internal/matrix"
-	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/compare"
 	"github.com/llmsweep/llmsweep/internal/store"
-	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
-
-// delta is one metric of one config in two runs.
-type delta struct {
-	Fingerprint string  `json:"fingerprint"`
-	What        string  `json:"config"`
-	Metric      string  `json:"metric"`
-	A           float64 `json:"a"`
-	B           float64 `json:"b"`
-	Change      float64 `json:"change"`      // (b − a) / a
-	P           float64 `json:"p,omitempty"` // Mann–Whitney U on the per-request samples
-	Tested      bool    `json:"tested"`      // P is set
-	Regression  bool    `json:"regression"`
-}
-
-// latency metrics compare per-request samples; the rest compare run figures.
-var compared = []struct {
-	name   string
-	higher bool // higher is better
-	value  func(store.Metrics) float64
-	sample func(*sdk.Record) (float64, bool)
-}{
-	{"ttft_p50_ms", false, func(m store.Metrics) float64 { return m.TTFTP50 }, func(r *sdk.Record) (float64, bool) {
-		return float64(r.GetFirstTokenNs()-r.GetStartNs()) / 1e6, r.GetFirstTokenNs() > 0
-	}},
-	{"tpot_p50_ms", false, func(m store.Metrics) float64 { return m.TPOTP50 }, func(r *sdk.Record) (float64, bool) {
-		n := r.GetOutputTokens()
-		if n < 0 {
-			n = r.GetClientOutputTokens()
-		}
-		return float64(r.GetEndNs()-r.GetFirstTokenNs()) / 1e6 / float64(n-1), n > 1 && r.GetFirstTokenNs() > 0
-	}},
-	{"e2e_p99_ms", false, func(m store.Metrics) float64 { return m.E2EP99 }, func(r *sdk.Record) (float64, bool) {
-		return float64(r.GetEndNs()-r.GetStartNs()) / 1e6, true
-	}},
-	{"output_throughput", true, func(m store.Metrics) float64 { return m.OutputThroughput }, nil},
-	{"goodput", true, func(m store.Metrics) float64 { return m.Goodput }, nil},
-}
 
 func newCompare() *cobra.Command {
 	var url, output string
@@ -76,7 +35,7 @@ It exits 1 when a regression is found, for CI gates.`,
 			}
 			defer st.Close()
 			ctx := cmd.Context()
-			load := func(id string) (map[string]store.Result, error) {
+			load := func(id string) ([]store.Result, error) {
 				rs, err := st.Results(ctx, store.Filter{RunID: id})
 				if err != nil {
 					return nil, err
@@ -84,11 +43,7 @@ It exits 1 when a regression is found, for CI gates.`,
 				if len(rs) == 0 {
 					return nil, fmt.Errorf("run %q has no results in the store", id)
 				}
-				m := map[string]store.Result{}
-				for _, r := range rs {
-					m[r.Fingerprint] = r
-				}
-				return m, nil
+				return rs, nil
 			}
 			a, err := load(args[0])
 			if err != nil {
@@ -98,57 +53,11 @@ It exits 1 when a regression is found, for CI gates.`,
 			if err != nil {
 				return err
 			}
-			var fps []string
-			onlyA, onlyB := 0, 0
-			for fp := range a {
-				if _, ok := b[fp]; ok {
-					fps = append(fps, fp)
-				} else {
-					onlyA++
-				}
+			cmp, err := compare.Runs(ctx, args[0], a, args[1], b, compare.Options{Threshold: threshold, Alpha: alpha, Records: st.Records})
+			if err != nil {
+				return err
 			}
-			onlyB = len(b) - len(fps)
-			sort.Strings(fps)
-			var deltas []delta
-			regressions := 0
-			for _, fp := range fps {
-				ra, rb := a[fp], b[fp]
-				var cfg matrix.Config
-				json.Unmarshal(ra.Config, &cfg)
-				what := fmt.Sprintf("%s %s %s %s %s", cfg.Model, cfg.Hardware, cfg.Framework, cfg.Quantization, cfg.Workload)
-				var recA, recB []*sdk.Record
-				for _, m := range compared {
-					d := delta{Fingerprint: fp, What: what, Metric: m.name, A: m.value(ra.Metrics), B: m.value(rb.Metrics)}
-					if d.A != 0 {
-						d.Change = (d.B - d.A) / d.A
-					}
-					worse := d.Change > threshold
-					if m.higher {
-						worse = d.Change < -threshold
-					}
-					if m.sample != nil {
-						if recA == nil {
-							if recA, err = st.Records(ctx, args[0], fp); err != nil {
-								return err
-							}
-							if recB, err = st.Records(ctx, args[1], fp); err != nil {
-								return err
-							}
-						}
-						xa, xb := samples(recA, m.sample), samples(recB, m.sample)
-						if len(xa) > 0 && len(xb) > 0 {
-							_, d.P = metrics.MannWhitney(xa, xb)
-							d.Tested = true
-							worse = worse && d.P < alpha
-						}
-					}
-					d.Regression = worse
-					if worse {
-						regressions++
-					}
-					deltas = append(deltas, d)
-				}
-			}
+			deltas, regressions := cmp.Deltas, cmp.Regressions
 			w := cmd.OutOrStdout()
 			if output == "json" {
 				enc := json.NewEncoder(w)
@@ -171,9 +80,9 @@ It exits 1 when a regression is found, for CI gates.`,
 				}
 				tw.Flush()
 				fmt.Fprintf(w, "%d configs compared (%d only in %s, %d only in %s); %d regressions beyond %.0f%% (alpha %g)\n",
-					len(fps), onlyA, args[0], onlyB, args[1], regressions, 100*threshold, alpha)
+					cmp.Shared, cmp.OnlyA, args[0], cmp.OnlyB, args[1], regressions, 100*threshold, alpha)
 			}
-			if len(fps) == 0 {
+			if cmp.Shared == 0 {
 				return fmt.Errorf("runs %s and %s share no config", args[0], args[1])
 			}
 			if regressions > 0 {
@@ -187,17 +96,4 @@ It exits 1 when a regression is found, for CI gates.`,
 	cmd.Flags().Float64Var(&alpha, "alpha", 0.05, "the significance level of the Mann–Whitney U test")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
 	return cmd
-}
-
-func samples(recs []*sdk.Record, f func(*sdk.Record) (float64, bool)) []float64 {
-	var out []float64
-	for _, r := range recs {
-		if r.GetErrorClass() != "" {
-			continue
-		}
-		if v, ok := f(r); ok && !math.IsNaN(v) {
-			out = append(out, v)
-		}
-	}
-	return out
 }

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,99 +14,18 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/candidates"
 	"github.com/llmsweep/llmsweep/internal/rank"
+	"github.com/llmsweep/llmsweep/internal/store"
 )
-
-// resultRow is one line of a results file for rank --input: a config's identity
-// and its measured metrics (the names of schema #Metric).
-type resultRow struct {
-	ID           string             `json:"id"`
-	Campaign     string             `json:"campaign,omitempty"`
-	Model        string             `json:"model,omitempty"`
-	Hardware     string             `json:"hardware,omitempty"`
-	Framework    string             `json:"framework,omitempty"`
-	Quantization string             `json:"quantization,omitempty"`
-	Workload     string             `json:"workload,omitempty"`
-	Fits         *bool              `json:"fits,omitempty"`
-	Metrics      map[string]float64 `json:"metrics"`
-}
-
-// readResults reads a JSONL results file strictly, naming the line of any error.
-func readResults(path string) ([]resultRow, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var rows []resultRow
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for n := 1; sc.Scan(); n++ {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
-			continue
-		}
-		var r resultRow
-		dec := json.NewDecoder(bytes.NewReader(line))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&r); err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", path, n, err)
-		}
-		if r.ID == "" {
-			return nil, fmt.Errorf("%s:%d: a result needs an id", path, n)
-		}
-		rows = append(rows, r)
-	}
-	return rows, sc.Err()
-}
-
-// derive adds the metrics computed from the catalog: $/hour of the hardware, and
-// $ per 1M output tokens = hourly price ÷ (output tok/s × 3600) × 10⁶, at spot and
-// on-demand prices.
-func derive(r *resultRow, s *campaign.Set) {
-	h, ok := s.Hardware[r.Hardware]
-	if !ok {
-		return
-	}
-	r.Metrics["usd_per_hour_spot"] = h.Price.SpotUSDHour
-	r.Metrics["usd_per_hour_on_demand"] = h.Price.OnDemandUSDHour
-	if tps := r.Metrics["output_throughput"]; tps > 0 {
-		r.Metrics["usd_per_1m_output_tokens_spot"] = h.Price.SpotUSDHour / (tps * 3600) * 1e6
-		r.Metrics["usd_per_1m_output_tokens_on_demand"] = h.Price.OnDemandUSDHour / (tps * 3600) * 1e6
-	}
-}
-
-// policyConstraints are the policy's hard filters that are not metric thresholds:
-// the memory fit and the budget. It returns the rows kept and the reasons.
-func policyConstraints(rows []resultRow, p campaign.Policy) ([]resultRow, map[string]int) {
-	removed := map[string]int{}
-	var kept []resultRow
-	prices := "on_demand"
-	if p.Budget != nil && p.Budget.Prices != "" {
-		prices = p.Budget.Prices
-	}
-	for _, r := range rows {
-		switch {
-		case p.FitsMemory && r.Fits != nil && !*r.Fits:
-			removed["does not fit in GPU memory"]++
-		case p.Budget != nil && p.Budget.MaxUSDPerHour > 0 && r.Metrics["usd_per_hour_"+prices] > p.Budget.MaxUSDPerHour:
-			removed[fmt.Sprintf("over the budget of $%g/hour (%s)", p.Budget.MaxUSDPerHour, prices)]++
-		case p.Budget != nil && p.Budget.MaxUSDPer1MOutputTokens > 0 && r.Metrics["usd_per_1m_output_tokens_"+prices] > p.Budget.MaxUSDPer1MOutputTokens:
-			removed[fmt.Sprintf("over the budget of $%g per 1M output tokens (%s)", p.Budget.MaxUSDPer1MOutputTokens, prices)]++
-		default:
-			kept = append(kept, r)
-		}
-	}
-	return kept, removed
-}
 
 func newRank() *cobra.Command {
 	var opt campaign.Options
-	var policyPath, policyName, input, output string
+	var policyPath, policyName, input, output, url, runID string
 	var names []string
 	var top int
 	cmd := &cobra.Command{
-		Use:   "rank --policy FILE --input RESULTS.jsonl",
+		Use:   "rank --policy FILE (--input RESULTS.jsonl | --run ID [--store URL])",
 		Short: "Rank benchmark results under a CUE policy (TOPSIS, Pareto or weighted sum), with explanations",
 		Long: `rank applies a policy from campaigns/policies to per-config results: hard
 constraints first (SLO thresholds, memory fit, budget), then the policy's method.
@@ -118,15 +35,16 @@ contribution, the Pareto front, and how many configs each constraint removed.
 Results come from --input, one JSON object a line:
   {"id": "...", "campaign": "...", "hardware": "h100-sxm-x1", "fits": true,
    "metrics": {"ttft_p99_ms": 180, ...}}
+Or they come from the results store: --run ID ranks that run's results (--store,
+else $LLMSWEEP_STORE, else sqlite://.llmsweep/results.db), as the report does.
 Cost criteria ($/hour, $ per 1M output tokens, spot and on-demand) are derived from
-the catalog's prices when the line names its hardware. (Reading the results store
-comes with the store.)`,
+the catalog's prices when the line names its hardware.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "table" && output != "json" {
 				return fmt.Errorf("--output must be table or json, not %q", output)
 			}
-			if policyPath == "" || input == "" {
-				return errors.New("rank needs --policy FILE and --input RESULTS.jsonl")
+			if policyPath == "" || (input == "") == (runID == "") {
+				return errors.New("rank needs --policy FILE and one of --input RESULTS.jsonl or --run ID")
 			}
 			set, err := loadSet(cmd, []string{policyPath}, opt)
 			if err != nil {
@@ -139,33 +57,23 @@ comes with the store.)`,
 			if top > 0 {
 				p.TopN = top
 			}
-			rows, err := readResults(input)
+			rows, err := readRows(cmd, input, url, runID)
 			if err != nil {
 				return err
 			}
-			var alts []rank.Alternative
 			filtered := rows[:0]
 			for _, r := range rows {
 				if len(names) > 0 && !contains(names, r.Campaign) {
 					continue
 				}
-				if r.Metrics == nil {
-					r.Metrics = map[string]float64{}
-				}
-				derive(&r, set)
+				candidates.Derive(&r, set)
 				filtered = append(filtered, r)
 			}
-			kept, removed := policyConstraints(filtered, p)
-			for _, r := range kept {
-				alts = append(alts, rank.Alternative{ID: r.ID, Values: r.Metrics})
-			}
-			res, err := rank.Rank(alts, p)
+			res, err := candidates.Rank(filtered, p)
 			if err != nil {
 				return err
 			}
-			for k, n := range res.Removed {
-				removed[k] += n
-			}
+			removed := res.Removed
 			if output == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -182,11 +90,38 @@ comes with the store.)`,
 	f.StringVar(&policyPath, "policy", "", "the policy's CUE file (campaigns/policies/balanced.cue)")
 	f.StringVar(&policyName, "policy-name", "", "which policy of the file (default: the only one)")
 	f.StringVar(&input, "input", "", "results as JSON lines")
+	f.StringVar(&runID, "run", "", "rank this run's results from the store instead")
+	f.StringVar(&url, "store", os.Getenv("LLMSWEEP_STORE"), "the results store `URL`, with --run (default $LLMSWEEP_STORE, else sqlite://.llmsweep/results.db)")
 	f.StringSliceVar(&names, "campaign", nil, "only the results of these campaigns")
 	f.IntVar(&top, "top", 0, "recommendations to print (default: the policy's top_n)")
 	f.StringVarP(&output, "output", "o", "table", "table or json")
 	f.StringVar(&opt.Catalog, "catalog", "", "catalog directory (default: catalog/ of the CUE module, else the built-in catalog)")
 	return cmd
+}
+
+// readRows reads the results to rank: a results file, or a run from the store.
+func readRows(cmd *cobra.Command, input, url, runID string) ([]candidates.Row, error) {
+	if input != "" {
+		return candidates.ReadJSONL(input)
+	}
+	st, err := openStore(cmd, url)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	run, err := st.Run(cmd.Context(), runID)
+	if err != nil {
+		return nil, err
+	}
+	if run == nil {
+		return nil, fmt.Errorf("run %q is not in the store %s", runID, redact(url))
+	}
+	results, err := st.Results(cmd.Context(), store.Filter{RunID: runID})
+	if err != nil {
+		return nil, err
+	}
+	rows, _, err := candidates.FromStore(run.Campaign, results)
+	return rows, err
 }
 
 func pickPolicy(set *campaign.Set, name string) (campaign.Policy, error) {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 
 	"github.com/llmsweep/llmsweep/internal/argo"
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/matrix"
+	"github.com/llmsweep/llmsweep/internal/monitoring"
 )
 
 // MaxMatrix is the largest matrix.jsonl committed whole (about 5 MB). A larger
@@ -70,6 +72,11 @@ func Files(s *campaign.Set, c campaign.Campaign, opt Options) (map[string][]byte
 		return nil, res, err
 	}
 	files["summary.json"] = append(files["summary.json"], '\n')
+	mon, err := monitoring.Files(c)
+	if err != nil {
+		return nil, res, err
+	}
+	maps.Copy(files, mon)
 	if res.Summary.Configs <= MaxMatrix && !lines.over {
 		files["matrix.jsonl"] = lines.Bytes()
 	}

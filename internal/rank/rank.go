@@ -26,6 +26,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -280,7 +281,10 @@ func criteria(p campaign.Policy) ([]criterion, error) {
 	}
 	var out []criterion
 	var sum float64
-	for name, c := range p.Criteria {
+	// In name order, so that the weights' sum, and so every score, is the same
+	// to the last bit on every run (map order is random).
+	for _, name := range slices.Sorted(maps.Keys(p.Criteria)) {
+		c := p.Criteria[name]
 		if c.Metric == "" {
 			return nil, fmt.Errorf("policy %s: criterion %s has no metric", p.Name, name)
 		}

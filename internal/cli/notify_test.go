@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/llmsweep/llmsweep/internal/matrix"
+	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/store"
+)
+
+// TestNotifyCommand runs llmsweep notify against a Slack-style and a generic
+// webhook on loopback, with a stored run to summarize.
+func TestNotifyCommand(t *testing.T) {
+	dir := t.TempDir()
+	url := "sqlite://" + filepath.Join(dir, "results.db")
+	ctx := context.Background()
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateRun(ctx, store.Run{ID: "run1", Campaign: "demo", MatrixHash: "h", Configs: 3, Started: time.Unix(1e9, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []int{4, 16} {
+		fp := strings.Repeat(string(rune('a'+i)), 64)
+		cfg, _ := json.Marshal(matrix.Config{Fingerprint: fp, Model: "llama-3.2-1b-instruct", Hardware: "l4-x1",
+			Framework: "vllm", Version: "1", Quantization: "bf16", Workload: "chat", Concurrency: c})
+		sum, _ := json.Marshal(metrics.Summary{Requests: 100, Succeeded: 100, TTFT: metrics.Stats{P99: float64(100 * (i + 1))},
+			OutputThroughput: float64(400 * (i + 1)), Goodput: float64(2 * (i + 1))})
+		if err := st.PutResult(ctx, store.Result{RunID: "run1", Fingerprint: fp, Attempts: 1, Config: cfg, Summary: sum, Finished: time.Unix(1e9, 0)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.PutFailure(ctx, store.Failure{RunID: "run1", Fingerprint: strings.Repeat("c", 64), Attempt: 3, Final: true,
+		Reason: "server exited: CUDA out of memory", Time: time.Unix(1e9, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	var slackN, hookN atomic.Int32
+	var slackBody, hookBody []byte
+	slack := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slackN.Add(1) == 1 {
+			http.Error(w, "try later", http.StatusServiceUnavailable) // one retry
+			return
+		}
+		slackBody = readAll(r)
+	}))
+	defer slack.Close()
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hookN.Add(1)
+		hookBody = readAll(r)
+	}))
+	defer hook.Close()
+	t.Setenv("T_SLACK", slack.URL+"/services/T/B/X")
+	t.Setenv("T_HOOK", hook.URL+"/hook")
+
+	camp := filepath.Join(dir, "demo.cue")
+	os.WriteFile(camp, []byte(`campaigns: demo: {
+	description: "notify demo"
+	models: ["llama-3.2-1b-instruct"]
+	select: {hardware: ["l4-x1"], frameworks: ["vllm"], quantizations: ["bf16"], workloads: ["chat"]}
+	grid: concurrency: [1]
+	notifications: [{kind: "slack", webhook_env: "T_SLACK"}, {kind: "webhook", url_env: "T_HOOK", on: ["failure"]}]
+}
+`), 0o644)
+
+	var out, errb bytes.Buffer
+	args := []string{"notify", camp, "--store", url, "--run", "run1", "--status", "success",
+		"--report-url", "https://reports.example.com/demo/run1.html", "--retry-backoff", "1ms"}
+	if code := Run(args, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if slackN.Load() != 2 || hookN.Load() != 0 {
+		t.Errorf("slack got %d posts (want 2: one 503, one retry), webhook %d (wants failures only)", slackN.Load(), hookN.Load())
+	}
+	if !strings.Contains(out.String(), "notified slack webhook "+slack.URL) {
+		t.Errorf("stdout: %s", out.String())
+	}
+	for _, want := range []string{"campaign demo finished (run run1)", "3 configs*: 2 done, 1 failed",
+		"Top recommendation* (highest goodput; no ranking policy loaded)", "llama-3.2-1b-instruct/l4-x1/vllm-1/bf16/chat/c=16",
+		"server exited: CUDA out of memory", "<https://reports.example.com/demo/run1.html|Open the report>"} {
+		if !bytes.Contains(slackBody, []byte(want)) {
+			t.Errorf("Slack body lacks %q:\n%s", want, slackBody)
+		}
+	}
+
+	// The onExit handler: Argo's status and failures; both targets want it.
+	out.Reset()
+	args = []string{"notify", camp, "--store", url, "--run", "run1", "--status", "Failed",
+		"--failures", `[{"displayName":"aggregate","message":"exit code 2","templateName":"aggregate","phase":"Failed","podName":"p","finishedAt":"2026-11-27T10:00:00Z"}]`}
+	if code := Run(args, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var got struct {
+		Message struct {
+			Success  bool
+			Status   string
+			Failures []struct{ Step, Reason string }
+		}
+	}
+	if err := json.Unmarshal(hookBody, &got); err != nil {
+		t.Fatalf("%v: %s", err, hookBody)
+	}
+	if got.Message.Success || got.Message.Status != "Failed" || len(got.Message.Failures) != 2 ||
+		got.Message.Failures[0].Step != "aggregate" || got.Message.Failures[0].Reason != "exit code 2" {
+		t.Errorf("webhook got %+v", got.Message)
+	}
+}
+
+func readAll(r *http.Request) []byte {
+	var b bytes.Buffer
+	b.ReadFrom(r.Body)
+	return b.Bytes()
+}

@@ -1,0 +1,154 @@
+// Package compare compares two runs config by config: each metric's change from
+// run A to run B, and whether it is a regression. Latency metrics are tested
+// with a Mann–Whitney U test on the per-request samples where both runs still
+// hold them; throughput and goodput are run figures, with no samples to test.
+// `llmsweep compare` and the report's "regressions against the prior run" share it.
+package compare
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"sort"
+
+	"github.com/llmsweep/llmsweep/internal/candidates"
+	"github.com/llmsweep/llmsweep/internal/matrix"
+	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/store"
+	"github.com/llmsweep/llmsweep/plugins/sdk"
+)
+
+// Delta is one metric of one config in two runs.
+type Delta struct {
+	Fingerprint string  `json:"fingerprint"`
+	What        string  `json:"config"`
+	Metric      string  `json:"metric"`
+	A           float64 `json:"a"`
+	B           float64 `json:"b"`
+	Change      float64 `json:"change"`      // (b − a) / a
+	P           float64 `json:"p,omitempty"` // Mann–Whitney U on the per-request samples
+	Tested      bool    `json:"tested"`      // P is set
+	Regression  bool    `json:"regression"`
+}
+
+// Options set what counts as a regression.
+type Options struct {
+	// Threshold is the relative worsening that counts (0.05 = 5%).
+	Threshold float64
+	// Alpha is the significance level of the Mann–Whitney U test.
+	Alpha float64
+	// Records reads a config's per-request records of a run; nil compares the
+	// run figures only (no test), as for runs whose raw rows were archived.
+	Records func(ctx context.Context, runID, fingerprint string) ([]*sdk.Record, error)
+}
+
+// Result is the comparison of run A with run B.
+type Result struct {
+	// Shared is the number of configs both runs have results for.
+	Shared       int
+	OnlyA, OnlyB int
+	// Deltas holds every metric of every shared config, in fingerprint order.
+	Deltas      []Delta
+	Regressions int
+}
+
+// latency metrics compare per-request samples; the rest compare run figures.
+var compared = []struct {
+	name   string
+	higher bool // higher is better
+	value  func(store.Metrics) float64
+	sample func(*sdk.Record) (float64, bool)
+}{
+	{"ttft_p50_ms", false, func(m store.Metrics) float64 { return m.TTFTP50 }, func(r *sdk.Record) (float64, bool) {
+		return float64(r.GetFirstTokenNs()-r.GetStartNs()) / 1e6, r.GetFirstTokenNs() > 0
+	}},
+	{"tpot_p50_ms", false, func(m store.Metrics) float64 { return m.TPOTP50 }, func(r *sdk.Record) (float64, bool) {
+		n := r.GetOutputTokens()
+		if n < 0 {
+			n = r.GetClientOutputTokens()
+		}
+		return float64(r.GetEndNs()-r.GetFirstTokenNs()) / 1e6 / float64(n-1), n > 1 && r.GetFirstTokenNs() > 0
+	}},
+	{"e2e_p99_ms", false, func(m store.Metrics) float64 { return m.E2EP99 }, func(r *sdk.Record) (float64, bool) {
+		return float64(r.GetEndNs()-r.GetStartNs()) / 1e6, true
+	}},
+	{"output_throughput", true, func(m store.Metrics) float64 { return m.OutputThroughput }, nil},
+	{"goodput", true, func(m store.Metrics) float64 { return m.Goodput }, nil},
+}
+
+// Runs compares the results a of run runA with the results b of run runB.
+func Runs(ctx context.Context, runA string, a []store.Result, runB string, b []store.Result, opt Options) (*Result, error) {
+	byFP := func(rs []store.Result) map[string]store.Result {
+		m := make(map[string]store.Result, len(rs))
+		for _, r := range rs {
+			m[r.Fingerprint] = r
+		}
+		return m
+	}
+	ma, mb := byFP(a), byFP(b)
+	var fps []string
+	for fp := range ma {
+		if _, ok := mb[fp]; ok {
+			fps = append(fps, fp)
+		}
+	}
+	sort.Strings(fps)
+	res := &Result{Shared: len(fps), OnlyA: len(ma) - len(fps), OnlyB: len(mb) - len(fps), Deltas: []Delta{}}
+	for _, fp := range fps {
+		ra, rb := ma[fp], mb[fp]
+		var cfg matrix.Config
+		what := fp
+		if json.Unmarshal(ra.Config, &cfg) == nil {
+			what = candidates.Label(cfg)
+		}
+		var recA, recB []*sdk.Record
+		loaded := false
+		for _, m := range compared {
+			d := Delta{Fingerprint: fp, What: what, Metric: m.name, A: m.value(ra.Metrics), B: m.value(rb.Metrics)}
+			if d.A != 0 {
+				d.Change = (d.B - d.A) / d.A
+			}
+			worse := d.Change > opt.Threshold
+			if m.higher {
+				worse = d.Change < -opt.Threshold
+			}
+			if m.sample != nil && opt.Records != nil {
+				if !loaded {
+					var err error
+					if recA, err = opt.Records(ctx, runA, fp); err != nil {
+						return nil, err
+					}
+					if recB, err = opt.Records(ctx, runB, fp); err != nil {
+						return nil, err
+					}
+					loaded = true
+				}
+				xa, xb := samples(recA, m.sample), samples(recB, m.sample)
+				if len(xa) > 0 && len(xb) > 0 {
+					_, d.P = metrics.MannWhitney(xa, xb)
+					d.Tested = true
+					worse = worse && d.P < opt.Alpha
+				}
+			}
+			d.Regression = worse
+			if worse {
+				res.Regressions++
+			}
+			res.Deltas = append(res.Deltas, d)
+		}
+	}
+	return res, nil
+}
+
+func samples(recs []*sdk.Record, f func(*sdk.Record) (float64, bool)) []float64 {
+	var out []float64
+	for _, r := range recs {
+		if r.GetErrorClass() != "" {
+			continue
+		}
+		if v, ok := f(r); ok && !math.IsNaN(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}

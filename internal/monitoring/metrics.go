@@ -1,0 +1,197 @@
+// Package monitoring holds the pipeline's Prometheus metrics (the names the
+// design fixes), serves them on /metrics for llmsweep run and exec, and builds
+// the Grafana dashboard and the PrometheusRule alerts that llmsweep compile
+// writes beside the manifests.
+package monitoring
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/llmsweep/llmsweep/internal/matrix"
+)
+
+// The pipeline's metrics, as named in the design.
+const (
+	CompletionRate         = "benchmark_completion_rate"
+	Duration               = "average_benchmark_duration"
+	Interruptions          = "spot_instance_interruptions"
+	CacheHitRatio          = "cache_hit_ratio"
+	RecommendationAccuracy = "recommendation_accuracy"
+)
+
+// Help texts say how each metric is computed.
+var help = map[string]string{
+	CompletionRate: "Configs of the run that have a result, already stored ones included, divided by the configs planned " +
+		"(0 to 1); failed configs do not count as completed.",
+	Duration: "Wall time of each benchmarked config in seconds, from the plugin starting it to its result being stored " +
+		"(retries included); the average is rate(_sum)/rate(_count).",
+	Interruptions: "Spot interruption warnings (SIGTERM) this process received: each one checkpoints the run and exits 75 " +
+		"to be resumed.",
+	CacheHitRatio: "Configs whose results were already stored under their fingerprint, so they were not measured again, " +
+		"divided by the configs planned (0 to 1).",
+	RecommendationAccuracy: "Mean task accuracy (0 to 1) of the run's results that carry an accuracy check (the campaign's " +
+		"accuracy workload): how well the configs that can be recommended answer; unset when none was checked.",
+}
+
+// Help returns the help text of one of the metrics above.
+func Help(name string) string { return help[name] }
+
+// DurationBuckets are the histogram's bounds in seconds: a config takes from
+// seconds (smoke traffic) to hours (long sweeps at low load).
+var DurationBuckets = []float64{1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200}
+
+// Metrics are one process's pipeline metrics, in their own registry.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	completion    prometheus.Gauge
+	duration      prometheus.Histogram
+	interruptions prometheus.Counter
+	cacheHit      prometheus.Gauge
+	accuracy      prometheus.Gauge
+
+	mu                     sync.Mutex
+	planned, done, skipped int
+	started                map[string]time.Time
+	now                    func() time.Time
+}
+
+// New makes the metrics, labelled with the campaign.
+func New(campaign string) *Metrics {
+	l := prometheus.Labels{"campaign": campaign}
+	m := &Metrics{
+		Registry:      prometheus.NewRegistry(),
+		completion:    prometheus.NewGauge(prometheus.GaugeOpts{Name: CompletionRate, Help: help[CompletionRate], ConstLabels: l}),
+		duration:      prometheus.NewHistogram(prometheus.HistogramOpts{Name: Duration, Help: help[Duration], ConstLabels: l, Buckets: DurationBuckets}),
+		interruptions: prometheus.NewCounter(prometheus.CounterOpts{Name: Interruptions, Help: help[Interruptions], ConstLabels: l}),
+		cacheHit:      prometheus.NewGauge(prometheus.GaugeOpts{Name: CacheHitRatio, Help: help[CacheHitRatio], ConstLabels: l}),
+		accuracy:      prometheus.NewGauge(prometheus.GaugeOpts{Name: RecommendationAccuracy, Help: help[RecommendationAccuracy], ConstLabels: l}),
+		started:       map[string]time.Time{},
+		now:           time.Now,
+	}
+	m.Registry.MustRegister(m.completion, m.duration, m.interruptions, m.cacheHit)
+	return m
+}
+
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// Interrupted counts a spot interruption warning. Nil metrics (no
+// --metrics-addr) ignore it, as they ignore SetAccuracy.
+func (m *Metrics) Interrupted() {
+	if m != nil {
+		m.interruptions.Inc()
+	}
+}
+
+// SetAccuracy sets recommendation_accuracy to the mean of the accuracies
+// given; with none, the metric stays absent rather than a misleading 0.
+func (m *Metrics) SetAccuracy(accuracies []float64) {
+	if m == nil || len(accuracies) == 0 {
+		return
+	}
+	var sum float64
+	for _, a := range accuracies {
+		sum += a
+	}
+	m.accuracy.Set(sum / float64(len(accuracies)))
+	_ = m.Registry.Register(m.accuracy) // AlreadyRegistered on a second call is fine
+}
+
+// Progress is runner.Progress (declared again so that this package, which
+// llmsweep compile also uses, does not pull in the runner).
+type Progress interface {
+	Start(total, skipped int)
+	Current(cfg *matrix.Config)
+	Done(cfg *matrix.Config, ok bool)
+	Finish()
+}
+
+// Progress returns a runner.Progress that updates the metrics and passes every
+// call on to next (the progress bar or log lines).
+func (m *Metrics) Progress(next Progress) Progress { return &progress{m: m, next: next} }
+
+type progress struct {
+	m    *Metrics
+	next Progress
+}
+
+func (p *progress) Start(total, skipped int) {
+	m := p.m
+	m.mu.Lock()
+	m.planned, m.skipped, m.done = total, skipped, 0
+	m.update()
+	m.mu.Unlock()
+	p.next.Start(total, skipped)
+}
+
+func (p *progress) Current(cfg *matrix.Config) {
+	m := p.m
+	m.mu.Lock()
+	m.started[cfg.Fingerprint] = m.now()
+	m.mu.Unlock()
+	p.next.Current(cfg)
+}
+
+func (p *progress) Done(cfg *matrix.Config, ok bool) {
+	m := p.m
+	m.mu.Lock()
+	if t, found := m.started[cfg.Fingerprint]; found {
+		delete(m.started, cfg.Fingerprint)
+		if ok {
+			m.duration.Observe(m.now().Sub(t).Seconds())
+		}
+	}
+	if ok {
+		m.done++
+	}
+	m.update()
+	m.mu.Unlock()
+	p.next.Done(cfg, ok)
+}
+
+func (p *progress) Finish() { p.next.Finish() }
+
+// update sets the ratios; m.mu is held.
+func (m *Metrics) update() {
+	if m.planned == 0 {
+		return
+	}
+	m.completion.Set(float64(m.done+m.skipped) / float64(m.planned))
+	m.cacheHit.Set(float64(m.skipped) / float64(m.planned))
+}
+
+// Serve exposes the metrics on http://addr/metrics until ctx ends. It returns
+// once the listener is bound (so that a bad address is an error at once),
+// with the address bound (":0" picks a port).
+func Serve(ctx context.Context, addr string, m *Metrics) (net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shut)
+	}()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err // the run goes on without its metrics endpoint
+		}
+	}()
+	return ln.Addr(), nil
+}
