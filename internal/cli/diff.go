@@ -26,6 +26,8 @@ func newDiff() *cobra.Command {
 	var out, against, output, results string
 	var names []string
 	var max int
+	var live bool
+	var kf kubeFlags
 	cmd := &cobra.Command{
 		Use:   "diff [paths...]",
 		Short: "Show what a campaign change does to the compiled configs and manifests",
@@ -37,6 +39,9 @@ summary. Exit codes follow kubectl diff: 0 no change, 1 changes, 2 error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
+			}
+			if live {
+				return diffLive(cmd, args, opt, names, kf, output)
 			}
 			set, cs, err := loadCampaigns(cmd, args, opt, names)
 			if err != nil {
@@ -116,6 +121,8 @@ summary. Exit codes follow kubectl diff: 0 no change, 1 changes, 2 error.`,
 	f.IntVar(&max, "max", 20, "entries shown per section in text output")
 	f.StringVar(&results, "results", "", "also say how many of each campaign's configs already have results in this store `URL`")
 	f.StringVar(&opt.Catalog, "catalog", "", "catalog directory (default: catalog/ of the CUE module, else the built-in catalog)")
+	f.BoolVar(&live, "live", false, "compare with the live objects in the cluster through a server-side dry-run apply, as kubectl diff --server-side does")
+	kf.add(f)
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return err })
 	return cmd
 }

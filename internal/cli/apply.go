@@ -1,0 +1,237 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
+
+	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/generated"
+	"github.com/llmsweep/llmsweep/internal/kube"
+)
+
+// kubeFlags are the cluster flags of apply, diff --live and status, read the
+// way kubectl reads them.
+type kubeFlags struct {
+	kubeconfig, context, namespace string
+}
+
+func (k *kubeFlags) add(f *pflag.FlagSet) {
+	f.StringVar(&k.kubeconfig, "kubeconfig", "", "the kubeconfig `FILE` (default $KUBECONFIG, else ~/.kube/config, else the in-cluster service account)")
+	f.StringVar(&k.context, "context", "", "the kubeconfig context to use (default its current one)")
+	f.StringVarP(&k.namespace, "namespace", "n", "", "apply into this namespace instead of the one the campaign declares")
+}
+
+func (k *kubeFlags) client() (*kube.Client, error) {
+	// client-go logs failed requests through klog as well as returning them;
+	// the returned error is the one users see, once.
+	klog.SetOutput(io.Discard)
+	klog.LogToStderr(false)
+	rc, err := kube.RESTConfig(kube.Config{Kubeconfig: k.kubeconfig, Context: k.context})
+	if err != nil {
+		return nil, err
+	}
+	return kube.Connect(rc)
+}
+
+// kubeSet resolves apply's argument: a compiled folder (generated/NAME), or a
+// campaign name compiled from campaigns/ in memory. It returns the generated
+// files too.
+func kubeSet(cmd *cobra.Command, arg string, opt campaign.Options) (*kube.Set, map[string][]byte, error) {
+	if st, err := os.Stat(arg); err == nil && st.IsDir() {
+		files, err := generated.Read(arg)
+		if errors.Is(err, generated.ErrEdited) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "llmsweep: warning: %v; applying the edited files\n", err)
+		} else if err != nil {
+			return nil, nil, err
+		}
+		if len(files) == 0 {
+			return nil, nil, fmt.Errorf("%s holds no compiled campaign: run llmsweep compile, or name a campaign", arg)
+		}
+		abs, err := filepath.Abs(arg)
+		if err != nil {
+			return nil, nil, err
+		}
+		s, err := kube.Load(filepath.Base(abs), files)
+		return s, files, err
+	}
+	if strings.ContainsRune(arg, os.PathSeparator) {
+		return nil, nil, fmt.Errorf("%s: no such folder; name a campaign or a generated/<campaign> folder", arg)
+	}
+	set, cs, err := loadCampaigns(cmd, nil, opt, []string{arg})
+	if err != nil {
+		return nil, nil, err
+	}
+	files, _, err := generated.Files(set, cs[0], generated.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := kube.Load(cs[0].Name, files)
+	return s, files, err
+}
+
+func newApply() *cobra.Command {
+	var kf kubeFlags
+	var opt kube.Options
+	var copt campaign.Options
+	var dryRun string
+	cmd := &cobra.Command{
+		Use:   "apply <campaign | generated/dir>",
+		Short: "Apply a compiled campaign to a Kubernetes cluster with server-side apply",
+		Long: `apply server-side applies everything the compiler generates for a campaign,
+as field manager "llmsweep": its Workflows (or WorkflowTemplates and
+CronWorkflows), its ConfigMaps, the executor's service account with least-
+privilege RBAC, its PriorityClass when it names one that does not exist, and
+monitoring objects whose CRDs the cluster has. Files that are not Kubernetes
+objects (a Grafana dashboard) are skipped.
+
+A changed campaign has a new Workflow name (the matrix hash is part of it); the
+old Workflow is left to finish unless --replace is given. Objects the campaign
+applied before and no longer generates are deleted only with --prune; only
+objects labelled with the campaign and applied by llmsweep are ever touched.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch dryRun {
+			case "none", "":
+			case "server":
+				opt.DryRun = true
+			default:
+				return fmt.Errorf("--dry-run takes server (a server-side dry run) or none, not %q", dryRun)
+			}
+			s, _, err := kubeSet(cmd, args[0], copt)
+			if err != nil {
+				return err
+			}
+			for _, sk := range s.Skipped {
+				fmt.Fprintln(cmd.ErrOrStderr(), "skipped", sk)
+			}
+			if _, _, err := s.Target(kf.namespace); err != nil {
+				return err
+			}
+			c, err := kf.client()
+			if err != nil {
+				return err
+			}
+			opt.Namespace = kf.namespace
+			res, err := c.Apply(cmd.Context(), s, opt)
+			w := cmd.OutOrStdout()
+			suffix := ""
+			if opt.DryRun {
+				suffix = " (server dry run)"
+			}
+			counts := map[kube.Action]int{}
+			for _, r := range res {
+				fmt.Fprintln(w, r.String()+suffix)
+				counts[r.Action]++
+			}
+			if err != nil {
+				if len(res) > 0 {
+					return fmt.Errorf("%w\n(%d objects were handled before this error; apply is idempotent, so running it again finishes the job)", err, len(res))
+				}
+				return err
+			}
+			var parts []string
+			for _, a := range []kube.Action{kube.Created, kube.Changed, kube.Unchanged, kube.Pruned, kube.Kept, kube.Skipped} {
+				if counts[a] > 0 {
+					parts = append(parts, fmt.Sprintf("%d %s", counts[a], a))
+				}
+			}
+			fmt.Fprintf(w, "campaign %s in namespace %s: %s%s\n", s.Campaign, namespaceOf(s, kf), strings.Join(parts, ", "), suffix)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	kf.add(f)
+	f.StringVar(&dryRun, "dry-run", "none", "server: send every change as a server-side dry run, changing nothing")
+	f.Lookup("dry-run").NoOptDefVal = "server"
+	f.BoolVar(&opt.Force, "force-conflicts", false, "take over fields that another field manager owns")
+	f.BoolVar(&opt.Prune, "prune", false, "delete the campaign's objects that it no longer generates (running Workflows excepted)")
+	f.BoolVar(&opt.Replace, "replace", false, "delete the campaign's older Workflows even while they run")
+	f.StringVar(&copt.Catalog, "catalog", "", "catalog directory (default: catalog/ of the CUE module, else the built-in catalog)")
+	return cmd
+}
+
+func namespaceOf(s *kube.Set, kf kubeFlags) string {
+	if kf.namespace != "" {
+		return kf.namespace
+	}
+	return s.Namespace
+}
+
+// diffLive is diff --live: each campaign against the live objects, through a
+// server-side dry-run apply. Exit codes as diff: 0 no change, 1 changes, 2 error.
+func diffLive(cmd *cobra.Command, args []string, opt campaign.Options, names []string, kf kubeFlags, output string) error {
+	set, cs, err := loadCampaigns(cmd, args, opt, names)
+	if err != nil {
+		return err
+	}
+	var sets []*kube.Set
+	for _, c := range cs {
+		files, _, err := generated.Files(set, c, generated.Options{SkipValidation: true})
+		if err != nil {
+			return err
+		}
+		s, err := kube.Load(c.Name, files)
+		if err != nil {
+			return err
+		}
+		if _, _, err := s.Target(kf.namespace); err != nil {
+			return err
+		}
+		sets = append(sets, s)
+	}
+	client, err := kf.client()
+	if err != nil {
+		return err
+	}
+	type report struct {
+		Campaign string            `json:"campaign"`
+		Changed  []kube.ObjectDiff `json:"changed"`
+		Stale    []kube.Result     `json:"stale"`
+	}
+	var reports []report
+	changed := 0
+	for _, s := range sets {
+		d, stale, err := client.Diff(cmd.Context(), s, kube.Options{Namespace: kf.namespace})
+		if err != nil {
+			return fmt.Errorf("campaign %s: %w", s.Campaign, err)
+		}
+		if len(d) > 0 {
+			changed++
+		}
+		reports = append(reports, report{s.Campaign, d, stale})
+	}
+	w := cmd.OutOrStdout()
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(reports); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range reports {
+			for _, d := range r.Changed {
+				if d.Note != "" {
+					fmt.Fprintf(w, "# %s: %s\n", d.Object, d.Note)
+				}
+				fmt.Fprint(w, d.Unified)
+			}
+			for _, st := range r.Stale {
+				fmt.Fprintf(w, "# %s: %s (apply --prune deletes it)\n", r.Campaign, st)
+			}
+		}
+		fmt.Fprintf(w, "%d of %d campaigns differ from the cluster\n", changed, len(reports))
+	}
+	if changed > 0 {
+		return exitError{exitFail}
+	}
+	return nil
+}
