@@ -6,9 +6,9 @@ BIN     := bin
 GOFLAGS ?= -buildvcs=false
 export GOFLAGS
 
-PLUGINS := vllm tgi lmdeploy openai
+PLUGINS := vllm tgi lmdeploy openai sim
 
-.PHONY: all build run test e2e test-outage check check-generated fuzz generate proto bench clean
+.PHONY: all build run test e2e test-outage test-k8s check check-generated fuzz generate proto bench clean
 
 all: build
 
@@ -17,15 +17,25 @@ build:
 	$(GO) build -o $(BIN)/llmsweep ./cmd/llmsweep
 	@for p in $(PLUGINS); do $(GO) build -o $(BIN)/llmsweep-plugin-$$p ./plugins/$$p || exit 1; done
 
-## run: the main job — vet the catalog, campaigns and policies, show the campaigns, compile them
+## run: the main job — vet the catalog, campaigns and policies, show the campaigns, compile
+## them, plan the quickstart, run it on the emulated engine (sim: no GPU, no server; its
+## results are predictions and say so) into the store, with its views and reports in
+## .llmsweep/reports/, then list its results and rank them
 run: build
 	$(BIN)/llmsweep vet campaigns/ catalog/
 	$(BIN)/llmsweep compile --out .llmsweep/generated
+	$(BIN)/llmsweep plan campaigns/quickstart.cue
+	$(BIN)/llmsweep run campaigns/quickstart.cue
+	$(BIN)/llmsweep results --campaign quickstart
+	$(BIN)/llmsweep results --campaign quickstart -o rank > .llmsweep/quickstart-results.jsonl
+	$(BIN)/llmsweep rank --policy campaigns/policies/predicted.cue --input .llmsweep/quickstart-results.jsonl
 
 ## test: every test tier that exists (formatting, vet, unit, testscript, plain cue vet,
-## golden manifests through Argo's validator) and a check that generated/ is current
+## golden manifests through Argo's validator, the report in real headless Chromium and
+## poppler, installed by tools/chromium/ensure.sh) and a check that generated/ is current
 test: check build
-	$(GO) test -count=1 ./...
+	tools/chromium/ensure.sh
+	LLMSWEEP_BROWSER_TESTS=1 $(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory check-generated
 
 ## e2e: the quickstart campaign against a real engine: ollama built from the Go module
@@ -38,6 +48,12 @@ e2e: build
 ## the results reach the store once each (run alone: it stops the shared server)
 test-outage:
 	LLMSWEEP_PG_OUTAGE=1 $(GO) test -count=1 -v -run '^TestPostgresOutage$$' ./internal/runner
+
+## test-k8s: apply, dry-run, diff --live, prune and status against a real etcd and
+## kube-apiserver with the full Argo CRDs; tools/k8s/build.sh builds both from the Go
+## module proxy into ~/.cache/llmsweep/k8s (about 8 minutes the first time, then cached)
+test-k8s:
+	assets=$$(tools/k8s/build.sh) && LLMSWEEP_K8S=1 LLMSWEEP_K8S_ASSETS=$$assets $(GO) test -count=1 ./internal/kube/...
 
 ## check-generated: fail when generated/ is not what `make generate` would write
 check-generated: build
@@ -81,6 +97,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/rank/
 	$(GO) test -run '^$$' -bench . -benchmem ./plugins/sdk/sse/ ./plugins/sdk/stream/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./plugins/sdk/loadgen/bench/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./plugins/sim/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/store/
 
 clean:

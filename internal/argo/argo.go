@@ -71,6 +71,7 @@ const (
 	MetricCompletion    = "benchmark_completion_rate"
 	MetricDuration      = "average_benchmark_duration"
 	MetricInterruptions = "spot_instance_interruptions"
+	MetricFailures      = "benchmark_batch_failures"
 )
 
 // dnsName makes a Kubernetes object name of at most max characters: lower case,
@@ -192,7 +193,11 @@ func workflowSpec(in Input, model string, batches []matrix.Batch, cmName, quotaN
 		spec.PodPriorityClassName = c.PriorityClass
 	}
 	step := func(name string, args ...string) wfv1.Template {
-		return wfv1.Template{Name: name, Container: container(in.Image, args)}
+		t := wfv1.Template{Name: name, Container: container(in.Image, args)}
+		if len(args) > 0 && args[0] == "notify" {
+			t.Container.Env = append(t.Container.Env, notifyEnv(c)...)
+		}
+		return t
 	}
 	bundle := campaignMount + "/bundle.json"
 	dag := &wfv1.DAGTemplate{}
@@ -234,8 +239,8 @@ func workflowSpec(in Input, model string, batches []matrix.Batch, cmName, quotaN
 		when bool
 	}{
 		{"aggregate", []string{"aggregate", "--bundle", bundle, "--run", "{{workflow.uid}}"}, true},
-		{"refresh-views", []string{"refresh-views", "--store", c.Store.URL}, true},
-		{"invalidate-cache", []string{"invalidate-cache", "--cache", cacheURL(c)}, c.Cache != nil},
+		{"refresh-views", []string{"refresh-views", "--bundle", bundle}, true},
+		{"invalidate-cache", []string{"invalidate-cache", "--bundle", bundle}, c.Cache != nil},
 		{"report", []string{"report", "--bundle", bundle, "--run", "{{workflow.uid}}"}, true},
 		{"notify", []string{"notify", "--bundle", bundle, "--run", "{{workflow.uid}}", "--status", "success"}, len(c.Notifications) > 0},
 		{"archive", []string{"archive", "--bundle", bundle, "--run", "{{workflow.uid}}"}, c.Archive != nil},
@@ -252,19 +257,12 @@ func workflowSpec(in Input, model string, batches []matrix.Batch, cmName, quotaN
 	spec.Templates = append(spec.Templates,
 		wfv1.Template{Name: "pipeline", DAG: dag},
 		step("on-exit", "notify", "--bundle", bundle, "--run", "{{workflow.uid}}", "--status", "{{workflow.status}}",
-			"--failures", "{{workflow.failures}}"),
+			"--failures", "{{workflow.failures}}", "--on-exit"),
 	)
 	sort.SliceStable(spec.Templates, func(i, j int) bool {
 		return spec.Templates[i].Name == "pipeline" && spec.Templates[j].Name != "pipeline"
 	})
 	return spec
-}
-
-func cacheURL(c campaign.Campaign) string {
-	if c.Cache == nil {
-		return ""
-	}
-	return c.Cache.URL
 }
 
 func container(image string, args []string) *corev1.Container {
@@ -281,6 +279,26 @@ func container(image string, args []string) *corev1.Container {
 			corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: resource.MustParse("256Mi"),
 		}},
 	}
+}
+
+// notifyEnv passes the notification secrets the campaign names (webhook_env,
+// url_env, smtp_env) to the notify steps, from the llmsweep-notifications
+// Secret, keyed by the variable's name.
+func notifyEnv(c campaign.Campaign) []corev1.EnvVar {
+	seen := map[string]bool{}
+	var env []corev1.EnvVar
+	for _, n := range c.Notifications {
+		name := n.WebhookEnv + n.URLEnv + n.SMTPEnv // one is set, by kind
+		if n.Kind == "email" && name == "" {
+			name = "LLMSWEEP_SMTP_URL"
+		}
+		if name == "" || seen[name] {
+			continue
+		}
+		seen[name] = true
+		env = append(env, secretEnv(name, "llmsweep-notifications", name))
+	}
+	return env
 }
 
 // secretEnv reads a secret by reference: no secret value is ever in a manifest.
@@ -352,7 +370,7 @@ func batchTemplate(in Input, b matrix.Batch, name, quotaName string) wfv1.Templa
 		SecurityContext: containerSecurity(),
 	}}
 	main := container(in.Image, []string{"exec", "--bundle", campaignMount + "/bundle.json", "--batch", "{{inputs.parameters.batch}}",
-		"--server", fmt.Sprintf("http://127.0.0.1:%d", srv.Port)})
+		"--server", fmt.Sprintf("http://127.0.0.1:%d", srv.Port), "--run", "{{workflow.uid}}"})
 	t := wfv1.Template{
 		Name:         name,
 		Inputs:       wfv1.Inputs{Parameters: []wfv1.Parameter{{Name: "batch"}, {Name: "server"}}},
@@ -377,7 +395,7 @@ func batchTemplate(in Input, b matrix.Batch, name, quotaName string) wfv1.Templa
 		Synchronization: &wfv1.Synchronization{Semaphores: []*wfv1.SemaphoreRef{{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
 			LocalObjectReference: corev1.LocalObjectReference{Name: quotaName}, Key: gpuKey(b.GPU),
 		}}}},
-		Metrics: batchMetrics(b),
+		Metrics: batchMetrics(c.Name, b),
 	}
 	for _, k := range sortedKeys(h.NodeLabels) {
 		t.NodeSelector[k] = h.NodeLabels[k]
@@ -409,12 +427,16 @@ func batchTemplate(in Input, b matrix.Batch, name, quotaName string) wfv1.Templa
 	return t
 }
 
-func batchMetrics(b matrix.Batch) *wfv1.Metrics {
-	labels := []*wfv1.MetricLabel{{Key: "batch", Value: "{{inputs.parameters.batch}}"}, {Key: "hardware", Value: b.Hardware}, {Key: "model", Value: b.Model}}
+// batchMetrics are the batch template's Argo metrics; the controller exports
+// them prefixed with argo_workflows_, and generated/<campaign>/monitoring/
+// queries them by the campaign label.
+func batchMetrics(campaign string, b matrix.Batch) *wfv1.Metrics {
+	labels := []*wfv1.MetricLabel{{Key: "batch", Value: "{{inputs.parameters.batch}}"}, {Key: "campaign", Value: campaign},
+		{Key: "hardware", Value: b.Hardware}, {Key: "model", Value: b.Model}}
 	return &wfv1.Metrics{Prometheus: []*wfv1.Prometheus{
 		{
 			Name: MetricCompletion, Help: "1 when the batch's configs completed, 0 when it failed.",
-			Labels: labels, Gauge: &wfv1.Gauge{Value: `{{=status == "Succeeded" ? 1 : 0}}`},
+			Labels: labels, Gauge: &wfv1.Gauge{Value: `{{=status == "Succeeded" ? 1 : 0}}`, Realtime: new(bool)},
 		},
 		{
 			Name: MetricDuration, Help: "Wall time of benchmark batches, in seconds.",
@@ -424,6 +446,10 @@ func batchMetrics(b matrix.Batch) *wfv1.Metrics {
 		{
 			Name: MetricInterruptions, Help: "Batch attempts that ended on a retry, as spot preemptions do.",
 			Labels: labels[1:], When: "{{retries}} > 0", Counter: &wfv1.Counter{Value: "1"},
+		},
+		{
+			Name: MetricFailures, Help: "Batches that failed every retry.",
+			Labels: labels[1:], When: "{{status}} != Succeeded", Counter: &wfv1.Counter{Value: "1"},
 		},
 	}}
 }

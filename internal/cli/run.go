@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -40,15 +41,20 @@ type runFlags struct {
 	store    string
 	parallel int
 	new      bool
+	force    bool
+	runID    string // the run to record under; empty: a new one
 	verbose  bool
 	retry    runner.Retry
+	metrics  string // --metrics-addr
 }
 
 func (f *runFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.results, "results", ".llmsweep/runs", "the `directory` runs are recorded in (one folder per campaign and run)")
 	cmd.Flags().StringVar(&f.store, "store", os.Getenv("LLMSWEEP_STORE"), "the results store `URL` (sqlite://FILE or postgres://…; default $LLMSWEEP_STORE, else the campaign's store.url)")
 	cmd.Flags().BoolVar(&f.new, "new", false, "start a new run instead of resuming the last unfinished one")
+	cmd.Flags().BoolVar(&f.force, "force", false, "run configs again that already have results in the store")
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log every step")
+	cmd.Flags().StringVar(&f.metrics, "metrics-addr", "", "serve the run's Prometheus metrics on this `address` (host:port) at /metrics")
 	f.retry = runner.DefaultRetry
 	cmd.Flags().IntVar(&f.retry.Retries, "retries", f.retry.Retries, "retries of a failed config")
 	cmd.Flags().DurationVar(&f.retry.Base, "retry-backoff", f.retry.Base, "the first retry's backoff; it doubles up to --retry-max")
@@ -75,7 +81,10 @@ code 75; a config that fails every retry is recorded with its reason, and the
 run goes on (exit code 1 at the end).
 
 A campaign's engine (or --engine-url) sends every config to one running
-OpenAI-compatible server instead of launching frameworks.`,
+OpenAI-compatible server instead of launching frameworks. The engine
+{plugin: "sim"} emulates each config's server instead, with the latencies a
+performance model predicts for its model, GPUs, framework and quantization: it
+needs no GPU and no server, and its results are labelled predicted.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := notifyContext(cmd)
 			defer stop()
@@ -96,7 +105,8 @@ OpenAI-compatible server instead of launching frameworks.`,
 				engine = &runner.Engine{Plugin: c.Engine.Plugin, URL: c.Engine.URL, Model: c.Engine.Model}
 			}
 			if engineURL != "" {
-				if engine == nil {
+				// A URL attaches to a running server; the sim engine runs its own.
+				if engine == nil || engine.Plugin == runner.SimEngine {
 					engine = &runner.Engine{Plugin: "openai"}
 				}
 				engine.URL = engineURL
@@ -104,13 +114,22 @@ OpenAI-compatible server instead of launching frameworks.`,
 			if engine != nil && engineModel != "" {
 				engine.Model = engineModel
 			}
+			if engine == nil && enginePlugin == runner.SimEngine {
+				engine = &runner.Engine{}
+			}
 			if engine != nil && enginePlugin != "" {
 				engine.Plugin = enginePlugin
+			}
+			if engine.Predicted() {
+				if engineURL != "" {
+					return errors.New("--engine-plugin sim emulates each config's server: it takes no --engine-url")
+				}
+				engine.URL, engine.Model = "", ""
 			}
 			if engine != nil {
 				engine.Pid = enginePid
 			}
-			if engine != nil && engine.Model == "" {
+			if engine != nil && engine.URL != "" && engine.Model == "" {
 				return errors.New("--engine-url needs --engine-model, the name the engine serves its model under")
 			}
 			configs, hash, err := compileConfigs(set, c)
@@ -125,7 +144,7 @@ OpenAI-compatible server instead of launching frameworks.`,
 	cmd.Flags().StringVar(&name, "campaign", "", "the campaign to run, when the files hold several")
 	cmd.Flags().StringVar(&engineURL, "engine-url", "", "send every config to this running OpenAI-compatible server")
 	cmd.Flags().StringVar(&engineModel, "engine-model", "", "the model name the engine serves")
-	cmd.Flags().StringVar(&enginePlugin, "engine-plugin", "", "the plugin that talks to the engine (default openai)")
+	cmd.Flags().StringVar(&enginePlugin, "engine-plugin", "", "the plugin that talks to the engine (default openai; sim emulates each config's server)")
 	cmd.Flags().IntVar(&enginePid, "engine-pid", 0, "the engine's process id, to sample its CPU and memory where there is no GPU")
 	cmd.Flags().StringVar(&workDir, "work-dir", ".llmsweep/servers", "where launched servers write their logs")
 	cmd.Flags().StringVar(&opt.Catalog, "catalog", "", "catalog `directory` (default: ./catalog, or the built-in one)")
@@ -149,6 +168,9 @@ checkpoints within the grace period and exits with code 75.`,
 			defer stop()
 			if bundle == "" || batch == "" || server == "" {
 				return errors.New("exec needs --bundle, --batch and --server")
+			}
+			if f.runID != "" && !runIDPattern.MatchString(f.runID) {
+				return fmt.Errorf("--run %q: a run id is letters, digits, '.', '_' and '-', starting with a letter or digit", f.runID)
 			}
 			b, err := os.ReadFile(bundle)
 			if err != nil {
@@ -178,6 +200,7 @@ checkpoints within the grace period and exits with code 75.`,
 	cmd.Flags().StringVar(&bundle, "bundle", "", "the campaign bundle `file` (from the campaign ConfigMap)")
 	cmd.Flags().StringVar(&batch, "batch", "", "the batch `id` to run")
 	cmd.Flags().StringVar(&server, "server", "", "the `URL` of the batch's server")
+	cmd.Flags().StringVar(&f.runID, "run", "", "the run `id` the batch belongs to (the workflow's uid): every batch of a workflow records into one run")
 	return cmd
 }
 
@@ -187,6 +210,31 @@ func campaignNames(cs []campaign.Campaign) string {
 		n = append(n, c.Name)
 	}
 	return strings.Join(n, ", ")
+}
+
+// runIDPattern keeps a run id safe as a directory name.
+var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// skipStored drops the configs that already have results of the kind this run
+// makes: measured ones for a real engine, predicted ones for the emulated one
+// (a prediction never stands in for a measurement).
+func skipStored(ctx context.Context, st store.Store, configs []matrix.Config, predicted bool) ([]matrix.Config, int, error) {
+	fps := make([]string, len(configs))
+	for i, cfg := range configs {
+		fps[i] = cfg.Fingerprint
+	}
+	have, err := st.StoredResults(ctx, fps)
+	if err != nil {
+		return nil, 0, err
+	}
+	kept := configs[:0:0]
+	for _, cfg := range configs {
+		if k := have[cfg.Fingerprint]; (predicted && k.Predicted) || (!predicted && k.Measured) {
+			continue
+		}
+		kept = append(kept, cfg)
+	}
+	return kept, len(configs) - len(kept), nil
 }
 
 // compileConfigs expands a campaign into its configs, in matrix order.
@@ -242,21 +290,55 @@ func execute(ctx context.Context, cmd *cobra.Command, f runFlags, set *campaign.
 		}
 	}
 
+	url := f.store
+	if url == "" {
+		url = c.Store.URL
+	}
+	st, err := store.Open(ctx, url)
+	if err != nil && ctx.Err() != nil { // SIGTERM while the store was opening
+		fmt.Fprintln(stderr, "interrupted before any config ran: run again")
+		return exitError{exitInterrupted}
+	}
+	if err != nil {
+		return fmt.Errorf("results store: %w", err)
+	}
+	defer st.Close()
+	opt.Store = st
+
 	dir := ""
 	if !f.new {
-		var err error
 		if dir, err = runlog.Latest(f.results, c.Name, hash); err != nil {
 			return err
 		}
 	}
+	if dir == "" && !f.force { // a resumed run goes on with the configs it began with
+		predicted := opt.Engine.Predicted()
+		var skipped int
+		if configs, skipped, err = skipStored(ctx, st, configs, predicted); err != nil {
+			if ctx.Err() != nil { // SIGTERM before any config ran
+				fmt.Fprintln(stderr, "interrupted before any config ran: run again")
+				return exitError{exitInterrupted}
+			}
+			return err
+		}
+		if skipped > 0 {
+			fmt.Fprintf(stderr, "%d configs already have results in %s and are not run again (--force runs them)\n", skipped, redact(url))
+		}
+		if len(configs) == 0 {
+			fmt.Fprintln(cmd.OutOrStdout(), "nothing to run: every config of the campaign has results already")
+			return nil
+		}
+	}
 	var log *runlog.Log
-	var err error
 	if dir != "" {
 		log, err = runlog.Open(dir)
 		fmt.Fprintf(stderr, "resuming run %s\n", dir)
 	} else {
-		run := runlog.Run{Campaign: c.Name, MatrixHash: hash, Configs: len(configs), Started: time.Now()}
-		if opt.Engine != nil {
+		run := runlog.Run{ID: f.runID, Campaign: c.Name, MatrixHash: hash, Configs: len(configs), Started: time.Now()}
+		switch {
+		case opt.Engine != nil && opt.Engine.URL == "":
+			run.Engine = opt.Engine.Plugin
+		case opt.Engine != nil:
 			run.Engine = opt.Engine.Plugin + " at " + opt.Engine.URL + " (model " + opt.Engine.Model + ")"
 		}
 		log, err = runlog.Create(f.results, run)
@@ -266,20 +348,21 @@ func execute(ctx context.Context, cmd *cobra.Command, f runFlags, set *campaign.
 	}
 	defer log.Close()
 	opt.Log = log
-	url := f.store
-	if url == "" {
-		url = c.Store.URL
-	}
-	st, err := store.Open(ctx, url)
-	if err != nil {
-		return fmt.Errorf("results store: %w", err)
-	}
-	defer st.Close()
-	opt.Store = st
 	opt.Progress = runner.NewProgress(stderr, opt.Logger)
+	// The endpoint outlives a SIGTERM's cancellation until the checkpoint is done.
+	mctx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopMetrics()
+	mon, err := serveMetrics(mctx, f.metrics, c.Name, stderr)
+	if err != nil {
+		return err
+	}
+	if mon != nil {
+		opt.Progress = mon.Progress(opt.Progress)
+	}
 
 	rep, err := runner.Run(ctx, set, c, configs, opt)
 	if errors.Is(err, runner.ErrInterrupted) {
+		mon.Interrupted()
 		fmt.Fprintf(stderr, "interrupted after %d of %d configs; checkpointed in %s: run again to resume\n", rep.Done+rep.Skipped, rep.Configs, log.Dir)
 		return exitError{exitInterrupted}
 	}
@@ -290,11 +373,15 @@ func execute(ctx context.Context, cmd *cobra.Command, f runFlags, set *campaign.
 	if err != nil {
 		return err
 	}
+	observeAccuracy(mon, log)
 	if err := printResults(cmd.OutOrStdout(), log); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "%d configs: %d run, %d already done, %d failed; recorded in %s and %s\n",
 		rep.Configs, rep.Done, rep.Skipped, rep.Failed, filepath.Clean(log.Dir), redact(url))
+	if opt.Server == "" { // a pod's batch is one of many: the workflow's own steps follow it
+		localTail(ctx, stderr, st, set, c, log.Run.ID, configs)
+	}
 	if rep.Failed > 0 {
 		return exitError{exitFail}
 	}
@@ -335,7 +422,10 @@ func printResults(w io.Writer, log *runlog.Log) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if len(results) > 0 && log.Run.Engine != "" {
+	switch {
+	case len(results) > 0 && log.Run.Engine == runner.SimEngine:
+		fmt.Fprintln(w, predictedNote)
+	case len(results) > 0 && log.Run.Engine != "":
 		fmt.Fprintf(w, "served by %s, not by the frameworks and GPUs named above\n", log.Run.Engine)
 	}
 	failures, err := log.Failures()
@@ -347,6 +437,9 @@ func printResults(w io.Writer, log *runlog.Log) error {
 	}
 	return nil
 }
+
+// predictedNote labels results that the sim engine emulated.
+const predictedNote = "PREDICTED, not measured: the sim engine emulated the frameworks and GPUs named above from a performance model"
 
 // redact drops a password from a store URL before it is printed.
 func redact(u string) string {
