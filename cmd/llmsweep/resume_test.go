@@ -90,6 +90,7 @@ func TestSIGTERMResume(t *testing.T) {
 		cmd := exec.Command(bin, "run", campaignFile, "--engine-url", srv.URL, "--engine-model", "scripted",
 			"--results", results, "--store", "sqlite://"+filepath.Join(results, "results.db"), "--work-dir", t.TempDir())
 		cmd.Env = append(os.Environ(), "LLMSWEEP_PLUGIN_PATH="+plugins, "XDG_DATA_HOME="+t.TempDir())
+		cmd.Dir = results // the run's reports go to ./.llmsweep/reports
 		return cmd
 	}
 	ref := t.TempDir()
