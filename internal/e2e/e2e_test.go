@@ -92,8 +92,10 @@ func TestQuickstartOnOllama(t *testing.T) {
 	srv := engine(t)
 	t.Setenv("LLMSWEEP_PLUGIN_PATH", plugins(t))
 	results := t.TempDir()
+	campaignFile := filepath.Join(root(t), "campaigns", "quickstart.cue")
+	t.Chdir(results) // the run's reports go to ./.llmsweep/reports
 	var stdout, stderr bytes.Buffer
-	code := cli.Run([]string{"run", filepath.Join(root(t), "campaigns", "quickstart.cue"),
+	code := cli.Run([]string{"run", campaignFile,
 		"--engine-url", srv.URL(), "--engine-model", model, "--engine-pid", strconv.Itoa(srv.Pid()), "--results", results, "--store", "sqlite://" + filepath.Join(results, "results.db"), "--work-dir", t.TempDir()}, &stdout, &stderr)
 	t.Logf("llmsweep run:\n%s%s", stdout.String(), stderr.String())
 	if code != 0 {
