@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"sort"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/candidates"
 	"github.com/llmsweep/llmsweep/internal/rank"
+	"github.com/llmsweep/llmsweep/internal/report"
 	"github.com/llmsweep/llmsweep/internal/store"
 )
 
@@ -158,7 +158,7 @@ func printRanking(w io.Writer, p campaign.Policy, considered int, res *rank.Resu
 		fmt.Fprintf(tw, "%d\t%.4f\t%s", r.Rank, r.Score, r.ID)
 		for _, c := range crit {
 			v := r.Values[p.Criteria[c].Metric]
-			fmt.Fprintf(tw, "\t%s (%+.3f)", num(v), r.Contributions[c])
+			fmt.Fprintf(tw, "\t%s (%+.3f)", report.Num(v), r.Contributions[c])
 		}
 		fmt.Fprintln(tw)
 	}
@@ -176,15 +176,4 @@ func printRanking(w io.Writer, p campaign.Policy, considered int, res *rank.Resu
 			fmt.Fprintf(w, "  %5d  %s\n", removed[r], r)
 		}
 	}
-}
-
-// num prints a metric compactly.
-func num(v float64) string {
-	switch {
-	case math.Abs(v) >= 100:
-		return fmt.Sprintf("%.0f", v)
-	case math.Abs(v) >= 1:
-		return fmt.Sprintf("%.2f", v)
-	}
-	return fmt.Sprintf("%.3g", v)
 }

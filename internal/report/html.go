@@ -15,7 +15,7 @@ import (
 var templates embed.FS
 
 var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-	"num":  num,
+	"num":  Num,
 	"pct":  func(v float64) string { return fmt.Sprintf("%+.1f%%", 100*v) },
 	"usd":  func(v float64) string { return fmt.Sprintf("$%.2f", v) },
 	"hrs":  func(v float64) string { return fmt.Sprintf("%.2f", v) },

@@ -120,7 +120,7 @@ func WritePDF(w io.Writer, r *Report, top int) error {
 		for _, pt := range v.Front {
 			row := []string{tag(pt.Config, pt.Predicted)}
 			for _, o := range r.Pareto.Objectives {
-				row = append(row, num(pt.Values[o]))
+				row = append(row, Num(pt.Values[o]))
 			}
 			rows = append(rows, row)
 		}
@@ -140,8 +140,8 @@ func WritePDF(w io.Writer, r *Report, top int) error {
 	d.section(4)
 	rows = nil
 	for _, c := range v.Configs {
-		rows = append(rows, []string{tag(c.Config, c.Predicted), num(c.TTFT.P50), num(c.TTFT.P90), num(c.TTFT.P99),
-			num(c.TPOT.P50), num(c.TPOT.P90), num(c.TPOT.P99), num(c.OutputThroughput)})
+		rows = append(rows, []string{tag(c.Config, c.Predicted), Num(c.TTFT.P50), Num(c.TTFT.P90), Num(c.TTFT.P99),
+			Num(c.TPOT.P50), Num(c.TPOT.P90), Num(c.TPOT.P99), Num(c.OutputThroughput)})
 	}
 	d.table([]string{"config", "TTFT P50", "TTFT P90", "TTFT P99", "TPOT P50", "TPOT P90", "TPOT P99", "out tok/s"},
 		[]float64{127, 21, 21, 21, 21, 21, 21, 20}, rows)
@@ -156,7 +156,7 @@ func WritePDF(w io.Writer, r *Report, top int) error {
 			reg.PriorRun, reg.Shared, 100*reg.Threshold, len(reg.Found)))
 		rows = nil
 		for _, x := range v.Regressions {
-			rows = append(rows, []string{x.Config, x.Metric, num(x.A), num(x.B), fmt.Sprintf("%+.1f%%", 100*x.Change), x.P})
+			rows = append(rows, []string{x.Config, x.Metric, Num(x.A), Num(x.B), fmt.Sprintf("%+.1f%%", 100*x.Change), x.P})
 		}
 		if len(rows) > 0 {
 			d.table([]string{"config", "metric", "before", "now", "change", "p"}, []float64{130, 40, 25, 25, 25, 28}, rows)

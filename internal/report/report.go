@@ -506,7 +506,7 @@ func explain(crit map[string]campaign.Criterion, x rank.Ranked) string {
 	var parts []string
 	for _, n := range names {
 		c := crit[n]
-		parts = append(parts, fmt.Sprintf("%s %s = %s (%+.3f)", n, c.Metric, num(x.Values[c.Metric]), x.Contributions[n]))
+		parts = append(parts, fmt.Sprintf("%s %s = %s (%+.3f)", n, c.Metric, Num(x.Values[c.Metric]), x.Contributions[n]))
 	}
 	return "by contribution: " + strings.Join(parts, "; ")
 }
@@ -651,8 +651,8 @@ func regressions(ctx context.Context, st store.Store, runs []store.Run, run stor
 	return out, nil
 }
 
-// num prints a metric compactly.
-func num(v float64) string {
+// Num prints a metric compactly, as reports and rankings show them.
+func Num(v float64) string {
 	switch {
 	case math.Abs(v) >= 100:
 		return fmt.Sprintf("%.0f", v)

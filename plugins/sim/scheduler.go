@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"time"
+
+	"github.com/llmsweep/llmsweep/plugins/sdk/loadgen"
 )
 
 // Timing is the performance model the scheduler follows: how long a prefill of
@@ -248,7 +250,7 @@ func (s *Scheduler) sleepUntil(t time.Time) bool {
 		}
 	}
 	if d := time.Until(t); d > 0 {
-		preciseSleep(d)
+		loadgen.PreciseSleep(d)
 	}
 	select {
 	case <-s.quit:

@@ -255,14 +255,14 @@ func feed(ctx context.Context, ch chan<- job, j job) bool {
 
 // waitUntil waits until t, or returns false when ctx ends. Go's timers wake up to
 // a millisecond late when the process is idle, which would make every open-loop
-// send late: the last stretch is a precise sleep of this thread (preciseSleep).
+// send late: the last stretch is a precise sleep of this thread (PreciseSleep).
 func waitUntil(ctx context.Context, t time.Time) bool {
 	const precise = 2 * time.Millisecond
 	if d := time.Until(t); d > precise && !sleepUntil(ctx, t.Add(-precise)) {
 		return false
 	}
 	if d := time.Until(t); d > 0 {
-		preciseSleep(d)
+		PreciseSleep(d)
 	}
 	return ctx.Err() == nil
 }

@@ -4,4 +4,5 @@ package loadgen
 
 import "time"
 
-func preciseSleep(d time.Duration) { time.Sleep(d) }
+// PreciseSleep is time.Sleep where the thread's timer slack cannot be cut.
+func PreciseSleep(d time.Duration) { time.Sleep(d) }
