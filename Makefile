@@ -91,7 +91,7 @@ proto:
 	  plugins/sdk/proto/framework.proto
 
 ## bench: the benchmarks, each against a baseline measured in the same run
-bench:
+bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/generated/
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/matrix/ ./internal/diff/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/rank/
@@ -99,6 +99,9 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./plugins/sdk/loadgen/bench/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./plugins/sim/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/store/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/sim/
+	$(BIN)/llmsweep plan --validate | tail -n 8
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/report/
 
 clean:
 	rm -rf $(BIN)
