@@ -65,7 +65,8 @@ check:
 	$(GO) vet ./...
 
 ## fuzz: run the parsers' fuzzers, FUZZTIME each (5m by default): the CUE loader, the
-## SSE parser, the stream chunk decoder and client, and the ShareGPT loader
+## SSE parser, the stream chunk decoder and client, the ShareGPT loader, Argo's
+## workflow.failures (notify) and the published points file (plan --validate)
 FUZZTIME ?= 5m
 fuzz:
 	$(GO) test ./internal/campaign -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
@@ -73,6 +74,8 @@ fuzz:
 	$(GO) test ./plugins/sdk/stream -run '^$$' -fuzz '^FuzzDecodeChunk$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./plugins/sdk/stream -run '^$$' -fuzz '^FuzzDo$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/sharegpt -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/notify -run '^$$' -fuzz '^FuzzParseArgoFailures$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/sim -run '^$$' -fuzz '^FuzzReadPoints$$' -fuzztime $(FUZZTIME)
 
 ## generate: rewrite generated/ from the campaigns
 generate: build
