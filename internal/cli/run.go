@@ -311,9 +311,9 @@ func execute(ctx context.Context, cmd *cobra.Command, f runFlags, set *campaign.
 			return err
 		}
 	}
+	var skipped int            // configs whose results are stored already
 	if dir == "" && !f.force { // a resumed run goes on with the configs it began with
 		predicted := opt.Engine.Predicted()
-		var skipped int
 		if configs, skipped, err = skipStored(ctx, st, configs, predicted); err != nil {
 			if ctx.Err() != nil { // SIGTERM before any config ran
 				fmt.Fprintln(stderr, "interrupted before any config ran: run again")
@@ -357,6 +357,7 @@ func execute(ctx context.Context, cmd *cobra.Command, f runFlags, set *campaign.
 		return err
 	}
 	if mon != nil {
+		mon.AlreadyStored(skipped)
 		opt.Progress = mon.Progress(opt.Progress)
 	}
 

@@ -60,6 +60,7 @@ type Metrics struct {
 
 	mu                     sync.Mutex
 	planned, done, skipped int
+	stored                 int // configs dropped before the run for having results already
 	started                map[string]time.Time
 	now                    func() time.Time
 }
@@ -108,6 +109,17 @@ func (m *Metrics) SetAccuracy(accuracies []float64) {
 	_ = m.Registry.Register(m.accuracy) // AlreadyRegistered on a second call is fine
 }
 
+// AlreadyStored counts configs that a run leaves out because the store has
+// their results (they never reach the runner): they are planned, and hits.
+func (m *Metrics) AlreadyStored(n int) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.stored = n
+	m.mu.Unlock()
+}
+
 // Progress is runner.Progress (declared again so that this package, which
 // llmsweep compile also uses, does not pull in the runner).
 type Progress interface {
@@ -129,7 +141,7 @@ type progress struct {
 func (p *progress) Start(total, skipped int) {
 	m := p.m
 	m.mu.Lock()
-	m.planned, m.skipped, m.done = total, skipped, 0
+	m.planned, m.skipped, m.done = total+m.stored, skipped+m.stored, 0
 	m.update()
 	m.mu.Unlock()
 	p.next.Start(total, skipped)
