@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/llmsweep/llmsweep/internal/archive"
+	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/store"
 )
 
@@ -50,41 +51,11 @@ staging folder and the store is untouched.`,
 			if err != nil {
 				return err
 			}
-			url, retention := to, days
-			if c.Archive != nil {
-				if url == "" {
-					url = c.Archive.URL
-				}
-				if retention == 0 {
-					retention = c.Archive.RetentionDays
-				}
+			if err := archiveRun(cmd.Context(), cmd.OutOrStdout(), c, f.storeURL(c), f.run, to, days, staging, reports); err != nil {
+				fmt.Fprintln(cmd.ErrOrStderr(), err)
+				return exitError{exitFail}
 			}
-			if url == "" {
-				return fmt.Errorf("campaign %s has no archive: set its archive.url or give --to", c.Name)
-			}
-			if retention <= 0 {
-				retention = int(archive.DefaultRetention / (24 * time.Hour))
-			}
-			ctx := cmd.Context()
-			dir := filepath.Join(staging, c.Name, f.run)
-			files, ended, err := exportRun(ctx, f.storeURL(c), f.run, dir)
-			if err != nil {
-				return err
-			}
-			files = append(files, reportFiles(reports)...)
-			expires := ended.AddDate(0, 0, retention)
-
-			b, err := archive.Open(ctx, url)
-			if err == nil {
-				defer b.Close()
-				var outs []archive.Outcome
-				if _, outs, err = b.Upload(ctx, c.Name, f.run, files, expires); err == nil {
-					printArchived(cmd.OutOrStdout(), outs, url, expires)
-					return nil
-				}
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%v\nnothing was lost: the export stays in %s and the results in the store\n", err, dir)
-			return exitError{exitFail}
+			return nil
 		},
 	}
 	f.add(cmd)
@@ -94,6 +65,45 @@ staging folder and the store is untouched.`,
 	cmd.Flags().StringVar(&reports, "reports", ".llmsweep/reports", "the reports `directory` to archive with the data (skipped when missing)")
 	cmd.AddCommand(newArchivePrune(), newArchiveLifecycle())
 	return cmd
+}
+
+// archiveRun exports a run from the store into staging and uploads it, with
+// the reports, to the campaign's archive (or to, with days of retention when
+// set). An upload that fails leaves the export in staging and says so.
+func archiveRun(ctx context.Context, w io.Writer, c campaign.Campaign, storeURL, runID, to string, days int, staging, reports string) error {
+	url, retention := to, days
+	if c.Archive != nil {
+		if url == "" {
+			url = c.Archive.URL
+		}
+		if retention == 0 {
+			retention = c.Archive.RetentionDays
+		}
+	}
+	if url == "" {
+		return fmt.Errorf("campaign %s has no archive: set its archive.url or give --to", c.Name)
+	}
+	if retention <= 0 {
+		retention = int(archive.DefaultRetention / (24 * time.Hour))
+	}
+	dir := filepath.Join(staging, c.Name, runID)
+	files, ended, err := exportRun(ctx, storeURL, runID, dir)
+	if err != nil {
+		return err
+	}
+	files = append(files, reportFiles(reports)...)
+	expires := ended.AddDate(0, 0, retention)
+
+	b, err := archive.Open(ctx, url)
+	if err == nil {
+		defer b.Close()
+		var outs []archive.Outcome
+		if _, outs, err = b.Upload(ctx, c.Name, runID, files, expires); err == nil {
+			printArchived(w, outs, url, expires)
+			return nil
+		}
+	}
+	return fmt.Errorf("%v\nnothing was lost: the export stays in %s and the results in the store", err, dir)
 }
 
 func printArchived(w io.Writer, outs []archive.Outcome, url string, expires time.Time) {

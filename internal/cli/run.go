@@ -381,7 +381,7 @@ func execute(ctx context.Context, cmd *cobra.Command, f runFlags, set *campaign.
 	fmt.Fprintf(stderr, "%d configs: %d run, %d already done, %d failed; recorded in %s and %s\n",
 		rep.Configs, rep.Done, rep.Skipped, rep.Failed, filepath.Clean(log.Dir), redact(url))
 	if opt.Server == "" { // a pod's batch is one of many: the workflow's own steps follow it
-		localTail(ctx, stderr, st, set, c, log.Run.ID, configs)
+		localTail(ctx, stderr, st, url, set, c, log.Run.ID, configs)
 	}
 	if rep.Failed > 0 {
 		return exitError{exitFail}
