@@ -94,13 +94,7 @@ func CutBalanced(g *Group, size, first int, secs []float64, load, target float64
 		for end < n && rank[bin[perm[end]]] == r {
 			end++
 		}
-		b := Batch{ID: fmt.Sprintf("%s-%d", id, r), Group: g.Key, Configs: end - start,
-			Model: g.Configs[0].Model, Hardware: g.Configs[0].Hardware, GPU: g.Configs[0].GPU, GPUs: g.Configs[0].GPUs,
-			First: first + start, Last: first + end - 1}
-		for j := start; j < end; j++ {
-			g.Configs[j].Batch = b.ID
-		}
-		out = append(out, b)
+		out = append(out, makeBatch(g, fmt.Sprintf("%s-%d", id, r), start, end, first))
 		start = end
 	}
 	return out

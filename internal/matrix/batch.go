@@ -32,16 +32,22 @@ func Cut(g *Group, size, first int) []Batch {
 	start := 0
 	for i := 0; i < n; i++ {
 		end := start + (len(g.Configs)-start)/(n-i)
-		b := Batch{ID: fmt.Sprintf("%s-%d", id, i), Group: g.Key, Configs: end - start,
-			Model: g.Configs[0].Model, Hardware: g.Configs[0].Hardware, GPU: g.Configs[0].GPU, GPUs: g.Configs[0].GPUs,
-			First: first + start, Last: first + end - 1}
-		for j := start; j < end; j++ {
-			g.Configs[j].Batch = b.ID
-		}
-		out = append(out, b)
+		out = append(out, makeBatch(g, fmt.Sprintf("%s-%d", id, i), start, end, first))
 		start = end
 	}
 	return out
+}
+
+// makeBatch is the batch of g's configs [start, end), whose matrix lines start
+// at first; it labels those configs with the batch's ID.
+func makeBatch(g *Group, id string, start, end, first int) Batch {
+	b := Batch{ID: id, Group: g.Key, Configs: end - start,
+		Model: g.Configs[0].Model, Hardware: g.Configs[0].Hardware, GPU: g.Configs[0].GPU, GPUs: g.Configs[0].GPUs,
+		First: first + start, Last: first + end - 1}
+	for j := start; j < end; j++ {
+		g.Configs[j].Batch = b.ID
+	}
+	return b
 }
 
 // Summary counts a compiled campaign.
