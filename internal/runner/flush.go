@@ -45,6 +45,21 @@ func (f *flusher) add(fp string) {
 	f.pending = append(f.pending, fp)
 }
 
+// createRun stores the run once, on its first write: a run that never
+// reached the store leaves no trace there.
+func (f *flusher) createRun(ctx context.Context) error {
+	if f.created {
+		return nil
+	}
+	r := f.log.Run
+	if _, err := f.st.CreateRun(ctx, store.Run{ID: r.ID, Campaign: r.Campaign, MatrixHash: r.MatrixHash,
+		Configs: r.Configs, Started: r.Started, Engine: r.Engine}); err != nil {
+		return err
+	}
+	f.created = true
+	return nil
+}
+
 // flush stores the pending configs in order, and stops at the first error.
 func (f *flusher) flush(ctx context.Context) error {
 	f.mu.Lock()
@@ -52,13 +67,8 @@ func (f *flusher) flush(ctx context.Context) error {
 	if len(f.pending) == 0 {
 		return nil
 	}
-	if !f.created {
-		r := f.log.Run
-		if _, err := f.st.CreateRun(ctx, store.Run{ID: r.ID, Campaign: r.Campaign, MatrixHash: r.MatrixHash,
-			Configs: r.Configs, Started: r.Started, Engine: r.Engine}); err != nil {
-			return err
-		}
-		f.created = true
+	if err := f.createRun(ctx); err != nil {
+		return err
 	}
 	results, err := f.log.Results()
 	if err != nil {
@@ -95,13 +105,8 @@ func (f *flusher) finish(ctx context.Context, fails []runlog.Failure) error {
 	if err := f.flush(ctx); err != nil {
 		return err
 	}
-	if !f.created {
-		r := f.log.Run
-		if _, err := f.st.CreateRun(ctx, store.Run{ID: r.ID, Campaign: r.Campaign, MatrixHash: r.MatrixHash,
-			Configs: r.Configs, Started: r.Started, Engine: r.Engine}); err != nil {
-			return err
-		}
-		f.created = true
+	if err := f.createRun(ctx); err != nil {
+		return err
 	}
 	for _, fl := range fails {
 		if err := f.st.PutFailure(ctx, store.Failure{RunID: f.log.Run.ID, Fingerprint: fl.Fingerprint, Attempt: fl.Attempt,
