@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -98,7 +99,7 @@ file .llmsweep/results.db.`,
 					Goodput: m.Goodput, Accuracy: m.Accuracy, ServedBy: r.ServedBy, Source: resultSource(r.ServedBy)})
 			}
 			if output == "rank" {
-				return writeRankInput(cmd.OutOrStdout(), f.Campaign, rows)
+				return writeRankInput(cmd.OutOrStdout(), f.Campaign, results)
 			}
 			return writeResultRows(cmd.OutOrStdout(), output, rows)
 		},
@@ -116,28 +117,25 @@ file .llmsweep/results.db.`,
 	return cmd
 }
 
-// writeRankInput writes each config's newest result (rows come newest run
-// first) as a line of llmsweep rank's input.
-func writeRankInput(w io.Writer, campaign string, rows []resultRowOut) error {
-	enc := json.NewEncoder(w)
+// writeRankInput writes each config's newest result as a line of llmsweep
+// rank's input, derived as rank --run derives it from the store.
+func writeRankInput(w io.Writer, campaign string, results []store.Result) error {
+	var newest []store.Result
 	seen := map[string]bool{}
+	for i := len(results) - 1; i >= 0; i-- { // results come oldest first
+		if r := results[i]; !seen[r.Fingerprint] {
+			seen[r.Fingerprint] = true
+			newest = append(newest, r)
+		}
+	}
+	slices.Reverse(newest)
+	rows, _, err := candidates.FromStore(campaign, newest)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
 	for _, r := range rows {
-		if seen[r.Fingerprint] {
-			continue
-		}
-		seen[r.Fingerprint] = true
-		m := map[string]float64{
-			"ttft_p50_ms": r.TTFTP50, "ttft_p99_ms": r.TTFTP99, "tpot_p50_ms": r.TPOTP50, "tpot_p99_ms": r.TPOTP99,
-			"itl_p50_ms": r.ITLP50, "e2e_p99_ms": r.E2EP99, "output_throughput": r.OutputTPS,
-			"request_throughput": r.RequestTPS, "goodput": r.Goodput,
-		}
-		if r.Accuracy != nil {
-			m["accuracy"] = *r.Accuracy
-		}
-		id := strings.Join([]string{r.Model, r.Hardware, r.Framework + "-" + r.Version, r.Quantization, r.Workload,
-			matrix.Load(r.Concurrency, r.RequestRate)}, "/")
-		if err := enc.Encode(candidates.Row{ID: id, Campaign: campaign, Model: r.Model, Hardware: r.Hardware,
-			Framework: r.Framework, Quantization: r.Quantization, Workload: r.Workload, Metrics: m}); err != nil {
+		if err := enc.Encode(r); err != nil {
 			return err
 		}
 	}
