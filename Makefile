@@ -19,16 +19,16 @@ build:
 
 ## run: the main job — vet the catalog, campaigns and policies, show the campaigns, compile
 ## them, plan the quickstart, run it on the emulated engine (sim: no GPU, no server; its
-## results are predictions and say so) into the store, with its views and reports in
-## .llmsweep/reports/, then list its results and rank them
+## results are predictions and say so) into the store, with its views and reports (with
+## every shipped policy's recommendations) in .llmsweep/reports/, then list its results and
+## rank the store's newest under the balanced policy
 run: build
 	$(BIN)/llmsweep vet campaigns/ catalog/
 	$(BIN)/llmsweep compile --out .llmsweep/generated
 	$(BIN)/llmsweep plan campaigns/quickstart.cue
 	$(BIN)/llmsweep run campaigns/quickstart.cue
 	$(BIN)/llmsweep results --campaign quickstart
-	$(BIN)/llmsweep results --campaign quickstart -o rank > .llmsweep/quickstart-results.jsonl
-	$(BIN)/llmsweep rank --policy campaigns/policies/predicted.cue --input .llmsweep/quickstart-results.jsonl
+	$(BIN)/llmsweep rank --policy balanced --campaign quickstart
 
 ## test: every test tier that exists (formatting, vet, unit, testscript, plain cue vet,
 ## golden manifests through Argo's validator, the report in real headless Chromium and

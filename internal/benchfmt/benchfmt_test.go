@@ -101,12 +101,12 @@ func TestImportFigures(t *testing.T) {
 		{"requests", float64(s.Requests), 6},
 		{"succeeded", float64(s.Succeeded), 5},
 		{"failed", float64(s.Failed), 1},
-		{"duration_s", s.DurationS, 1.734521},
-		{"ttft mean", s.TTFT.Mean, 200.3386},
-		{"ttft p50 = median", s.TTFT.P50, s.TTFT.Median},
+		{"duration_s", s.DurationS.Or(-1), 1.734521},
+		{"ttft mean", s.TTFT.Mean.Or(-1), 200.3386},
+		{"ttft p50 = median", s.TTFT.P50.Or(-1), s.TTFT.Median.Or(-2)},
 		{"tpot n", float64(s.TPOT.N), 5},
 		{"itl n", float64(s.ITL.N), 28},
-		{"goodput", s.Goodput, 3 / 1.734521},
+		{"goodput", s.Goodput.Or(-1), 3 / 1.734521},
 		{"good requests", float64(s.GoodRequests), 3},
 		{"request rate", im.Source.RequestRate, 8},
 		{"concurrency", float64(im.Source.Concurrency), 4},
@@ -145,7 +145,7 @@ func TestImportFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if im.Summary.Requests != 4 || im.Summary.Failed != 1 || im.Summary.Goodput == 0 {
+	if im.Summary.Requests != 4 || im.Summary.Failed != 1 || !im.Summary.Goodput.OK() {
 		t.Errorf("legacy: requests %d failed %d goodput %v", im.Summary.Requests, im.Summary.Failed, im.Summary.Goodput)
 	}
 
@@ -153,7 +153,7 @@ func TestImportFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if im.Summary.TPOT.Mean == 0 || !contains(im.Missing, "itl_ms.mean") || im.Source.Concurrency != 4 ||
+	if !im.Summary.TPOT.Mean.OK() || !contains(im.Missing, "itl_ms.mean") || im.Source.Concurrency != 4 ||
 		im.Source.Model != "meta-llama/Llama-3.1-8B-Instruct" || im.Source.Endpoint != "chat" {
 		t.Errorf("genai-perf: TPOT %v, missing %v, meta %+v", im.Summary.TPOT, im.Missing, im.Source)
 	}
@@ -161,7 +161,7 @@ func TestImportFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if im.Source.RequestRate != 2 || im.Source.Tokenizer != "hf-internal-testing/llama-tokenizer" || im.Summary.Goodput == 0 {
+	if im.Source.RequestRate != 2 || im.Source.Tokenizer != "hf-internal-testing/llama-tokenizer" || !im.Summary.Goodput.OK() {
 		t.Errorf("genai-perf legacy: %+v goodput %v", im.Source, im.Summary.Goodput)
 	}
 }
@@ -279,11 +279,11 @@ func sample() (metrics.Summary, []Request) {
 	}
 	dur := 0.5
 	s := metrics.Summary{
-		Requests: 4, Succeeded: 3, Failed: 1, Errors: map[string]int{"http_503": 1}, DurationS: dur,
+		Requests: 4, Succeeded: 3, Failed: 1, Errors: map[string]int{"http_503": 1}, DurationS: metrics.Of(dur),
 		TTFT: metrics.Describe(ttft), TPOT: metrics.Describe(tpot), ITL: metrics.Describe(itl), E2E: metrics.Describe(e2e),
-		RequestThroughput: 3 / dur, OutputThroughput: float64(out) / dur, TotalTokenThroughput: float64(in+out) / dur,
-		Goodput: 2 / dur, GoodRequests: 2, InputTokens: in, OutputTokens: out, ClientOutputTokens: out,
-		ServerReportedPercent: 100,
+		RequestThroughput: metrics.Of(3 / dur), OutputThroughput: metrics.Of(float64(out) / dur), TotalTokenThroughput: metrics.Of(float64(in+out) / dur),
+		Goodput: metrics.Of(2 / dur), GoodRequests: 2, InputTokens: in, OutputTokens: out, ClientOutputTokens: out,
+		ServerReportedPercent: metrics.Of(100),
 	}
 	return s, reqs
 }
@@ -310,11 +310,11 @@ func TestRoundTrip(t *testing.T) {
 	}
 	im := ims[0]
 	want := s
-	want.Errors, want.ClientOutputTokens, want.ServerReportedPercent, want.TokenDiscrepancy = nil, 0, 0, 0
+	want.Errors, want.ClientOutputTokens, want.ServerReportedPercent, want.TokenDiscrepancy = nil, 0, metrics.Value{}, metrics.Value{}
 	for _, st := range []*metrics.Stats{&want.TTFT, &want.TPOT, &want.ITL, &want.E2E} {
-		st.Min, st.Max = 0, 0
+		st.Min, st.Max = metrics.Value{}, metrics.Value{}
 	}
-	if diff := cmp.Diff(want, im.Summary); diff != "" {
+	if diff := cmp.Diff(want, im.Summary, cmp.AllowUnexported(metrics.Value{})); diff != "" {
 		t.Errorf("summary (-want +got):\n%s", diff)
 	}
 	wantMissing := []string{"errors", "ttft_ms.min", "ttft_ms.max", "tpot_ms.min", "tpot_ms.max", "itl_ms.min", "itl_ms.max",

@@ -27,12 +27,12 @@ func ExampleImport() {
 }
 
 func ExampleExportVLLM() {
-	s := metrics.Summary{Requests: 2, Succeeded: 2, DurationS: 1, RequestThroughput: 2,
+	s := metrics.Summary{Requests: 2, Succeeded: 2, DurationS: metrics.Of(1), RequestThroughput: metrics.Of(2),
 		TTFT: metrics.Describe([]float64{80, 120})}
 	meta := benchfmt.ExportMeta{Model: "m", Date: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
 	if err := benchfmt.ExportVLLM(os.Stdout, meta, s); err != nil {
 		fmt.Println(err)
 	}
 	// Output:
-	// {"date": "20250102-030405", "endpoint_type": "openai", "backend": "openai", "label": null, "model_id": "m", "tokenizer_id": "m", "num_prompts": 2, "request_rate": "inf", "burstiness": 1.0, "max_concurrency": null, "duration": 1.0, "completed": 2, "failed": 0, "total_input_tokens": 0, "total_output_tokens": 0, "request_throughput": 2.0, "request_goodput": null, "output_throughput": 0.0, "total_token_throughput": 0.0, "mean_ttft_ms": 100.0, "median_ttft_ms": 100.0, "std_ttft_ms": 20.0, "p50_ttft_ms": 100.0, "p90_ttft_ms": 116.0, "p95_ttft_ms": 118.0, "p99_ttft_ms": 119.6, "mean_tpot_ms": 0.0, "median_tpot_ms": 0.0, "std_tpot_ms": 0.0, "p50_tpot_ms": 0.0, "p90_tpot_ms": 0.0, "p95_tpot_ms": 0.0, "p99_tpot_ms": 0.0, "mean_itl_ms": 0.0, "median_itl_ms": 0.0, "std_itl_ms": 0.0, "p50_itl_ms": 0.0, "p90_itl_ms": 0.0, "p95_itl_ms": 0.0, "p99_itl_ms": 0.0, "mean_e2el_ms": 0.0, "median_e2el_ms": 0.0, "std_e2el_ms": 0.0, "p50_e2el_ms": 0.0, "p90_e2el_ms": 0.0, "p95_e2el_ms": 0.0, "p99_e2el_ms": 0.0}
+	// {"date": "20250102-030405", "endpoint_type": "openai", "backend": "openai", "label": null, "model_id": "m", "tokenizer_id": "m", "num_prompts": 2, "request_rate": "inf", "burstiness": 1.0, "max_concurrency": null, "duration": 1.0, "completed": 2, "failed": 0, "total_input_tokens": 0, "total_output_tokens": 0, "request_throughput": 2.0, "request_goodput": null, "mean_ttft_ms": 100.0, "median_ttft_ms": 100.0, "std_ttft_ms": 20.0, "p50_ttft_ms": 100.0, "p90_ttft_ms": 116.0, "p95_ttft_ms": 118.0, "p99_ttft_ms": 119.6}
 }

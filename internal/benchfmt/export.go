@@ -39,12 +39,12 @@ type ExportMeta struct {
 // with --metric-percentiles 50,90,95,99 --percentile-metrics ttft,tpot,itl,e2el.
 var exportPercentiles = []struct {
 	word string
-	get  func(metrics.Stats) float64
+	get  func(metrics.Stats) metrics.Value
 }{
-	{"50", func(s metrics.Stats) float64 { return s.P50 }},
-	{"90", func(s metrics.Stats) float64 { return s.P90 }},
-	{"95", func(s metrics.Stats) float64 { return s.P95 }},
-	{"99", func(s metrics.Stats) float64 { return s.P99 }},
+	{"50", func(s metrics.Stats) metrics.Value { return s.P50 }},
+	{"90", func(s metrics.Stats) metrics.Value { return s.P90 }},
+	{"95", func(s metrics.Stats) metrics.Value { return s.P95 }},
+	{"99", func(s metrics.Stats) metrics.Value { return s.P99 }},
 }
 
 // ExportVLLM writes s as `vllm bench serve --save-result` does, with the same
@@ -99,19 +99,19 @@ func ExportVLLM(w io.Writer, meta ExportMeta, s metrics.Summary, perRequest ...R
 	} else {
 		o.raw("max_concurrency", "null")
 	}
-	o.float("duration", s.DurationS)
+	o.value("duration", s.DurationS)
 	o.int("completed", int64(s.Succeeded))
 	o.int("failed", int64(s.Failed))
 	o.int("total_input_tokens", s.InputTokens)
 	o.int("total_output_tokens", s.OutputTokens)
-	o.float("request_throughput", s.RequestThroughput)
+	o.value("request_throughput", s.RequestThroughput)
 	if meta.SLO != (metrics.SLO{}) {
-		o.float("request_goodput", s.Goodput)
+		o.value("request_goodput", s.Goodput)
 	} else {
 		o.raw("request_goodput", "null")
 	}
-	o.float("output_throughput", s.OutputThroughput)
-	o.float("total_token_throughput", s.TotalTokenThroughput)
+	o.value("output_throughput", s.OutputThroughput)
+	o.value("total_token_throughput", s.TotalTokenThroughput)
 	if len(perRequest) > 0 {
 		writeRequests(o, perRequest)
 	}
@@ -125,11 +125,11 @@ func ExportVLLM(w io.Writer, meta ExportMeta, s metrics.Summary, perRequest ...R
 		if m.st == nil {
 			continue
 		}
-		o.float("mean_"+m.name+"_ms", m.st.Mean)
-		o.float("median_"+m.name+"_ms", m.st.Median)
-		o.float("std_"+m.name+"_ms", m.st.Std)
+		o.value("mean_"+m.name+"_ms", m.st.Mean)
+		o.value("median_"+m.name+"_ms", m.st.Median)
+		o.value("std_"+m.name+"_ms", m.st.Std)
 		for _, p := range exportPercentiles {
-			o.float("p"+p.word+"_"+m.name+"_ms", p.get(*m.st))
+			o.value("p"+p.word+"_"+m.name+"_ms", p.get(*m.st))
 		}
 	}
 	bw := bufio.NewWriter(w)
@@ -216,6 +216,14 @@ func (o *pyObject) str(key, v string)       { o.raw(key, pyString(v)) }
 func (o *pyObject) int(key string, v int64) { o.raw(key, strconv.FormatInt(v, 10)) }
 func (o *pyObject) float(key string, v float64) {
 	o.raw(key, pyFloat(v))
+}
+
+// value writes a metric, or leaves the key out when it was not measured:
+// never a 0 that vLLM's tooling would read as one.
+func (o *pyObject) value(key string, v metrics.Value) {
+	if x, ok := v.Get(); ok {
+		o.float(key, x)
+	}
 }
 
 func (o *pyObject) optStr(key, v string) {

@@ -88,10 +88,10 @@ func (d *doc) genaiPerf(v val) (*Imported, error) {
 			}
 			switch key {
 			case "request_throughput":
-				s.RequestThroughput = avg
+				s.RequestThroughput = metrics.Of(avg)
 				im.mark("request_throughput")
 			case "output_token_throughput":
-				s.OutputThroughput = avg
+				s.OutputThroughput = metrics.Of(avg)
 				im.mark("output_throughput")
 			default:
 				goodput = avg
@@ -125,7 +125,7 @@ func (d *doc) genaiPerf(v val) (*Imported, error) {
 		if goodput < 0 {
 			im.note("request_goodput is -1: GenAI-Perf met a --goodput SLO name it does not know, so goodput is unset.")
 		} else {
-			s.Goodput = goodput
+			s.Goodput = metrics.Of(goodput)
 			im.mark("goodput")
 			im.note("goodput: GenAI-Perf's --goodput SLOs name its own metrics (its inter_token_latency is our TPOT); " +
 				"a request passes at the SLO value, as ours. The count of good requests is not exported.")

@@ -59,23 +59,23 @@ func (im *Imported) mark(path string) {
 func (im *Imported) setStat(st *metrics.Stats, name, field string, v float64) {
 	switch field {
 	case "mean":
-		st.Mean = v
+		st.Mean = metrics.Of(v)
 	case "median":
-		st.Median = v
+		st.Median = metrics.Of(v)
 	case "std":
-		st.Std = v
+		st.Std = metrics.Of(v)
 	case "p50":
-		st.P50 = v
+		st.P50 = metrics.Of(v)
 	case "p90":
-		st.P90 = v
+		st.P90 = metrics.Of(v)
 	case "p95":
-		st.P95 = v
+		st.P95 = metrics.Of(v)
 	case "p99":
-		st.P99 = v
+		st.P99 = metrics.Of(v)
 	case "min":
-		st.Min = v
+		st.Min = metrics.Of(v)
 	case "max":
-		st.Max = v
+		st.Max = metrics.Of(v)
 	default:
 		return
 	}
@@ -96,4 +96,14 @@ func (m *Meta) label(k, v string) {
 		m.Labels = map[string]string{}
 	}
 	m.Labels[k] = v
+}
+
+// into sets dst to a number read without error.
+func into(dst *metrics.Value) func(float64, error) error {
+	return func(v float64, err error) error {
+		if err == nil {
+			*dst = metrics.Of(v)
+		}
+		return err
+	}
 }

@@ -115,7 +115,7 @@ func (d *doc) vllm(v val) (*Imported, error) {
 			n, _, err = d.OptInt(m)
 			im.Source.Concurrency = int(n)
 		case "duration":
-			s.DurationS, err = d.Float(m)
+			err = into(&s.DurationS)(d.Float(m))
 			im.mark("duration_s")
 		case "completed":
 			var n int64
@@ -134,13 +134,13 @@ func (d *doc) vllm(v val) (*Imported, error) {
 			s.OutputTokens, err = d.Int(m)
 			im.mark("output_tokens")
 		case "request_throughput":
-			s.RequestThroughput, err = d.Float(m)
+			err = into(&s.RequestThroughput)(d.Float(m))
 			im.mark("request_throughput")
 		case "output_throughput":
-			s.OutputThroughput, err = d.Float(m)
+			err = into(&s.OutputThroughput)(d.Float(m))
 			im.mark("output_throughput")
 		case "total_token_throughput":
-			s.TotalTokenThroughput, err = d.Float(m)
+			err = into(&s.TotalTokenThroughput)(d.Float(m))
 			im.mark("total_token_throughput")
 		case "request_goodput", "request_goodput:": // the old script's key had a stray colon
 			legacyGood = legacyGood || key == "request_goodput:"
@@ -182,7 +182,7 @@ func (d *doc) vllm(v val) (*Imported, error) {
 			st, name := statOf(metric)
 			im.setStat(st, name, stat, f)
 			if stat == "median" && !im.present[name+".p50"] {
-				st.P50 = f // numpy's median is its 50th percentile
+				st.P50 = metrics.Of(f) // numpy's median is its 50th percentile
 				im.mark(name + ".p50")
 			}
 		}
@@ -203,8 +203,8 @@ func (d *doc) vllm(v val) (*Imported, error) {
 		im.mark("requests")
 	}
 	if haveGoodput {
-		s.Goodput = goodput
-		s.GoodRequests = int(math.Round(goodput * s.DurationS))
+		s.Goodput = metrics.Of(goodput)
+		s.GoodRequests = int(math.Round(goodput * s.DurationS.Or(0)))
 		im.mark("goodput")
 		im.mark("good_requests")
 		im.note("good_requests is derived as request_goodput × duration, rounded: vLLM writes only the rate.")

@@ -1,5 +1,12 @@
 package campaign
 
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
 // The Go mirror of schema/*.cue. Values are decoded strictly from the exported JSON
 // of a validated CUE value: a field the schema has and these structs lack fails the
 // decode, so the two cannot drift apart silently.
@@ -273,6 +280,7 @@ type Campaign struct {
 		Cron     string `json:"cron"`
 		Timezone string `json:"timezone"`
 	} `json:"schedule,omitempty"`
+	Reuse Reuse `json:"reuse"`
 	Store struct {
 		URL string `json:"url"`
 	} `json:"store"`
@@ -288,6 +296,43 @@ type Campaign struct {
 	Policy               string `json:"policy"`
 	PriorityClass        string `json:"priority_class,omitempty"`
 	SkipPredictedSLOMiss bool   `json:"skip_predicted_slo_miss"`
+}
+
+// Reuse is #Campaign.reuse: when a stored result stands in for a measurement.
+type Reuse struct {
+	Scope  string   `json:"scope"` // ReuseRun or ReuseAny
+	MaxAge string   `json:"max_age,omitempty"`
+	Accept []string `json:"accept"`
+}
+
+// Reuse scopes.
+const (
+	ReuseRun = "run"
+	ReuseAny = "any"
+)
+
+// MaxAgeDuration parses MaxAge (a Go duration, or whole days or weeks); zero
+// when unset.
+func (r Reuse) MaxAgeDuration() (time.Duration, error) {
+	if r.MaxAge == "" {
+		return 0, nil
+	}
+	n := strings.TrimRight(r.MaxAge, "dw")
+	if unit := r.MaxAge[len(n):]; unit == "d" || unit == "w" {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, fmt.Errorf("reuse.max_age %q: want a number of days or weeks", r.MaxAge)
+		}
+		if unit == "w" {
+			days *= 7
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(r.MaxAge)
+	if err != nil {
+		return 0, fmt.Errorf("reuse.max_age %q: %v", r.MaxAge, err)
+	}
+	return d, nil
 }
 
 // SpotLabel is the node label that marks spot capacity.

@@ -1,22 +1,24 @@
 // Package candidates turns benchmark results into ranking alternatives: rows of
-// schema #Metric values read from a results file or from the store, with the
+// schema #Metric values read from a results file or from results, with the
 // cost metrics derived from the catalog's prices, and the policy constraints
-// that are not metric thresholds (memory fit, budget). `llmsweep rank` and the
-// report share it, so that both rank the same numbers the same way.
+// that are not metric thresholds (memory fit, budget). `llmsweep rank`, the
+// report, notify and the catalog service rank through Rank, so that they rank
+// the same numbers the same way and leave out the same criteria.
 package candidates
 
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
-	"github.com/llmsweep/llmsweep/internal/matrix"
-	"github.com/llmsweep/llmsweep/internal/metrics"
 	"github.com/llmsweep/llmsweep/internal/rank"
-	"github.com/llmsweep/llmsweep/internal/store"
+	"github.com/llmsweep/llmsweep/internal/result"
 )
 
 // Row is a config's identity and its metrics (the names of schema #Metric). It
@@ -29,6 +31,8 @@ type Row struct {
 	Framework    string             `json:"framework,omitempty"`
 	Quantization string             `json:"quantization,omitempty"`
 	Workload     string             `json:"workload,omitempty"`
+	Fingerprint  string             `json:"fingerprint,omitempty"`
+	Provenance   result.Kind        `json:"provenance,omitempty"`
 	Fits         *bool              `json:"fits,omitempty"`
 	Metrics      map[string]float64 `json:"metrics"`
 }
@@ -66,74 +70,30 @@ func ReadJSONL(path string) ([]Row, error) {
 	return rows, sc.Err()
 }
 
-// Label names a config for people: model/hardware/framework-version/quantization/workload/load.
-func Label(c matrix.Config) string {
-	fw := c.Framework
-	if c.Version != "" {
-		fw += "-" + c.Version
-	}
-	return c.Model + "/" + c.Hardware + "/" + fw + "/" + c.Quantization + "/" + c.Workload + "/" + matrix.Load(c.Concurrency, c.RequestRate)
-}
-
-// Parsed is a stored result's resolved config and summary, decoded.
-type Parsed struct {
-	Config  matrix.Config
-	Summary metrics.Summary
-}
-
-// FromStore turns stored results into rows, one per result, and returns the
-// decoded configs and summaries along. A row's ID is its Label, with the
-// fingerprint's first 12 digits added where two results share a label (rank
-// needs unique IDs). The measured metrics come from the stored summary, so
-// that P90s, ITL P99 and E2E P50 are there too.
-func FromStore(campaignName string, results []store.Result) ([]Row, []Parsed, error) {
+// FromResults turns results into rows, one per result. A row's ID is the
+// result's label, with the fingerprint's first 12 digits added where two
+// results share a label (rank needs unique IDs). What was not measured is not
+// among its metrics.
+func FromResults(results []result.Result, campaignOf func(run string) string) []Row {
 	rows := make([]Row, 0, len(results))
-	parsed := make([]Parsed, len(results))
 	seen := map[string]int{}
-	for i, r := range results {
-		p := &parsed[i]
-		if err := json.Unmarshal(r.Config, &p.Config); err != nil {
-			return nil, nil, fmt.Errorf("run %s, config %s: resolved config: %v", r.RunID, r.Fingerprint, err)
+	for _, r := range results {
+		cfg := r.Config
+		row := Row{ID: r.Label(), Model: cfg.Model, Hardware: cfg.Hardware, Framework: cfg.Framework,
+			Quantization: cfg.Quantization, Workload: cfg.Workload, Fingerprint: r.Fingerprint,
+			Provenance: r.Provenance.Kind, Metrics: r.Values()}
+		if campaignOf != nil {
+			row.Campaign = campaignOf(r.Run)
 		}
-		if len(r.Summary) > 0 {
-			if err := json.Unmarshal(r.Summary, &p.Summary); err != nil {
-				return nil, nil, fmt.Errorf("run %s, config %s: summary: %v", r.RunID, r.Fingerprint, err)
-			}
-		}
-		cfg := p.Config
-		rows = append(rows, Row{ID: Label(cfg), Campaign: campaignName, Model: cfg.Model, Hardware: cfg.Hardware,
-			Framework: cfg.Framework, Quantization: cfg.Quantization, Workload: cfg.Workload, Metrics: metricsOf(r, p.Summary)})
-		seen[rows[i].ID]++
+		rows = append(rows, row)
+		seen[row.ID]++
 	}
 	for i := range rows {
 		if seen[rows[i].ID] > 1 {
 			rows[i].ID += "#" + results[i].Fingerprint[:min(12, len(results[i].Fingerprint))]
 		}
 	}
-	return rows, parsed, nil
-}
-
-// metricsOf returns a stored result's measured metrics by #Metric name: from
-// its summary, or from the stored columns when it has none.
-func metricsOf(r store.Result, s metrics.Summary) map[string]float64 {
-	m := map[string]float64{
-		"ttft_p50_ms": s.TTFT.P50, "ttft_p90_ms": s.TTFT.P90, "ttft_p99_ms": s.TTFT.P99,
-		"tpot_p50_ms": s.TPOT.P50, "tpot_p90_ms": s.TPOT.P90, "tpot_p99_ms": s.TPOT.P99,
-		"itl_p50_ms": s.ITL.P50, "itl_p99_ms": s.ITL.P99,
-		"e2e_p50_ms": s.E2E.P50, "e2e_p99_ms": s.E2E.P99,
-		"request_throughput": s.RequestThroughput, "output_throughput": s.OutputThroughput,
-		"total_token_throughput": s.TotalTokenThroughput, "goodput": s.Goodput,
-	}
-	if len(r.Summary) == 0 {
-		x := r.Metrics
-		m = map[string]float64{"ttft_p50_ms": x.TTFTP50, "ttft_p99_ms": x.TTFTP99, "tpot_p50_ms": x.TPOTP50,
-			"tpot_p99_ms": x.TPOTP99, "itl_p50_ms": x.ITLP50, "e2e_p99_ms": x.E2EP99,
-			"request_throughput": x.RequestThroughput, "output_throughput": x.OutputThroughput, "goodput": x.Goodput}
-	}
-	if r.Metrics.Accuracy != nil {
-		m["accuracy"] = *r.Metrics.Accuracy
-	}
-	return m
+	return rows
 }
 
 // Derive adds the metrics computed from the catalog: $/hour of the hardware, and
@@ -176,9 +136,55 @@ func Constrain(rows []Row, p campaign.Policy) ([]Row, map[string]int) {
 	return kept, removed
 }
 
-// Rank applies p's fit and budget constraints to rows (already derived), then
-// rank.Rank; Removed counts every removal, by reason.
-func Rank(rows []Row, p campaign.Policy) (*rank.Result, error) {
+// Ranking is a policy's ranking of rows, with what it left out and why.
+type Ranking struct {
+	*rank.Result
+	Considered int `json:"considered"`
+	// Dropped lists the criteria and constraints left out because no row has
+	// their metric: accuracy, for one, is measured only by workloads that ask
+	// for it, and never by the sim engine.
+	Dropped []string `json:"dropped,omitempty"`
+	// Criteria are the policy's criteria that were ranked on.
+	Criteria map[string]campaign.Criterion `json:"-"`
+}
+
+// Rank applies p to rows (already derived): a criterion or constraint whose
+// metric no row has is dropped, and said so, rather than removing every row as
+// "missing"; a policy none of whose criteria is measured is an error. Then the
+// fit and budget constraints, then rank.Rank; Removed counts every removal, by
+// reason.
+func Rank(rows []Row, p campaign.Policy) (*Ranking, error) {
+	have := map[string]bool{}
+	for _, r := range rows {
+		for k := range r.Metrics {
+			have[k] = true
+		}
+	}
+	out := &Ranking{Considered: len(rows)}
+	crit := map[string]campaign.Criterion{}
+	for _, name := range slices.Sorted(maps.Keys(p.Criteria)) {
+		if c := p.Criteria[name]; have[c.Metric] {
+			crit[name] = c
+		} else {
+			out.Dropped = append(out.Dropped, "criterion "+name+" ("+c.Metric+" not measured)")
+		}
+	}
+	var cons []campaign.Constraint
+	for _, c := range p.Constraints {
+		if have[c.Metric] {
+			cons = append(cons, c)
+		} else {
+			out.Dropped = append(out.Dropped, fmt.Sprintf("constraint %s %s %g (%s not measured)", c.Metric, c.Op, c.Value, c.Metric))
+		}
+	}
+	switch {
+	case len(rows) == 0:
+		return nil, fmt.Errorf("policy %s: no results to rank", p.Name)
+	case len(crit) == 0:
+		return nil, fmt.Errorf("policy %s: none of its criteria is measured by these results (%s)", cmp.Or(p.Name, "?"), keysOf(p.Criteria))
+	}
+	p.Criteria, p.Constraints = crit, cons
+	out.Criteria = crit
 	kept, removed := Constrain(rows, p)
 	alts := make([]rank.Alternative, 0, len(kept))
 	for _, r := range kept {
@@ -191,5 +197,17 @@ func Rank(rows []Row, p campaign.Policy) (*rank.Result, error) {
 	for k, n := range removed {
 		res.Removed[k] += n
 	}
-	return res, nil
+	out.Result = res
+	return out, nil
+}
+
+func keysOf(m map[string]campaign.Criterion) string {
+	var s string
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			s += ", "
+		}
+		s += k + ": " + m[k].Metric
+	}
+	return s
 }

@@ -1,47 +1,46 @@
 package candidates
 
 import (
-	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/llmsweep/llmsweep/internal/accuracy"
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/metrics"
-	"github.com/llmsweep/llmsweep/internal/store"
+	"github.com/llmsweep/llmsweep/internal/result"
 )
 
-func result(fp string, cfg matrix.Config, s metrics.Summary, acc *float64) store.Result {
-	cj, _ := json.Marshal(cfg)
-	sj, _ := json.Marshal(s)
-	return store.Result{RunID: "r", Fingerprint: fp, Config: cj, Summary: sj, Metrics: store.Metrics{Accuracy: acc}}
+func res(fp string, cfg matrix.Config, s metrics.Summary, acc *accuracy.Result) result.Result {
+	return result.Result{Run: "r", Fingerprint: fp, Config: cfg, Summary: s, Accuracy: acc,
+		Provenance: result.Provenance{Kind: result.Measured}}
 }
 
-// TestFromStore: metrics come from the summary, accuracy from its column, and
-// two results with one label get IDs told apart by their fingerprints.
-func TestFromStore(t *testing.T) {
+// TestFromResults: metrics come from the summary and accuracy, what was not
+// measured is left out, and two results with one label get IDs told apart by
+// their fingerprints; a result from another engine says so in its ID.
+func TestFromResults(t *testing.T) {
 	cfg := matrix.Config{Model: "m", Hardware: "h-x1", Framework: "vllm", Version: "1", Quantization: "bf16", Workload: "chat", Concurrency: 4}
-	s := metrics.Summary{TTFT: metrics.Stats{P50: 10, P90: 20, P99: 30}, OutputThroughput: 360}
-	acc := 0.7
-	rows, parsed, err := FromStore("demo", []store.Result{
-		result("aaaaaaaaaaaa1111", cfg, s, &acc), result("bbbbbbbbbbbb2222", cfg, s, nil),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rows[0].ID != "m/h-x1/vllm-1/bf16/chat/c=4#aaaaaaaaaaaa" || rows[1].ID != "m/h-x1/vllm-1/bf16/chat/c=4#bbbbbbbbbbbb" {
-		t.Errorf("IDs %q, %q", rows[0].ID, rows[1].ID)
-	}
-	if parsed[0].Config.Concurrency != 4 || parsed[1].Summary.OutputThroughput != 360 {
-		t.Errorf("parsed = %+v", parsed)
+	s := metrics.Summary{TTFT: metrics.Stats{N: 3, P50: metrics.Of(10), P90: metrics.Of(20), P99: metrics.Of(30)}, OutputThroughput: metrics.Of(360)}
+	other := res("cccccccccccc3333", cfg, s, nil)
+	other.Engine = "openai:tiny"
+	rows := FromResults([]result.Result{
+		res("aaaaaaaaaaaa1111", cfg, s, &accuracy.Result{Samples: 10, Accuracy: 0.7}), res("bbbbbbbbbbbb2222", cfg, s, nil), other,
+	}, func(string) string { return "demo" })
+	if rows[0].ID != "m/h-x1/vllm-1/bf16/chat/c=4#aaaaaaaaaaaa" || rows[1].ID != "m/h-x1/vllm-1/bf16/chat/c=4#bbbbbbbbbbbb" ||
+		rows[2].ID != "m/h-x1/vllm-1/bf16/chat/c=4 @openai:tiny" || rows[0].Campaign != "demo" {
+		t.Errorf("IDs %q, %q, %q", rows[0].ID, rows[1].ID, rows[2].ID)
 	}
 	if rows[0].Metrics["ttft_p90_ms"] != 20 || rows[0].Metrics["accuracy"] != 0.7 {
 		t.Errorf("metrics = %v", rows[0].Metrics)
 	}
-	if _, ok := rows[1].Metrics["accuracy"]; ok {
-		t.Error("a result without accuracy got one")
+	for _, k := range []string{"accuracy", "tpot_p50_ms", "goodput"} {
+		if _, ok := rows[1].Metrics[k]; ok {
+			t.Errorf("a result without %s got one: %v", k, rows[1].Metrics)
+		}
 	}
 
 	set := &campaign.Set{Hardware: map[string]campaign.Hardware{"h-x1": {Price: campaign.Price{SpotUSDHour: 1.8, OnDemandUSDHour: 3.6}}}}
@@ -55,8 +54,33 @@ func TestFromStore(t *testing.T) {
 	if d := cmp.Diff(want, got, cmpopts.EquateApprox(1e-12, 0)); d != "" {
 		t.Errorf("derived (-want +got):\n%s", d)
 	}
+}
 
-	if _, _, err := FromStore("demo", []store.Result{{RunID: "r", Fingerprint: "f", Config: json.RawMessage(`{"model": 1}`)}}); err == nil {
-		t.Error("a config of the wrong shape was accepted")
+// A criterion no row measures is dropped with a note, not a reason to remove
+// every row; a policy with nothing measured is refused.
+func TestRankDropsUnmeasured(t *testing.T) {
+	rows := []Row{
+		{ID: "a", Metrics: map[string]float64{"output_throughput": 100, "ttft_p99_ms": 50}},
+		{ID: "b", Metrics: map[string]float64{"output_throughput": 200, "ttft_p99_ms": 80}},
+	}
+	p := campaign.Policy{Name: "balanced", Method: "topsis", TopN: 5, Criteria: map[string]campaign.Criterion{
+		"accuracy":   {Metric: "accuracy", Weight: 0.3, Direction: "benefit"},
+		"throughput": {Metric: "output_throughput", Weight: 0.4, Direction: "benefit"},
+		"latency":    {Metric: "ttft_p99_ms", Weight: 0.3, Direction: "cost"},
+	}, Constraints: []campaign.Constraint{{Metric: "accuracy", Op: ">=", Value: 0.5}}}
+	r, err := Rank(rows, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Ranked) != 2 || r.Considered != 2 {
+		t.Fatalf("ranked %d of %d", len(r.Ranked), r.Considered)
+	}
+	wantDropped := []string{"criterion accuracy (accuracy not measured)", "constraint accuracy >= 0.5 (accuracy not measured)"}
+	if d := cmp.Diff(wantDropped, r.Dropped); d != "" {
+		t.Errorf("dropped (-want +got):\n%s", d)
+	}
+	p.Criteria = map[string]campaign.Criterion{"accuracy": {Metric: "accuracy", Weight: 1, Direction: "benefit"}}
+	if _, err := Rank(rows, p); err == nil || !strings.Contains(err.Error(), "none of its criteria is measured") {
+		t.Errorf("nothing measured: %v", err)
 	}
 }

@@ -14,14 +14,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/llmsweep/llmsweep/internal/cache"
 	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/pipeline"
 	"github.com/llmsweep/llmsweep/internal/store"
 )
 
 func newAggregate() *cobra.Command {
 	var f tailFlags
-	var by, output string
+	var by string
 	var all bool
 	cmd := &cobra.Command{
 		Use:   "aggregate [campaign files...] [--run ID] [--by KEYS]",
@@ -36,14 +36,13 @@ interpolate between closest ranks, so they agree.
 In the pipeline it runs after the batches and marks the run finished.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			_, c, err := f.campaign(cmd, args)
+			_, c, err := f.inv.campaign(cmd, args)
 			if err != nil {
 				return err
 			}
-			url := f.storeURL(c)
-			st, err := store.Open(ctx, url)
+			st, url, err := f.inv.openStore(ctx, &c)
 			if err != nil {
-				return fmt.Errorf("results store %s: %w", redact(url), err)
+				return err
 			}
 			defer st.Close()
 			q := store.AggregateQuery{Filter: store.Filter{Campaign: c.Name}}
@@ -54,7 +53,7 @@ In the pipeline it runs after the batches and marks the run finished.`,
 				if q.Filter.RunID, err = pickRun(ctx, st, c, f.run); err != nil {
 					return err
 				}
-				if f.bundle != "" { // the pipeline: every batch is done
+				if f.inv.bundle != "" { // the pipeline: every batch is done
 					if err := st.FinishRun(ctx, q.Filter.RunID, time.Now()); err != nil {
 						return err
 					}
@@ -68,13 +67,13 @@ In the pipeline it runs after the batches and marks the run finished.`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "no successful requests stored for campaign %s%s in %s\n", c.Name, runWords(q.Filter.RunID), redact(url))
 				return nil
 			}
-			return writeAggregates(cmd.OutOrStdout(), output, q.By, rows)
+			return writeAggregates(cmd.OutOrStdout(), f.inv.output, q.By, rows)
 		},
 	}
 	f.add(cmd)
 	cmd.Flags().StringVar(&by, "by", "model,hardware,framework,quantization,workload", "group by these `keys`, comma-separated")
 	cmd.Flags().BoolVar(&all, "all", false, "aggregate every run of the campaign, not one")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output `format`: table, json or csv")
+	f.inv.addOutput(cmd, "table", "json", "csv")
 	return cmd
 }
 
@@ -104,7 +103,7 @@ func pickRun(ctx context.Context, st store.Store, c campaign.Campaign, id string
 	if len(res) == 0 {
 		return "", fmt.Errorf("campaign %s has no results in the store yet: run it first (llmsweep run)", c.Name)
 	}
-	return res[len(res)-1].RunID, nil // results come oldest first
+	return res[len(res)-1].Run, nil // results come oldest first
 }
 
 func writeAggregates(w io.Writer, output string, by []string, rows []store.Aggregate) error {
@@ -150,17 +149,17 @@ materialized views model_rankings and daily_stats, refreshed CONCURRENTLY so
 that dashboards reading them are never blocked; on SQLite the tables that stand
 for them. The store is --store, else $LLMSWEEP_STORE, else the campaign's.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			url := f.store
-			if url == "" || len(args) > 0 || f.bundle != "" {
-				_, c, err := f.campaign(cmd, args)
+			var c *campaign.Campaign
+			if f.inv.store == "" || len(args) > 0 || f.inv.bundle != "" {
+				_, one, err := f.inv.campaign(cmd, args)
 				if err != nil {
 					return err
 				}
-				url = f.storeURL(c)
+				c = &one
 			}
-			st, err := store.Open(cmd.Context(), url)
+			st, url, err := f.inv.openStore(cmd.Context(), c)
 			if err != nil {
-				return fmt.Errorf("results store %s: %w", redact(url), err)
+				return err
 			}
 			defer st.Close()
 			if err := st.RefreshViews(cmd.Context()); err != nil {
@@ -193,7 +192,7 @@ queries, and those about every campaign, so that the next reader sees the new
 results. The cache is --cache, else $LLMSWEEP_CACHE, else the campaign's
 cache.url; a campaign without one has nothing to invalidate.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, c, err := f.campaign(cmd, args)
+			_, c, err := f.inv.campaign(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -204,7 +203,7 @@ cache.url; a campaign without one has nothing to invalidate.`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "campaign %s has no cache: nothing to invalidate\n", c.Name)
 				return nil
 			}
-			n, err := invalidate(cmd.Context(), url, c.Name)
+			n, err := pipeline.Invalidate(cmd.Context(), url, c.Name)
 			if err != nil {
 				return err
 			}
@@ -215,13 +214,4 @@ cache.url; a campaign without one has nothing to invalidate.`,
 	f.add(cmd)
 	cmd.Flags().StringVar(&url, "cache", os.Getenv("LLMSWEEP_CACHE"), "the Redis `URL` (redis:// or rediss://)")
 	return cmd
-}
-
-func invalidate(ctx context.Context, url, campaign string) (int, error) {
-	c, err := cache.Open(ctx, url)
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	return c.Invalidate(ctx, campaign)
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/klog/v2"
 
-	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/generated"
 	"github.com/llmsweep/llmsweep/internal/kube"
 )
@@ -45,7 +44,7 @@ func (k *kubeFlags) client() (*kube.Client, error) {
 // kubeSet resolves apply's argument: a compiled folder (generated/NAME), or a
 // campaign name compiled from campaigns/ in memory. It returns the generated
 // files too.
-func kubeSet(cmd *cobra.Command, arg string, opt campaign.Options) (*kube.Set, map[string][]byte, error) {
+func kubeSet(cmd *cobra.Command, arg string, inv *invocation) (*kube.Set, map[string][]byte, error) {
 	if st, err := os.Stat(arg); err == nil && st.IsDir() {
 		files, err := generated.Read(arg)
 		if errors.Is(err, generated.ErrEdited) {
@@ -66,22 +65,23 @@ func kubeSet(cmd *cobra.Command, arg string, opt campaign.Options) (*kube.Set, m
 	if strings.ContainsRune(arg, os.PathSeparator) {
 		return nil, nil, fmt.Errorf("%s: no such folder; name a campaign or a generated/<campaign> folder", arg)
 	}
-	set, cs, err := loadCampaigns(cmd, nil, opt, []string{arg})
+	inv.names = []string{arg}
+	set, c, err := inv.campaign(cmd, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	files, _, err := generated.Files(set, cs[0], generated.Options{})
+	files, _, err := generated.Files(set, c, generated.Options{})
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := kube.Load(cs[0].Name, files)
+	s, err := kube.Load(c.Name, files)
 	return s, files, err
 }
 
 func newApply() *cobra.Command {
 	var kf kubeFlags
 	var opt kube.Options
-	var copt campaign.Options
+	var inv invocation
 	var dryRun string
 	cmd := &cobra.Command{
 		Use:   "apply <campaign | generated/dir>",
@@ -106,7 +106,7 @@ objects labelled with the campaign and applied by llmsweep are ever touched.`,
 			default:
 				return fmt.Errorf("--dry-run takes server (a server-side dry run) or none, not %q", dryRun)
 			}
-			s, _, err := kubeSet(cmd, args[0], copt)
+			s, _, err := kubeSet(cmd, args[0], &inv)
 			if err != nil {
 				return err
 			}
@@ -155,7 +155,7 @@ objects labelled with the campaign and applied by llmsweep are ever touched.`,
 	f.BoolVar(&opt.Force, "force-conflicts", false, "take over fields that another field manager owns")
 	f.BoolVar(&opt.Prune, "prune", false, "delete the campaign's objects that it no longer generates (running Workflows excepted)")
 	f.BoolVar(&opt.Replace, "replace", false, "delete the campaign's older Workflows even while they run")
-	f.StringVar(&copt.Catalog, "catalog", "", "catalog directory (default: catalog/ of the CUE module, else the built-in catalog)")
+	inv.addCatalog(cmd)
 	return cmd
 }
 
@@ -168,8 +168,9 @@ func namespaceOf(s *kube.Set, kf kubeFlags) string {
 
 // diffLive is diff --live: each campaign against the live objects, through a
 // server-side dry-run apply. Exit codes as diff: 0 no change, 1 changes, 2 error.
-func diffLive(cmd *cobra.Command, args []string, opt campaign.Options, names []string, kf kubeFlags, output string) error {
-	set, cs, err := loadCampaigns(cmd, args, opt, names)
+func diffLive(cmd *cobra.Command, args []string, inv *invocation, kf kubeFlags) error {
+	output := inv.output
+	set, cs, err := inv.campaigns(cmd, args)
 	if err != nil {
 		return err
 	}

@@ -1,25 +1,14 @@
 package cli
 
 import (
-	"bytes"
-	"compress/gzip"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/llmsweep/llmsweep/internal/archive"
-	"github.com/llmsweep/llmsweep/internal/campaign"
-	"github.com/llmsweep/llmsweep/internal/store"
+	"github.com/llmsweep/llmsweep/internal/pipeline"
 )
 
 func newArchive() *cobra.Command {
@@ -47,14 +36,21 @@ staging folder and the store is untouched.`,
 			if f.run == "" {
 				return errors.New("archive needs --run")
 			}
-			_, c, err := f.campaign(cmd, args)
+			_, c, err := f.inv.campaign(cmd, args)
 			if err != nil {
 				return err
 			}
-			if err := archiveRun(cmd.Context(), cmd.OutOrStdout(), c, f.storeURL(c), f.run, to, days, staging, reports); err != nil {
+			st, _, err := f.inv.openStore(cmd.Context(), &c)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			a, err := archive.Run(cmd.Context(), st, c, f.run, archive.RunOptions{To: to, RetentionDays: days, Staging: staging, Reports: reports})
+			if err != nil {
 				fmt.Fprintln(cmd.ErrOrStderr(), err)
 				return exitError{exitFail}
 			}
+			pipeline.PrintArchived(cmd.OutOrStdout(), a)
 			return nil
 		},
 	}
@@ -65,204 +61,6 @@ staging folder and the store is untouched.`,
 	cmd.Flags().StringVar(&reports, "reports", ".llmsweep/reports", "the reports `directory` to archive with the data (skipped when missing)")
 	cmd.AddCommand(newArchivePrune(), newArchiveLifecycle())
 	return cmd
-}
-
-// archiveRun exports a run from the store into staging and uploads it, with
-// the reports, to the campaign's archive (or to, with days of retention when
-// set). An upload that fails leaves the export in staging and says so.
-func archiveRun(ctx context.Context, w io.Writer, c campaign.Campaign, storeURL, runID, to string, days int, staging, reports string) error {
-	url, retention := to, days
-	if c.Archive != nil {
-		if url == "" {
-			url = c.Archive.URL
-		}
-		if retention == 0 {
-			retention = c.Archive.RetentionDays
-		}
-	}
-	if url == "" {
-		return fmt.Errorf("campaign %s has no archive: set its archive.url or give --to", c.Name)
-	}
-	if retention <= 0 {
-		retention = int(archive.DefaultRetention / (24 * time.Hour))
-	}
-	dir := filepath.Join(staging, c.Name, runID)
-	files, ended, err := exportRun(ctx, storeURL, runID, dir)
-	if err != nil {
-		return err
-	}
-	files = append(files, reportFiles(reports)...)
-	expires := ended.AddDate(0, 0, retention)
-
-	b, err := archive.Open(ctx, url)
-	if err == nil {
-		defer b.Close()
-		var outs []archive.Outcome
-		if _, outs, err = b.Upload(ctx, c.Name, runID, files, expires); err == nil {
-			printArchived(w, outs, url, expires)
-			return nil
-		}
-	}
-	return fmt.Errorf("%v\nnothing was lost: the export stays in %s and the results in the store", err, dir)
-}
-
-func printArchived(w io.Writer, outs []archive.Outcome, url string, expires time.Time) {
-	var up, skip int
-	var bytes int64
-	for _, o := range outs {
-		if o.Skipped {
-			skip++
-			continue
-		}
-		up++
-		bytes += o.Size
-	}
-	for _, o := range outs {
-		state := "uploaded"
-		if o.Skipped {
-			state = "already there"
-		}
-		fmt.Fprintf(w, "%-13s %s -> %s\n", state, o.Name, o.Key)
-	}
-	fmt.Fprintf(w, "archived to %s: %d uploaded (%d bytes), %d already there; expires %s\n",
-		url, up, bytes, skip, expires.UTC().Format(time.RFC3339))
-}
-
-// exportRun writes a run's results and per-request records from the store into
-// dir, deterministically (the same run gives the same bytes, so a repeated
-// archive uploads nothing), and returns the files and when the run ended.
-func exportRun(ctx context.Context, url, runID, dir string) ([]archive.File, time.Time, error) {
-	st, err := store.Open(ctx, url)
-	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("results store: %w", err)
-	}
-	defer st.Close()
-	run, err := st.Run(ctx, runID)
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	if run == nil {
-		return nil, time.Time{}, fmt.Errorf("run %s is not in the store %s", runID, redact(url))
-	}
-	ended := run.Finished
-	if ended.IsZero() {
-		ended = run.Started
-	}
-	results, err := st.Results(ctx, store.Filter{RunID: runID})
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, time.Time{}, err
-	}
-	resPath := filepath.Join(dir, "results.jsonl.gz")
-	recPath := filepath.Join(dir, "records.jsonl.gz")
-	err = writeGzip(resPath, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		for _, r := range results {
-			if err := enc.Encode(map[string]any{"run": r.RunID, "fingerprint": r.Fingerprint, "attempts": r.Attempts,
-				"config": r.Config, "summary": r.Summary, "accuracy": rawOrNull(r.Accuracy), "served_by": r.ServedBy,
-				"finished": r.Finished.UTC()}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	n := 0
-	err = writeGzip(recPath, func(w io.Writer) error {
-		for _, r := range results {
-			recs, err := st.Records(ctx, runID, r.Fingerprint)
-			if err != nil {
-				return err
-			}
-			for _, rec := range recs {
-				b, err := protojson.Marshal(rec)
-				if err != nil {
-					return err
-				}
-				// protojson varies its whitespace on purpose; compacting makes
-				// the bytes, and so the content address, stable.
-				var c bytes.Buffer
-				if err := json.Compact(&c, b); err != nil {
-					return err
-				}
-				fmt.Fprintf(w, `{"fingerprint":%q,"record":%s}`+"\n", r.Fingerprint, c.Bytes())
-				n++
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	return []archive.File{
-		{Name: "results.jsonl.gz", Path: resPath, ContentType: "application/gzip"},
-		{Name: "records.jsonl.gz", Path: recPath, ContentType: "application/gzip"},
-	}, ended, nil
-}
-
-func rawOrNull(b json.RawMessage) json.RawMessage {
-	if len(b) == 0 {
-		return json.RawMessage("null")
-	}
-	return b
-}
-
-// writeGzip writes a gzip file with a fixed header (no name, no time), so that
-// its bytes depend on its content alone.
-func writeGzip(path string, fill func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".export-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	zw := gzip.NewWriter(tmp)
-	if err := fill(zw); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := zw.Close(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-// reportFiles lists the reports folder, in name order.
-func reportFiles(dir string) []archive.File {
-	var out []archive.File
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return nil
-		}
-		rel, _ := filepath.Rel(dir, p)
-		out = append(out, archive.File{Name: "reports/" + filepath.ToSlash(rel), Path: p, ContentType: contentTypeOf(p)})
-		return nil
-	})
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-func contentTypeOf(p string) string {
-	switch filepath.Ext(p) {
-	case ".html":
-		return "text/html; charset=utf-8"
-	case ".json":
-		return "application/json"
-	case ".pdf":
-		return "application/pdf"
-	case ".png":
-		return "image/png"
-	case ".svg":
-		return "image/svg+xml"
-	}
-	return "application/octet-stream"
 }
 
 func newArchivePrune() *cobra.Command {
@@ -327,7 +125,7 @@ The archive and retention come from the campaign, or from --to and
 		RunE: func(cmd *cobra.Command, args []string) error {
 			url, retention := to, days
 			if url == "" {
-				_, c, err := f.campaign(cmd, args)
+				_, c, err := f.inv.campaign(cmd, args)
 				if err != nil {
 					return err
 				}

@@ -3,17 +3,17 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/llmsweep/llmsweep/internal/compare"
+	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/store"
 )
 
 func newCompare() *cobra.Command {
-	var url, output string
+	var inv invocation
 	var threshold, alpha float64
 	cmd := &cobra.Command{
 		Use:   "compare RUN_A RUN_B",
@@ -26,16 +26,13 @@ p < --alpha; throughput and goodput regress when they drop by more than
 It exits 1 when a regression is found, for CI gates.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "table" && output != "json" {
-				return fmt.Errorf("--output must be table or json, not %q", output)
-			}
-			st, err := openStore(cmd, url)
+			st, _, err := inv.openStore(cmd.Context(), nil)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
 			ctx := cmd.Context()
-			load := func(id string) ([]store.Result, error) {
+			load := func(id string) ([]result.Result, error) {
 				rs, err := st.Results(ctx, store.Filter{RunID: id})
 				if err != nil {
 					return nil, err
@@ -59,7 +56,7 @@ It exits 1 when a regression is found, for CI gates.`,
 			}
 			deltas, regressions := cmp.Deltas, cmp.Regressions
 			w := cmd.OutOrStdout()
-			if output == "json" {
+			if inv.output == "json" {
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
 				if err := enc.Encode(deltas); err != nil {
@@ -81,6 +78,9 @@ It exits 1 when a regression is found, for CI gates.`,
 				tw.Flush()
 				fmt.Fprintf(w, "%d configs compared (%d only in %s, %d only in %s); %d regressions beyond %.0f%% (alpha %g)\n",
 					cmp.Shared, cmp.OnlyA, args[0], cmp.OnlyB, args[1], regressions, 100*threshold, alpha)
+				for _, m := range keys(cmp.Unmeasured) {
+					fmt.Fprintf(w, "%s not compared for %d configs: a run did not measure it\n", m, cmp.Unmeasured[m])
+				}
 			}
 			if cmp.Shared == 0 {
 				return fmt.Errorf("runs %s and %s share no config", args[0], args[1])
@@ -91,9 +91,9 @@ It exits 1 when a regression is found, for CI gates.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&url, "store", os.Getenv("LLMSWEEP_STORE"), "the results store `URL` (default $LLMSWEEP_STORE, else sqlite://.llmsweep/results.db)")
+	inv.addStore(cmd)
 	cmd.Flags().Float64Var(&threshold, "threshold", 0.05, "the relative change that counts as a regression")
 	cmd.Flags().Float64Var(&alpha, "alpha", 0.05, "the significance level of the Mann–Whitney U test")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	inv.addOutput(cmd, "table", "json")
 	return cmd
 }

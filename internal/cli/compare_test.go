@@ -3,13 +3,13 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/store"
 	"github.com/llmsweep/llmsweep/internal/store/storetest"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
@@ -18,7 +18,7 @@ import (
 // storeRun stores one config's run with per-request TTFTs around ttftMs.
 func storeRun(t *testing.T, st store.Store, id string, ttftMs float64) {
 	ctx := context.Background()
-	if _, err := st.CreateRun(ctx, store.Run{ID: id, Campaign: "c", MatrixHash: "h", Configs: 1, Started: time.Unix(1e9, 0)}); err != nil {
+	if _, err := st.CreateRun(ctx, result.Run{ID: id, Campaign: "c", MatrixHash: "h", Configs: 1, Started: time.Unix(1e9, 0)}); err != nil {
 		t.Fatal(err)
 	}
 	fp := strings.Repeat("f", 64)
@@ -32,9 +32,9 @@ func storeRun(t *testing.T, st store.Store, id string, ttftMs float64) {
 	if err := st.AppendRecords(ctx, id, fp, 1, recs); err != nil {
 		t.Fatal(err)
 	}
-	cfg, _ := json.Marshal(matrix.Config{Fingerprint: fp, Model: "m", Framework: "vllm", Workload: "chat"})
-	sum, _ := json.Marshal(metrics.Summarize(recs, metrics.SLO{}))
-	if err := st.PutResult(ctx, store.Result{RunID: id, Fingerprint: fp, Attempts: 1, Config: cfg, Summary: sum, Finished: time.Unix(1e9, 0)}); err != nil {
+	cfg := matrix.Config{Fingerprint: fp, Model: "m", Framework: "vllm", Workload: "chat"}
+	if err := st.PutResult(ctx, result.Result{Run: id, Fingerprint: fp, Attempts: 1, Config: cfg, Summary: metrics.Summarize(recs, metrics.SLO{}),
+		Provenance: result.Provenance{Kind: result.Measured}, Finished: time.Unix(1e9, 0)}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,15 +1,13 @@
 package cli
 
 import (
-	"archive/tar"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"cuelang.org/go/cue/cuecontext"
@@ -18,15 +16,16 @@ import (
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/diff"
 	"github.com/llmsweep/llmsweep/internal/generated"
-	"github.com/llmsweep/llmsweep/internal/store"
+	"github.com/llmsweep/llmsweep/internal/matrix"
+	"github.com/llmsweep/llmsweep/internal/pipeline"
+	"github.com/llmsweep/llmsweep/internal/result"
 )
 
 func newDiff() *cobra.Command {
-	var opt campaign.Options
-	var out, against, output, results string
-	var names []string
+	var inv invocation
+	var out, against string
 	var max int
-	var live bool
+	var live, results bool
 	var kf kubeFlags
 	cmd := &cobra.Command{
 		Use:   "diff [paths...]",
@@ -37,13 +36,10 @@ It reports configs added, removed and changed (field by field), configs that mov
 between batches, and the manifests' changes as unified diffs, then a one-line
 summary. Exit codes follow kubectl diff: 0 no change, 1 changes, 2 error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
 			if live {
-				return diffLive(cmd, args, opt, names, kf, output)
+				return diffLive(cmd, args, &inv, kf)
 			}
-			set, cs, err := loadCampaigns(cmd, args, opt, names)
+			set, cs, err := inv.campaigns(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -55,7 +51,7 @@ summary. Exit codes follow kubectl diff: 0 no change, 1 changes, 2 error.`,
 				}
 				newFiles[c.Name] = files
 			}
-			oldFiles, warnings, err := oldSide(cmd, against, out, args, opt, names, len(names) == 0)
+			oldFiles, warnings, err := oldSide(against, out, args, &inv)
 			if err != nil {
 				return err
 			}
@@ -84,7 +80,7 @@ summary. Exit codes follow kubectl diff: 0 no change, 1 changes, 2 error.`,
 				}
 			}
 			w := cmd.OutOrStdout()
-			if output == "json" {
+			if inv.output == "json" {
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
 				if err := enc.Encode(reports); err != nil {
@@ -102,8 +98,8 @@ summary. Exit codes follow kubectl diff: 0 no change, 1 changes, 2 error.`,
 				}
 				fmt.Fprintf(w, "%d of %d campaigns changed\n", changed, len(reports))
 			}
-			if results != "" {
-				if err := diffResults(cmd, results, newFiles); err != nil {
+			if results {
+				if err := diffResults(cmd, &inv, cs, newFiles); err != nil {
 					return err
 				}
 			}
@@ -116,11 +112,12 @@ summary. Exit codes follow kubectl diff: 0 no change, 1 changes, 2 error.`,
 	f := cmd.Flags()
 	f.StringVar(&out, "generated", "generated", "the committed output folder to compare with")
 	f.StringVar(&against, "against", "", "compare with the campaigns at a git revision, as git:REF")
-	f.StringSliceVar(&names, "campaign", nil, "diff only these campaigns (default: all)")
-	f.StringVarP(&output, "output", "o", "text", "text or json")
+	inv.addCampaign(cmd, true)
+	inv.addOutput(cmd, "text", "json")
 	f.IntVar(&max, "max", 20, "entries shown per section in text output")
-	f.StringVar(&results, "results", "", "also say how many of each campaign's configs already have results in this store `URL`")
-	f.StringVar(&opt.Catalog, "catalog", "", "catalog directory (default: catalog/ of the CUE module, else the built-in catalog)")
+	f.BoolVar(&results, "results", false, "also say, per campaign, how many configs a run would measure and why, and how many stored results (in --store) would stand in under its reuse policy")
+	inv.addStore(cmd)
+	inv.addCatalog(cmd)
 	f.BoolVar(&live, "live", false, "compare with the live objects in the cluster through a server-side dry-run apply, as kubectl diff --server-side does")
 	kf.add(f)
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return err })
@@ -130,8 +127,9 @@ summary. Exit codes follow kubectl diff: 0 no change, 1 changes, 2 error.`,
 // oldSide returns the files each campaign had before: the committed generated/
 // folders, or the campaigns compiled from a git revision. Hand edits in generated/
 // are reported as warnings and compared as they are.
-func oldSide(cmd *cobra.Command, against, out string, args []string, opt campaign.Options, names []string, all bool) (map[string]map[string][]byte, []string, error) {
+func oldSide(against, out string, args []string, inv *invocation) (map[string]map[string][]byte, []string, error) {
 	old := map[string]map[string][]byte{}
+	all := len(inv.names) == 0
 	if against == "" {
 		entries, err := os.ReadDir(out)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -139,7 +137,7 @@ func oldSide(cmd *cobra.Command, against, out string, args []string, opt campaig
 		}
 		var warnings []string
 		for _, e := range entries {
-			if !e.IsDir() || strings.HasPrefix(e.Name(), ".") || !all && !contains(names, e.Name()) {
+			if !e.IsDir() || strings.HasPrefix(e.Name(), ".") || !all && !slices.Contains(inv.names, e.Name()) {
 				continue
 			}
 			files, err := generated.Read(filepath.Join(out, e.Name()))
@@ -156,29 +154,12 @@ func oldSide(cmd *cobra.Command, against, out string, args []string, opt campaig
 	if !ok || ref == "" {
 		return nil, nil, fmt.Errorf("--against takes git:REF, not %q", against)
 	}
-	dir, err := checkout(ref)
+	set, err := campaign.LoadAtRef(cuecontext.New(), ref, args, campaign.Options{Catalog: inv.catalog})
 	if err != nil {
 		return nil, nil, err
 	}
-	defer os.RemoveAll(dir)
-	paths := args
-	if len(paths) == 0 {
-		paths = []string{"campaigns"}
-	}
-	var moved []string
-	for _, p := range paths {
-		moved = append(moved, filepath.Join(dir, p))
-	}
-	if opt.Catalog != "" {
-		opt.Catalog = filepath.Join(dir, opt.Catalog)
-	}
-	opt.Dir = dir
-	set, err := campaign.Load(cuecontext.New(), moved, opt)
-	if err != nil {
-		return nil, nil, fmt.Errorf("the campaigns at %s do not load:\n%w", ref, err)
-	}
 	for _, n := range keys(set.Campaigns) {
-		if !all && !contains(names, n) {
+		if !all && !slices.Contains(inv.names, n) {
 			continue
 		}
 		files, _, err := generated.Files(set, set.Campaigns[n], generated.Options{SkipValidation: true})
@@ -190,130 +171,43 @@ func oldSide(cmd *cobra.Command, against, out string, args []string, opt campaig
 	return old, nil, nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// checkout writes the CUE inputs of the repository at ref into a temporary
-// folder, through git archive, so that the old campaigns can be compiled.
-func checkout(ref string) (string, error) {
-	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
-	if err != nil {
-		return "", fmt.Errorf("--against git:%s needs a git repository: %v", ref, err)
-	}
-	root := strings.TrimSpace(string(top))
-	// Paths are resolved against the checkout's root as they are against the
-	// working directory.
-	if cwd, err := os.Getwd(); err == nil {
-		if real, err := filepath.EvalSymlinks(cwd); err == nil && real != root {
-			return "", fmt.Errorf("run diff --against from the repository root (%s)", root)
-		}
-	}
-	// Only the inputs that exist at ref: git archive fails on a missing path.
-	ls := exec.Command("git", "ls-tree", "--name-only", ref)
-	ls.Dir = root
-	names, err := ls.Output()
-	if err != nil {
-		return "", fmt.Errorf("--against git:%s: git cannot resolve %s to a tree", ref, ref)
-	}
-	paths := []string{"--format=tar", ref, "--"}
-	for _, n := range strings.Fields(string(names)) {
-		if n == "cue.mod" || n == "schema" || n == "catalog" || n == "campaigns" {
-			paths = append(paths, n)
-		}
-	}
-	arch := exec.Command("git", append([]string{"archive"}, paths...)...)
-	arch.Dir = root
-	var stderr strings.Builder
-	arch.Stderr = &stderr
-	pipe, err := arch.StdoutPipe()
-	if err != nil {
-		return "", err
-	}
-	if err := arch.Start(); err != nil {
-		return "", err
-	}
-	dir, err := os.MkdirTemp("", "llmsweep-against-")
-	if err != nil {
-		return "", err
-	}
-	tr := tar.NewReader(pipe)
-	var terr error
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			terr = err
-			break
-		}
-		if h.Typeflag != tar.TypeReg || strings.Contains(h.Name, "..") {
-			continue
-		}
-		path := filepath.Join(dir, filepath.FromSlash(h.Name))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			terr = err
-			break
-		}
-		b, err := io.ReadAll(tr)
-		if err == nil {
-			err = os.WriteFile(path, b, 0o644)
-		}
-		if err != nil {
-			terr = err
-			break
-		}
-	}
-	io.Copy(io.Discard, pipe)
-	if err := arch.Wait(); err != nil {
-		os.RemoveAll(dir)
-		return "", fmt.Errorf("git archive %s: %s", ref, strings.TrimSpace(stderr.String()))
-	}
-	if terr != nil {
-		os.RemoveAll(dir)
-		return "", terr
-	}
-	return dir, nil
-}
-
-// diffResults says, per campaign, how many of its compiled configs already have
-// results in the store, and how many have none yet.
-func diffResults(cmd *cobra.Command, url string, files map[string]map[string][]byte) error {
-	st, err := openStore(cmd, url)
+// diffResults says, per campaign, how many of its compiled configs a run on
+// the cluster would measure, and why, under the campaign's reuse policy, and
+// how many stored results would stand in. Without the campaign (status), it
+// counts the configs that have a stored measurement.
+func diffResults(cmd *cobra.Command, inv *invocation, cs []campaign.Campaign, files map[string]map[string][]byte) error {
+	st, url, err := inv.openExisting(cmd.Context(), nil)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	stored, err := st.Results(cmd.Context(), store.Filter{})
-	if err != nil {
-		return err
+	if st != nil {
+		defer st.Close()
 	}
-	have := make(map[string]bool, len(stored))
-	for _, r := range stored {
-		have[r.Fingerprint] = true
+	policies := map[string]campaign.Reuse{}
+	for _, c := range cs {
+		policies[c.Name] = c.Reuse
 	}
 	for _, name := range keys(files) {
-		m := files[name]["matrix.jsonl"]
-		total, done := 0, 0
-		for _, line := range bytes.Split(m, []byte("\n")) {
-			var cfg struct {
-				Fingerprint string `json:"fingerprint"`
-			}
-			if len(bytes.TrimSpace(line)) == 0 || json.Unmarshal(line, &cfg) != nil || cfg.Fingerprint == "" {
-				continue
-			}
-			total++
-			if have[cfg.Fingerprint] {
-				done++
+		var configs []matrix.Config
+		for _, line := range bytes.Split(files[name]["matrix.jsonl"], []byte("\n")) {
+			var cfg matrix.Config
+			if len(bytes.TrimSpace(line)) > 0 && json.Unmarshal(line, &cfg) == nil && cfg.Fingerprint != "" {
+				configs = append(configs, cfg)
 			}
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "%s: %d of %d configs already have results in %s; %d have none\n", name, done, total, redact(url), total-done)
+		p, known := policies[name]
+		if !known {
+			p.Scope = campaign.ReuseAny
+		}
+		r, err := pipeline.Decide(cmd.Context(), st, configs, pipeline.ReuseOptions{Policy: p, Kind: result.Measured})
+		if err != nil {
+			return err
+		}
+		if !known {
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d of %d configs have measured results in %s\n", name, len(configs)-len(r.Measure), len(configs), redact(url))
+			continue
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s: of %d configs, a run on the cluster would have %s (results in %s)\n", name, len(configs), r, redact(url))
 	}
 	return nil
 }

@@ -12,68 +12,26 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
-	"github.com/llmsweep/llmsweep/internal/candidates"
 	"github.com/llmsweep/llmsweep/internal/notify"
-	"github.com/llmsweep/llmsweep/internal/store"
 )
 
 // latestHTMLReport is where llmsweep report writes the latest HTML report.
 const latestHTMLReport = ".llmsweep/reports/latest.html"
 
-// tailFlags are what the pipeline's tail steps (notify, archive) share: which
-// campaign, from a bundle (in a pod) or from CUE files (locally), and which run.
+// tailFlags are what the pipeline's tail steps (notify, archive, aggregate,
+// refresh-views, invalidate-cache) share: which campaign, from a bundle (in a
+// pod) or from CUE files (locally), which run, and the store.
 type tailFlags struct {
-	bundle string
-	name   string
-	run    string
-	store  string
-	opt    campaign.Options
+	inv invocation
+	run string
 }
 
 func (f *tailFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.bundle, "bundle", "", "the campaign bundle `file` (in a pipeline pod); else the campaign comes from the CUE files given")
-	cmd.Flags().StringVar(&f.name, "campaign", "", "the campaign, when the files hold several")
+	f.inv.addBundle(cmd)
+	f.inv.addCampaign(cmd, false)
+	f.inv.addStore(cmd)
+	f.inv.addCatalog(cmd)
 	cmd.Flags().StringVar(&f.run, "run", "", "the run `ID` (Argo's workflow.uid in the pipeline)")
-	cmd.Flags().StringVar(&f.store, "store", os.Getenv("LLMSWEEP_STORE"), "the results store `URL` (default $LLMSWEEP_STORE, else the campaign's store.url)")
-	cmd.Flags().StringVar(&f.opt.Catalog, "catalog", "", "catalog `directory` (default: ./catalog, or the built-in one)")
-}
-
-// campaign loads the one campaign the step is about.
-func (f *tailFlags) campaign(cmd *cobra.Command, args []string) (*campaign.Set, campaign.Campaign, error) {
-	if f.bundle != "" {
-		if len(args) > 0 {
-			return nil, campaign.Campaign{}, errors.New("give --bundle or campaign files, not both")
-		}
-		b, err := os.ReadFile(f.bundle)
-		if err != nil {
-			return nil, campaign.Campaign{}, err
-		}
-		set, c, err := campaign.ReadBundle(b)
-		if err != nil {
-			return nil, campaign.Campaign{}, fmt.Errorf("%s: %w", f.bundle, err)
-		}
-		return set, c, nil
-	}
-	var names []string
-	if f.name != "" {
-		names = []string{f.name}
-	}
-	set, cs, err := loadCampaigns(cmd, args, f.opt, names)
-	if err != nil {
-		return nil, campaign.Campaign{}, err
-	}
-	if len(cs) != 1 {
-		return nil, campaign.Campaign{}, fmt.Errorf("%d campaigns are loaded (%s): name one with --campaign", len(cs), campaignNames(cs))
-	}
-	return set, cs[0], nil
-}
-
-// storeURL is --store, else $LLMSWEEP_STORE (the flag's default), else the campaign's.
-func (f *tailFlags) storeURL(c campaign.Campaign) string {
-	if f.store != "" {
-		return f.store
-	}
-	return c.Store.URL
 }
 
 func newNotify() *cobra.Command {
@@ -107,7 +65,7 @@ never touched.`,
 			if f.run == "" || status == "" {
 				return errors.New("notify needs --run and --status")
 			}
-			set, c, err := f.campaign(cmd, args)
+			set, c, err := f.inv.campaign(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -130,7 +88,7 @@ never touched.`,
 			}
 			// A store that cannot be read still gets the run announced: the
 			// notification says so instead of staying silent.
-			if err := summarize(cmd.Context(), f.storeURL(c), set, c, &m); err != nil {
+			if err := summarize(cmd.Context(), &f.inv, set, c, &m); err != nil {
 				m.Failures = append(m.Failures, notify.Failure{Step: "results store", Reason: err.Error()})
 			}
 			m.ReportURL = reportURL
@@ -181,78 +139,17 @@ func isRegularFile(path string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-// summarize fills the message's counts, config failures and top recommendation
-// from the store.
-func summarize(ctx context.Context, url string, set *campaign.Set, c campaign.Campaign, m *notify.Message) error {
+// summarize fills the message from the store, within 30 s.
+func summarize(ctx context.Context, inv *invocation, set *campaign.Set, c campaign.Campaign, m *notify.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	st, err := store.Open(ctx, url)
+	st, _, err := inv.openStore(ctx, &c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	run, err := st.Run(ctx, m.Run)
-	if err != nil {
+	if set.Policies, err = policies(set); err != nil {
 		return err
 	}
-	if run != nil {
-		m.Configs = run.Configs
-	}
-	results, err := st.Results(ctx, store.Filter{RunID: m.Run})
-	if err != nil {
-		return err
-	}
-	m.Done = len(results)
-	fails, err := st.Failures(ctx, m.Run)
-	if err != nil {
-		return err
-	}
-	m.Failed = len(fails)
-	for i, fl := range fails {
-		if i == 20 {
-			m.Failures = append(m.Failures, notify.Failure{Step: "configs", Reason: fmt.Sprintf("%d more failed", len(fails)-20)})
-			break
-		}
-		m.Failures = append(m.Failures, notify.Failure{Step: "config " + fl.Fingerprint[:min(12, len(fl.Fingerprint))], Reason: fl.Reason})
-	}
-	if len(results) > 0 {
-		m.Top = recommend(set, c, results)
-	}
-	return nil
-}
-
-// recommend ranks a run's results under the campaign's policy, when it is
-// loaded (a bundle carries no policies), else by goodput.
-func recommend(set *campaign.Set, c campaign.Campaign, results []store.Result) *notify.Recommendation {
-	rows, _, err := candidates.FromStore(c.Name, results)
-	if err != nil || len(rows) == 0 {
-		return nil
-	}
-	byID := map[string]int{}
-	for i := range rows {
-		candidates.Derive(&rows[i], set)
-		byID[rows[i].ID] = i
-	}
-	describe := func(id, policy string, score float64) *notify.Recommendation {
-		i := byID[id]
-		m := rows[i].Metrics
-		return &notify.Recommendation{Policy: policy, Config: results[i].Fingerprint, Score: score,
-			Summary: fmt.Sprintf("%s: %.1f output tok/s, TTFT p99 %.1f ms, TPOT p50 %.2f ms, goodput %.2f req/s",
-				id, m["output_throughput"], m["ttft_p99_ms"], m["tpot_p50_ms"], m["goodput"])}
-	}
-	if p, ok := set.Policies[c.Policy]; ok {
-		res, err := candidates.Rank(rows, p)
-		if err != nil || len(res.Ranked) == 0 {
-			return nil // every config failed the policy's constraints: nothing to recommend
-		}
-		return describe(res.Ranked[0].ID, p.Name, res.Ranked[0].Score)
-	}
-	best := 0
-	for i, r := range rows {
-		a, b := r.Metrics, rows[best].Metrics
-		if a["goodput"] > b["goodput"] || a["goodput"] == b["goodput"] && a["output_throughput"] > b["output_throughput"] {
-			best = i
-		}
-	}
-	return describe(rows[best].ID, "", rows[best].Metrics["goodput"])
+	return notify.Summarize(ctx, st, set, c, m)
 }

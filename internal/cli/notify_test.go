@@ -15,6 +15,7 @@ import (
 
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/store"
 )
 
@@ -28,20 +29,21 @@ func TestNotifyCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateRun(ctx, store.Run{ID: "run1", Campaign: "demo", MatrixHash: "h", Configs: 3, Started: time.Unix(1e9, 0)}); err != nil {
+	if _, err := st.CreateRun(ctx, result.Run{ID: "run1", Campaign: "demo", MatrixHash: "h", Configs: 3, Started: time.Unix(1e9, 0)}); err != nil {
 		t.Fatal(err)
 	}
 	for i, c := range []int{4, 16} {
 		fp := strings.Repeat(string(rune('a'+i)), 64)
-		cfg, _ := json.Marshal(matrix.Config{Fingerprint: fp, Model: "llama-3.2-1b-instruct", Hardware: "l4-x1",
-			Framework: "vllm", Version: "1", Quantization: "bf16", Workload: "chat", Concurrency: c})
-		sum, _ := json.Marshal(metrics.Summary{Requests: 100, Succeeded: 100, TTFT: metrics.Stats{P99: float64(100 * (i + 1))},
-			OutputThroughput: float64(400 * (i + 1)), Goodput: float64(2 * (i + 1))})
-		if err := st.PutResult(ctx, store.Result{RunID: "run1", Fingerprint: fp, Attempts: 1, Config: cfg, Summary: sum, Finished: time.Unix(1e9, 0)}); err != nil {
+		cfg := matrix.Config{Fingerprint: fp, Model: "llama-3.2-1b-instruct", Hardware: "l4-x1",
+			Framework: "vllm", Version: "1", Quantization: "bf16", Workload: "chat", Concurrency: c}
+		sum := metrics.Summary{Requests: 100, Succeeded: 100, TTFT: metrics.Stats{N: 100, P99: metrics.Of(float64(100 * (i + 1)))},
+			OutputThroughput: metrics.Of(float64(400 * (i + 1))), Goodput: metrics.Of(float64(2 * (i + 1)))}
+		if err := st.PutResult(ctx, result.Result{Run: "run1", Fingerprint: fp, Attempts: 1, Config: cfg, Summary: sum,
+			Provenance: result.Provenance{Kind: result.Measured}, Finished: time.Unix(1e9, 0)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := st.PutFailure(ctx, store.Failure{RunID: "run1", Fingerprint: strings.Repeat("c", 64), Attempt: 3, Final: true,
+	if err := st.PutFailure(ctx, result.Failure{Run: "run1", Fingerprint: strings.Repeat("c", 64), Attempt: 3, Final: true,
 		Reason: "server exited: CUDA out of memory", Time: time.Unix(1e9, 0)}); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +90,9 @@ func TestNotifyCommand(t *testing.T) {
 		t.Errorf("stdout: %s", out.String())
 	}
 	for _, want := range []string{"campaign demo finished (run run1)", "3 configs*: 2 done, 1 failed",
-		"Top recommendation* (highest goodput; no ranking policy loaded)", "llama-3.2-1b-instruct/l4-x1/vllm-1/bf16/chat/c=16",
+		// The campaign's policy (balanced by default) is a shipped one.
+		"Top recommendation* (policy balanced, score 0.500)", "llama-3.2-1b-instruct/l4-x1/vllm-1/bf16/chat/c=4",
+		"TPOT p50 – ms", // not measured, so not 0
 		"server exited: CUDA out of memory", "<https://reports.example.com/demo/run1.html|Open the report>"} {
 		if !bytes.Contains(slackBody, []byte(want)) {
 			t.Errorf("Slack body lacks %q:\n%s", want, slackBody)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/matrix"
+	"github.com/llmsweep/llmsweep/internal/pipeline"
+	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/sim"
 	"github.com/llmsweep/llmsweep/internal/store"
 )
@@ -24,11 +26,10 @@ import (
 const defaultPoints = "testdata/published/points.csv"
 
 func newPlan() *cobra.Command {
-	var opt campaign.Options
-	var names []string
+	var inv invocation
 	var all, asJSON, calibrate bool
 	var top int
-	var validate, storeURL string
+	var validate string
 	var simOpt sim.Options
 	cmd := &cobra.Command{
 		Use:   "plan [paths...]",
@@ -50,9 +51,9 @@ median error on the other half (default FILE: ` + defaultPoints + `).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w := cmd.OutOrStdout()
 			if validate != "" {
-				return runValidate(cmd, w, args, opt, validate, asJSON)
+				return runValidate(cmd, w, args, campaign.Options{Catalog: inv.catalog}, validate, asJSON)
 			}
-			set, cs, err := loadCampaigns(cmd, args, opt, names)
+			set, cs, err := inv.campaigns(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -61,7 +62,7 @@ median error on the other half (default FILE: ` + defaultPoints + `).`,
 				return err
 			}
 			if calibrate {
-				if tab, err = runCalibrate(cmd.Context(), w, set, tab, storeURL, asJSON); err != nil {
+				if tab, err = runCalibrate(cmd.Context(), w, set, tab, inv.storeURL(nil), asJSON); err != nil {
 					return err
 				}
 			}
@@ -90,22 +91,45 @@ median error on the other half (default FILE: ` + defaultPoints + `).`,
 				}
 				printPlan(w, p, cs[i], set, all, top)
 			}
-			return nil
+			return planReuse(cmd, &inv, cs, plans)
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&names, "campaign", nil, "plan only these campaigns (default: all loaded)")
+	inv.addCampaign(cmd, true)
 	f.BoolVar(&all, "all", false, "list every config and batch, not only the longest")
 	f.IntVar(&top, "top", 10, "configs to list without --all")
 	f.BoolVar(&asJSON, "json", false, "print JSON (configs limited to --top unless --all)")
 	f.BoolVar(&calibrate, "calibrate", false, "fit the efficiency factors to the results in --store before planning")
-	f.StringVar(&storeURL, "store", store.DefaultURL, "results store for --calibrate")
+	inv.addStore(cmd)
 	f.StringVar(&validate, "validate", "", "fit on half of a published points `file` and report the error on the other half")
 	f.Lookup("validate").NoOptDefVal = defaultPoints
 	f.Float64Var(&simOpt.LoadGBps, "load-gbps", sim.DefaultLoadGBps, "rate at which a server reads its checkpoint, GB/s")
 	f.Float64Var(&simOpt.StartupS, "startup", sim.DefaultStartupS, "server start without the weights, seconds")
-	f.StringVar(&opt.Catalog, "catalog", "", "catalog directory (default: catalog/ of the CUE module, else the built-in catalog)")
+	inv.addCatalog(cmd)
 	return cmd
+}
+
+// planReuse says, when the store exists, how many of each campaign's configs a
+// run on the cluster would measure and why under its reuse policy, and how
+// many stored results would stand in.
+func planReuse(cmd *cobra.Command, inv *invocation, cs []campaign.Campaign, plans []*sim.Plan) error {
+	for i, c := range cs {
+		st, url, err := inv.openExisting(cmd.Context(), &c)
+		if err != nil || st == nil {
+			return err // plan never creates a store
+		}
+		configs := make([]matrix.Config, len(plans[i].Configs))
+		for j, cp := range plans[i].Configs {
+			configs[j] = cp.Config
+		}
+		r, err := pipeline.Decide(cmd.Context(), st, configs, pipeline.ReuseOptions{Policy: c.Reuse, Kind: result.Measured})
+		st.Close()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "\n%s on the cluster, with the results in %s: %s\n", c.Name, redact(url), r)
+	}
+	return nil
 }
 
 func hours(s float64) string {

@@ -6,64 +6,69 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
+	"cuelang.org/go/cue/cuecontext"
 	"github.com/spf13/cobra"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/candidates"
-	"github.com/llmsweep/llmsweep/internal/rank"
 	"github.com/llmsweep/llmsweep/internal/report"
 	"github.com/llmsweep/llmsweep/internal/store"
 )
 
 func newRank() *cobra.Command {
-	var opt campaign.Options
-	var policyPath, policyName, input, output, url, runID string
+	var inv invocation
+	var ff filterFlags
+	var policyArg, policyName, input string
 	var names []string
 	var top int
 	cmd := &cobra.Command{
-		Use:   "rank --policy FILE (--input RESULTS.jsonl | --run ID [--store URL])",
+		Use:   "rank --policy NAME|FILE [--input RESULTS.jsonl | --run ID | filters]",
 		Short: "Rank benchmark results under a CUE policy (TOPSIS, Pareto or weighted sum), with explanations",
-		Long: `rank applies a policy from campaigns/policies to per-config results: hard
-constraints first (SLO thresholds, memory fit, budget), then the policy's method.
-It prints each recommendation with its criteria values and each criterion's
-contribution, the Pareto front, and how many configs each constraint removed.
+		Long: `rank applies a policy to per-config results: hard constraints first (SLO
+thresholds, memory fit, budget), then the policy's method. It prints each
+recommendation with its criteria values and each criterion's contribution, the
+Pareto front, and how many configs each constraint removed.
 
-Results come from --input, one JSON object a line:
+--policy names a shipped policy (balanced, cost-first, latency-first,
+predicted: campaigns/policies, or the copy built into llmsweep) or a CUE file.
+
+The results are, by default, each config's newest result in the store, narrowed
+by --campaign, --model, --hardware, --framework, --quantization, --workload and
+--provenance; --run ranks one run's results; --input reads JSON lines:
   {"id": "...", "campaign": "...", "hardware": "h100-sxm-x1", "fits": true,
    "metrics": {"ttft_p99_ms": 180, ...}}
-Or they come from the results store: --run ID ranks that run's results (--store,
-else $LLMSWEEP_STORE, else sqlite://.llmsweep/results.db), as the report does.
-Cost criteria ($/hour, $ per 1M output tokens, spot and on-demand) are derived from
-the catalog's prices when the line names its hardware.`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "table" && output != "json" {
-				return fmt.Errorf("--output must be table or json, not %q", output)
+Cost criteria ($/hour, $ per 1M output tokens, spot and on-demand) are derived
+from the catalog's prices when a result names its hardware.
+
+A criterion or constraint whose metric no result has (accuracy on the sim
+engine, for one) is left out with a note, as in the report, which ranks
+through the same code; a policy none of whose criteria is measured is an
+error. Results an engine other than their configs' own served are ranked
+under their own label ("... @ENGINE"), never as the configs.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if policyArg == "" {
+				return errors.New("rank needs --policy: a shipped policy's name (balanced, cost-first, latency-first, predicted) or a CUE file")
 			}
-			if policyPath == "" || (input == "") == (runID == "") {
-				return errors.New("rank needs --policy FILE and one of --input RESULTS.jsonl or --run ID")
-			}
-			set, err := loadSet(cmd, []string{policyPath}, opt)
-			if err != nil {
-				return err
-			}
-			p, err := pickPolicy(set, policyName)
+			set, p, err := rankPolicy(cmd, &inv, policyArg, policyName)
 			if err != nil {
 				return err
 			}
 			if top > 0 {
 				p.TopN = top
 			}
-			rows, err := readRows(cmd, input, url, runID)
+			rows, err := rankRows(cmd, &inv, &ff, input)
 			if err != nil {
 				return err
 			}
 			filtered := rows[:0]
 			for _, r := range rows {
-				if len(names) > 0 && !contains(names, r.Campaign) {
+				if len(names) > 0 && !slices.Contains(names, r.Campaign) {
 					continue
 				}
 				candidates.Derive(&r, set)
@@ -73,78 +78,130 @@ the catalog's prices when the line names its hardware.`,
 			if err != nil {
 				return err
 			}
-			removed := res.Removed
-			if output == "json" {
+			if inv.output == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(map[string]any{
-					"policy": p.Name, "method": p.Method, "considered": len(filtered),
-					"ranked": res.Ranked, "front": res.Front, "removed": removed,
+					"policy": p.Name, "method": p.Method, "considered": res.Considered, "dropped": res.Dropped,
+					"ranked": res.Ranked, "front": res.Front, "removed": res.Removed,
 				})
 			}
-			printRanking(cmd.OutOrStdout(), p, len(filtered), res, removed)
+			printRanking(cmd.OutOrStdout(), p, res)
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&policyPath, "policy", "", "the policy's CUE file (campaigns/policies/balanced.cue)")
+	f.StringVar(&policyArg, "policy", "", "a shipped policy's `name`, or a policy file")
 	f.StringVar(&policyName, "policy-name", "", "which policy of the file (default: the only one)")
-	f.StringVar(&input, "input", "", "results as JSON lines")
-	f.StringVar(&runID, "run", "", "rank this run's results from the store instead")
-	f.StringVar(&url, "store", os.Getenv("LLMSWEEP_STORE"), "the results store `URL`, with --run (default $LLMSWEEP_STORE, else sqlite://.llmsweep/results.db)")
-	f.StringSliceVar(&names, "campaign", nil, "only the results of these campaigns")
+	f.StringVar(&input, "input", "", "rank the results in this JSON-lines `file` instead of the store's")
+	f.StringSliceVar(&names, "campaign", nil, "only the results of these `campaigns`")
 	f.IntVar(&top, "top", 0, "recommendations to print (default: the policy's top_n)")
-	f.StringVarP(&output, "output", "o", "table", "table or json")
-	f.StringVar(&opt.Catalog, "catalog", "", "catalog directory (default: catalog/ of the CUE module, else the built-in catalog)")
+	inv.addOutput(cmd, "table", "json")
+	inv.addStore(cmd)
+	inv.addCatalog(cmd)
+	ff.add(cmd, false)
 	return cmd
 }
 
-// readRows reads the results to rank: a results file, or a run from the store.
-func readRows(cmd *cobra.Command, input, url, runID string) ([]candidates.Row, error) {
+// rankPolicy resolves --policy: a CUE file, or a shipped policy's name. The
+// set it returns has the catalog, for prices.
+func rankPolicy(cmd *cobra.Command, inv *invocation, arg, name string) (*campaign.Set, campaign.Policy, error) {
+	if strings.HasSuffix(arg, ".cue") || strings.ContainsRune(arg, os.PathSeparator) {
+		set, err := inv.load(cmd, []string{arg})
+		if err != nil {
+			return nil, campaign.Policy{}, err
+		}
+		p, err := pickPolicy(set.Policies, name)
+		return set, p, err
+	}
+	set, err := campaign.Load(cuecontext.New(), nil, campaign.Options{Catalog: inv.catalog})
+	if err != nil {
+		return nil, campaign.Policy{}, err
+	}
+	shipped, err := policies(nil)
+	if err != nil {
+		return nil, campaign.Policy{}, err
+	}
+	p, ok := shipped[arg]
+	if !ok {
+		return nil, campaign.Policy{}, fmt.Errorf("--policy %q is neither a file nor a shipped policy%s", arg, campaign.Suggest(arg, keys(shipped)))
+	}
+	return set, p, nil
+}
+
+// rankRows reads the results to rank: a results file, one run, or each
+// config's newest result in the store under the filters.
+func rankRows(cmd *cobra.Command, inv *invocation, ff *filterFlags, input string) ([]candidates.Row, error) {
+	f, err := ff.filter()
+	if input != "" && f != (store.Filter{}) {
+		return nil, errors.New("rank reads --input, or the store under --run and the filters: not both")
+	}
 	if input != "" {
 		return candidates.ReadJSONL(input)
 	}
-	st, err := openStore(cmd, url)
+	if err != nil {
+		return nil, err
+	}
+	st, url, err := inv.openStore(cmd.Context(), nil)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	run, err := st.Run(cmd.Context(), runID)
+	if f.RunID != "" {
+		if run, err := st.Run(cmd.Context(), f.RunID); err != nil {
+			return nil, err
+		} else if run == nil {
+			return nil, fmt.Errorf("run %q is not in the store %s", f.RunID, redact(url))
+		}
+	} else {
+		f.Newest = true
+	}
+	results, err := st.Results(cmd.Context(), f)
 	if err != nil {
 		return nil, err
 	}
-	if run == nil {
-		return nil, fmt.Errorf("run %q is not in the store %s", runID, redact(url))
+	if len(results) == 0 {
+		return nil, fmt.Errorf("the store %s has no results that match", redact(url))
 	}
-	results, err := st.Results(cmd.Context(), store.Filter{RunID: runID})
+	runs, err := st.Runs(cmd.Context(), "")
 	if err != nil {
 		return nil, err
 	}
-	rows, _, err := candidates.FromStore(run.Campaign, results)
-	return rows, err
+	campaignOf := map[string]string{}
+	for _, r := range runs {
+		campaignOf[r.ID] = r.Campaign
+	}
+	return candidates.FromResults(results, func(run string) string { return campaignOf[run] }), nil
 }
 
-func pickPolicy(set *campaign.Set, name string) (campaign.Policy, error) {
-	names := keys(set.Policies)
+func pickPolicy(ps map[string]campaign.Policy, name string) (campaign.Policy, error) {
+	names := keys(ps)
 	switch {
 	case name != "":
-		p, ok := set.Policies[name]
+		p, ok := ps[name]
 		if !ok {
 			return p, fmt.Errorf("no policy %q%s", name, campaign.Suggest(name, names))
 		}
 		return p, nil
 	case len(names) == 1:
-		return set.Policies[names[0]], nil
+		return ps[names[0]], nil
 	case len(names) == 0:
 		return campaign.Policy{}, errors.New("the policy file defines no policy")
 	}
 	return campaign.Policy{}, fmt.Errorf("the file defines %d policies (%s): pick one with --policy-name", len(names), strings.Join(names, ", "))
 }
 
-func printRanking(w io.Writer, p campaign.Policy, considered int, res *rank.Result, removed map[string]int) {
-	crit := keys(p.Criteria)
+func printRanking(w io.Writer, p campaign.Policy, res *candidates.Ranking) {
+	crit := keys(res.Criteria)
+	removed := res.Removed
 	fmt.Fprintf(w, "policy %s (%s, %s normalization): %d configs considered, the top %d:\n\n",
-		p.Name, p.Method, p.Normalization, considered, len(res.Ranked))
+		p.Name, p.Method, p.Normalization, res.Considered, len(res.Ranked))
+	for _, d := range res.Dropped {
+		fmt.Fprintf(w, "left out: %s\n", d)
+	}
+	if len(res.Dropped) > 0 {
+		fmt.Fprintln(w)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprint(tw, "RANK\tSCORE\tCONFIG")
 	for _, c := range crit {

@@ -11,6 +11,8 @@ import (
 	"github.com/llmsweep/llmsweep/internal/campaign/campaigntest"
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/pipeline"
+	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/store"
 	"github.com/llmsweep/llmsweep/internal/store/storetest"
 )
@@ -22,16 +24,16 @@ func TestResults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		run, err := st.CreateRun(ctx, store.Run{ID: "run1", Campaign: "quickstart", MatrixHash: "h", Configs: 2, Started: time.Unix(1e9, 0)})
+		run, err := st.CreateRun(ctx, result.Run{ID: "run1", Campaign: "quickstart", MatrixHash: "h", Configs: 2, Started: time.Unix(1e9, 0)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i, fw := range []string{"vllm", "tgi"} {
-			cfg, _ := json.Marshal(matrix.Config{Fingerprint: fw + strings.Repeat("0", 60), Model: "m", Hardware: "h100-sxm-x1",
-				Framework: fw, Version: "1", Quantization: "bf16", Workload: "chat", Concurrency: 4})
-			sum, _ := json.Marshal(metrics.Summary{Requests: 100, Succeeded: 100, TTFT: metrics.Stats{P50: float64(10 + i)}, OutputThroughput: 500})
-			if err := st.PutResult(ctx, store.Result{RunID: run.ID, Fingerprint: fw + strings.Repeat("0", 60), Attempts: 1,
-				Config: cfg, Summary: sum, Finished: time.Unix(1e9, 0)}); err != nil {
+			cfg := matrix.Config{Fingerprint: fw + strings.Repeat("0", 60), Model: "m", Hardware: "h100-sxm-x1",
+				Framework: fw, Version: "1", Quantization: "bf16", Workload: "chat", Concurrency: 4}
+			sum := metrics.Summary{Requests: 100, Succeeded: 100, TTFT: metrics.Stats{N: 100, P50: metrics.Of(float64(10 + i))}, OutputThroughput: metrics.Of(500)}
+			if err := st.PutResult(ctx, result.Result{Run: run.ID, Fingerprint: cfg.Fingerprint, Attempts: 1, Config: cfg, Summary: sum,
+				Provenance: result.Provenance{Kind: result.Measured}, Finished: time.Unix(1e9+int64(i), 0)}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -44,10 +46,15 @@ func TestResults(t *testing.T) {
 		if !strings.Contains(out.String(), "tgi 1") || strings.Contains(out.String(), "vllm") || !strings.Contains(out.String(), "11.0") {
 			t.Errorf("table:\n%s", out.String())
 		}
+		// What was not measured (TPOT here) is "–", never 0.
+		if !strings.Contains(out.String(), "–") {
+			t.Errorf("unmeasured TPOT is not \"–\":\n%s", out.String())
+		}
 		out.Reset()
 		Run([]string{"results", "--store", url, "-o", "json"}, &out, &errb)
-		var rows []resultRowOut
-		if err := json.Unmarshal(out.Bytes(), &rows); err != nil || len(rows) != 2 || rows[0].OutputTPS != 500 {
+		var rows []result.Result
+		if err := json.Unmarshal(out.Bytes(), &rows); err != nil || len(rows) != 2 || rows[0].Summary.OutputThroughput != metrics.Of(500) ||
+			rows[0].Provenance.Kind != result.Measured || strings.Contains(out.String(), `"tpot_ms": {"n": 0, "p50"`) {
 			t.Errorf("json: %v %s", err, out.String())
 		}
 		out.Reset()
@@ -78,19 +85,22 @@ func TestResultsImportExport(t *testing.T) {
 		}
 		out.Reset()
 		Run([]string{"results", "--store", url, "--campaign", "imported", "-o", "json"}, &out, &errb)
-		var rows []resultRowOut
+		var rows []result.Result
 		if err := json.Unmarshal(out.Bytes(), &rows); err != nil || len(rows) != 2 {
 			t.Fatalf("%d imported rows (%v):\n%s", len(rows), err, out.String())
 		}
 		for _, r := range rows {
-			if r.Framework != "openai" {
+			if r.Provenance.Kind != result.Imported {
+				t.Errorf("an import's provenance: %v", r.Provenance)
+			}
+			if r.Config.Framework != "openai" {
 				continue
 			}
 			out.Reset()
 			if code := Run([]string{"results", "export", "--store", url, "--run", r.Run, "--config", r.Fingerprint[:12]}, &out, &errb); code != 0 {
 				t.Fatalf("export: exit %d: %s", code, errb.String())
 			}
-			if !strings.Contains(out.String(), `"model_id": "`+r.Model+`"`) {
+			if !strings.Contains(out.String(), `"model_id": "`+r.Config.Model+`"`) {
 				t.Errorf("export:\n%.300s", out.String())
 			}
 		}
@@ -101,29 +111,32 @@ func TestResultsImportExport(t *testing.T) {
 	})
 }
 
+// diff --results says what a run on the cluster would measure, and why,
+// under the campaign's reuse policy.
 func TestDiffResults(t *testing.T) {
 	set := campaigntest.Repo(t)
-	configs, _, err := compileConfigs(set, set.Campaigns["quickstart"])
+	m, err := pipeline.Compile(set, set.Campaigns["quickstart"], "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	configs := m.Configs
 	storetest.Backends(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		st, err := store.Open(ctx, url)
 		if err != nil {
 			t.Fatal(err)
 		}
-		st.CreateRun(ctx, store.Run{ID: "r", Campaign: "quickstart", MatrixHash: "h", Configs: 2, Started: time.Unix(1e9, 0)})
-		cfg, _ := json.Marshal(configs[0])
-		if err := st.PutResult(ctx, store.Result{RunID: "r", Fingerprint: configs[0].Fingerprint, Attempts: 1, Config: cfg,
-			Summary: []byte(`{}`), Finished: time.Unix(1e9, 0)}); err != nil {
+		st.CreateRun(ctx, result.Run{ID: "r", Campaign: "quickstart", MatrixHash: "h", Configs: 2, Started: time.Unix(1e9, 0)})
+		if err := st.PutResult(ctx, result.Result{Run: "r", Fingerprint: configs[0].Fingerprint, Attempts: 1, Config: configs[0],
+			Provenance: result.Provenance{Kind: result.Measured}, Finished: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		st.Close()
 		var out, errb bytes.Buffer
-		code := Run([]string{"diff", "../../campaigns", "--generated", "../../generated", "--campaign", "quickstart", "--results", url}, &out, &errb)
-		if code != 0 || !strings.Contains(out.String(), "quickstart: 1 of 2 configs already have results in "+url+"; 1 have none") {
-			t.Errorf("exit %d:\n%s%s", code, out.String(), errb.String())
+		code := Run([]string{"diff", "../../campaigns", "--generated", "../../generated", "--campaign", "quickstart", "--results", "--store", url}, &out, &errb)
+		want := "quickstart: of 2 configs, a run on the cluster would have 1 measured (1 no result stored); 1 reused (1 stored result stands in (reuse scope any)) (results in " + url + ")"
+		if code != 0 || !strings.Contains(out.String(), want) {
+			t.Errorf("exit %d:\n%s%s\nwant %s", code, out.String(), errb.String(), want)
 		}
 	})
 }

@@ -16,22 +16,11 @@ import (
 
 	"github.com/llmsweep/llmsweep/internal/benchfmt"
 	"github.com/llmsweep/llmsweep/internal/matrix"
-	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/store"
 )
 
-func openStore(cmd *cobra.Command, url string) (store.Store, error) {
-	if url == "" {
-		url = store.DefaultURL
-	}
-	st, err := store.Open(cmd.Context(), url)
-	if err != nil {
-		return nil, fmt.Errorf("results store: %w", err)
-	}
-	return st, nil
-}
-
-func newResultsImport(url *string) *cobra.Command {
+func newResultsImport(inv *invocation) *cobra.Command {
 	var campaignName string
 	cmd := &cobra.Command{
 		Use:   "import FILE...",
@@ -42,7 +31,7 @@ profile_export_genai_perf.json files, and stores each result as a run of its own
 source's definitions; where they differ from llmsweep's, import says so.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore(cmd, *url)
+			st, _, err := inv.openStore(cmd.Context(), nil)
 			if err != nil {
 				return err
 			}
@@ -97,21 +86,19 @@ func importResult(cmd *cobra.Command, st store.Store, campaignName, path, fileSu
 	if started.IsZero() {
 		started = time.Now()
 	}
-	run, err := st.CreateRun(ctx, store.Run{ID: id, Campaign: campaignName, MatrixHash: fileSum, Configs: 1, Started: started,
-		Engine: im.Source.Tool + " (imported from " + filepath.Base(path) + ")"})
+	run, err := st.CreateRun(ctx, result.Run{ID: id, Campaign: campaignName, MatrixHash: fileSum, Configs: 1, Started: started})
 	if err != nil {
 		return "", err
 	}
-	cj, _ := json.Marshal(cfg)
-	sj, _ := json.Marshal(im.Summary)
-	if err := st.PutResult(ctx, store.Result{RunID: run.ID, Fingerprint: cfg.Fingerprint, Attempts: 1, Config: cj, Summary: sj,
-		ServedBy: "imported from " + im.Source.Tool, Finished: started}); err != nil {
+	if err := st.PutResult(ctx, result.Result{Run: run.ID, Fingerprint: cfg.Fingerprint, Attempts: 1, Config: cfg, Summary: im.Summary,
+		Provenance: result.Provenance{Kind: result.Imported, Tool: im.Source.Tool},
+		ServedBy:   "imported from " + filepath.Base(path), Finished: started}); err != nil {
 		return "", err
 	}
 	return run.ID, st.FinishRun(ctx, run.ID, started)
 }
 
-func newResultsExport(url *string) *cobra.Command {
+func newResultsExport(inv *invocation) *cobra.Command {
 	var format, runID, fingerprint, out string
 	cmd := &cobra.Command{
 		Use:   "export --format vllm --run RUN --config FINGERPRINT",
@@ -126,7 +113,7 @@ with the per-request arrays when the store has every request's record.`,
 			if runID == "" || fingerprint == "" {
 				return errors.New("export needs --run and --config (see llmsweep results -o json)")
 			}
-			st, err := openStore(cmd, *url)
+			st, _, err := inv.openStore(cmd.Context(), nil)
 			if err != nil {
 				return err
 			}
@@ -136,7 +123,7 @@ with the per-request arrays when the store has every request's record.`,
 			if err != nil {
 				return err
 			}
-			var res *store.Result
+			var res *result.Result
 			for i := range rs {
 				if strings.HasPrefix(rs[i].Fingerprint, fingerprint) {
 					if res != nil {
@@ -148,14 +135,7 @@ with the per-request arrays when the store has every request's record.`,
 			if res == nil {
 				return fmt.Errorf("run %s has no result of config %q", runID, fingerprint)
 			}
-			var cfg matrix.Config
-			var sum metrics.Summary
-			if err := json.Unmarshal(res.Config, &cfg); err != nil {
-				return err
-			}
-			if err := json.Unmarshal(res.Summary, &sum); err != nil {
-				return err
-			}
+			cfg, sum := res.Config, res.Summary
 			recs, err := st.Records(ctx, runID, res.Fingerprint)
 			if err != nil {
 				return err

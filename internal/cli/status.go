@@ -4,22 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/kube"
 	"github.com/llmsweep/llmsweep/internal/store"
 )
 
 func newStatus() *cobra.Command {
 	var kf kubeFlags
-	var copt campaign.Options
+	var inv invocation
 	var wait bool
 	var timeout time.Duration
-	var url string
 	cmd := &cobra.Command{
 		Use:   "status <campaign | generated/dir>",
 		Short: "Show a campaign's Workflows on the cluster, and its results already stored",
@@ -33,7 +30,7 @@ Exit codes: 0 finished well (or not waiting), 1 a Workflow failed, 2 an error
 or the timeout.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, files, err := kubeSet(cmd, args[0], copt)
+			s, files, err := kubeSet(cmd, args[0], &inv)
 			if err != nil {
 				return err
 			}
@@ -67,14 +64,9 @@ or the timeout.`,
 			if err != nil {
 				return err
 			}
-			if url == "" {
-				// The default local store, only when one exists: status never creates it.
-				if _, err := os.Stat(".llmsweep/results.db"); err == nil {
-					url = store.DefaultURL
-				}
-			}
-			if url != "" {
-				if err := diffResults(cmd, url, map[string]map[string][]byte{s.Campaign: files}); err != nil {
+			// The default local store only when one exists: status never creates it.
+			if url := inv.storeURL(nil); url != store.DefaultURL || isRegularFile(".llmsweep/results.db") {
+				if err := diffResults(cmd, &inv, nil, map[string]map[string][]byte{s.Campaign: files}); err != nil {
 					return err
 				}
 			}
@@ -90,7 +82,7 @@ or the timeout.`,
 	kf.add(f)
 	f.BoolVar(&wait, "wait", false, "follow the Workflows until all have finished")
 	f.DurationVar(&timeout, "timeout", 0, "with --wait, give up after this long (0: no limit)")
-	f.StringVar(&url, "store", os.Getenv("LLMSWEEP_STORE"), "the results store `URL` (default $LLMSWEEP_STORE, else .llmsweep/results.db when it exists)")
-	f.StringVar(&copt.Catalog, "catalog", "", "catalog directory (default: catalog/ of the CUE module, else the built-in catalog)")
+	inv.addStore(cmd)
+	inv.addCatalog(cmd)
 	return cmd
 }

@@ -58,9 +58,8 @@ func validateModels(ctx context.Context, cmd *cobra.Command, c *hub.Client, mode
 }
 
 func newValidateModel() *cobra.Command {
-	var opt campaign.Options
+	var inv invocation
 	var hf hubFlags
-	var bundle string
 	cmd := &cobra.Command{
 		Use:   "validate-model MODEL [paths...]",
 		Short: "Check a catalog model's architecture against its config.json on the Hugging Face Hub",
@@ -76,15 +75,12 @@ It is the first step of every campaign workflow, where it reads the campaign fro
 			name := args[0]
 			var set *campaign.Set
 			var err error
-			if bundle != "" {
-				b, err := os.ReadFile(bundle)
-				if err != nil {
-					return err
-				}
-				if set, _, err = campaign.ReadBundle(b); err != nil {
-					return err
-				}
-			} else if set, err = loadSet(cmd, args[1:], opt); err != nil {
+			if inv.bundle != "" {
+				set, _, err = inv.campaign(cmd, args[1:])
+			} else {
+				set, err = inv.load(cmd, args[1:])
+			}
+			if err != nil {
 				return err
 			}
 			m, ok := set.Models[name]
@@ -103,8 +99,8 @@ It is the first step of every campaign workflow, where it reads the campaign fro
 		},
 	}
 	hf.register(cmd)
-	cmd.Flags().StringVar(&bundle, "bundle", "", "read the model from a campaign bundle instead of CUE files")
-	cmd.Flags().StringVar(&opt.Catalog, "catalog", "", "catalog directory (default: catalog/ of the CUE module, else the built-in catalog)")
+	inv.addBundle(cmd)
+	inv.addCatalog(cmd)
 	return cmd
 }
 

@@ -15,8 +15,7 @@ import (
 )
 
 func newVet() *cobra.Command {
-	var opt campaign.Options
-	var output string
+	var inv invocation
 	var quiet, online bool
 	var hf hubFlags
 	cmd := &cobra.Command{
@@ -28,19 +27,16 @@ every problem with its file:line:col and field path, and exits 1 if there is any
 
 With no paths it vets campaigns/ in the current directory.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
 			if len(args) == 0 {
 				args = []string{"campaigns"}
 			}
-			set, err := campaign.Load(cuecontext.New(), args, opt)
+			set, err := campaign.Load(cuecontext.New(), args, campaign.Options{Catalog: inv.catalog})
 			var probs campaign.Problems
 			if err != nil && !errors.As(err, &probs) {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			if output == "json" {
+			if inv.output == "json" {
 				return writeJSON(out, probs)
 			}
 			if len(probs) > 0 {
@@ -66,8 +62,8 @@ With no paths it vets campaigns/ in the current directory.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json (for CI annotations)")
-	cmd.Flags().StringVar(&opt.Catalog, "catalog", "", "catalog directory (default: catalog/ of the CUE module, else the built-in catalog)")
+	inv.addOutput(cmd, "text", "json")
+	inv.addCatalog(cmd)
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing when the input is clean")
 	cmd.Flags().BoolVar(&online, "online", false, "also check the campaigns' models against the Hugging Face Hub (validate-model)")
 	hf.register(cmd)

@@ -7,14 +7,11 @@ package compare
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"sort"
 
-	"github.com/llmsweep/llmsweep/internal/candidates"
-	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/metrics"
-	"github.com/llmsweep/llmsweep/internal/store"
+	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
 
@@ -47,39 +44,42 @@ type Result struct {
 	// Shared is the number of configs both runs have results for.
 	Shared       int
 	OnlyA, OnlyB int
-	// Deltas holds every metric of every shared config, in fingerprint order.
+	// Deltas holds every metric of every shared config, in fingerprint order,
+	// that both runs measured.
 	Deltas      []Delta
 	Regressions int
+	// Unmeasured counts the metrics of shared configs left out because one run
+	// or both did not measure them, by metric.
+	Unmeasured map[string]int
 }
 
 // latency metrics compare per-request samples; the rest compare run figures.
 var compared = []struct {
 	name   string
 	higher bool // higher is better
-	value  func(store.Metrics) float64
 	sample func(*sdk.Record) (float64, bool)
 }{
-	{"ttft_p50_ms", false, func(m store.Metrics) float64 { return m.TTFTP50 }, func(r *sdk.Record) (float64, bool) {
+	{"ttft_p50_ms", false, func(r *sdk.Record) (float64, bool) {
 		return float64(r.GetFirstTokenNs()-r.GetStartNs()) / 1e6, r.GetFirstTokenNs() > 0
 	}},
-	{"tpot_p50_ms", false, func(m store.Metrics) float64 { return m.TPOTP50 }, func(r *sdk.Record) (float64, bool) {
+	{"tpot_p50_ms", false, func(r *sdk.Record) (float64, bool) {
 		n := r.GetOutputTokens()
 		if n < 0 {
 			n = r.GetClientOutputTokens()
 		}
 		return float64(r.GetEndNs()-r.GetFirstTokenNs()) / 1e6 / float64(n-1), n > 1 && r.GetFirstTokenNs() > 0
 	}},
-	{"e2e_p99_ms", false, func(m store.Metrics) float64 { return m.E2EP99 }, func(r *sdk.Record) (float64, bool) {
+	{"e2e_p99_ms", false, func(r *sdk.Record) (float64, bool) {
 		return float64(r.GetEndNs()-r.GetStartNs()) / 1e6, true
 	}},
-	{"output_throughput", true, func(m store.Metrics) float64 { return m.OutputThroughput }, nil},
-	{"goodput", true, func(m store.Metrics) float64 { return m.Goodput }, nil},
+	{"output_throughput", true, nil},
+	{"goodput", true, nil},
 }
 
 // Runs compares the results a of run runA with the results b of run runB.
-func Runs(ctx context.Context, runA string, a []store.Result, runB string, b []store.Result, opt Options) (*Result, error) {
-	byFP := func(rs []store.Result) map[string]store.Result {
-		m := make(map[string]store.Result, len(rs))
+func Runs(ctx context.Context, runA string, a []result.Result, runB string, b []result.Result, opt Options) (*Result, error) {
+	byFP := func(rs []result.Result) map[string]result.Result {
+		m := make(map[string]result.Result, len(rs))
 		for _, r := range rs {
 			m[r.Fingerprint] = r
 		}
@@ -93,18 +93,21 @@ func Runs(ctx context.Context, runA string, a []store.Result, runB string, b []s
 		}
 	}
 	sort.Strings(fps)
-	res := &Result{Shared: len(fps), OnlyA: len(ma) - len(fps), OnlyB: len(mb) - len(fps), Deltas: []Delta{}}
+	res := &Result{Shared: len(fps), OnlyA: len(ma) - len(fps), OnlyB: len(mb) - len(fps), Deltas: []Delta{},
+		Unmeasured: map[string]int{}}
 	for _, fp := range fps {
 		ra, rb := ma[fp], mb[fp]
-		var cfg matrix.Config
-		what := fp
-		if json.Unmarshal(ra.Config, &cfg) == nil {
-			what = candidates.Label(cfg)
-		}
+		va, vb := ra.Values(), rb.Values()
 		var recA, recB []*sdk.Record
 		loaded := false
 		for _, m := range compared {
-			d := Delta{Fingerprint: fp, What: what, Metric: m.name, A: m.value(ra.Metrics), B: m.value(rb.Metrics)}
+			x, okA := va[m.name]
+			y, okB := vb[m.name]
+			if !okA || !okB {
+				res.Unmeasured[m.name]++
+				continue
+			}
+			d := Delta{Fingerprint: fp, What: rb.Label(), Metric: m.name, A: x, B: y}
 			if d.A != 0 {
 				d.Change = (d.B - d.A) / d.A
 			}

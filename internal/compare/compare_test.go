@@ -4,20 +4,21 @@ import (
 	"context"
 	"testing"
 
-	"github.com/llmsweep/llmsweep/internal/store"
+	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/result"
 )
+
+func res(fp string, ttft, tpot, e2e, out, good float64) result.Result {
+	v := metrics.Of
+	return result.Result{Fingerprint: fp, Summary: metrics.Summary{TTFT: metrics.Stats{N: 1, P50: v(ttft)},
+		TPOT: metrics.Stats{N: 1, P50: v(tpot)}, E2E: metrics.Stats{N: 1, P99: v(e2e)}, OutputThroughput: v(out), Goodput: v(good)}}
+}
 
 // TestRunFiguresOnly: without records, latencies are judged on the threshold
 // alone, untested; throughput drops count, small changes do not.
 func TestRunFiguresOnly(t *testing.T) {
-	a := []store.Result{
-		{Fingerprint: "f1", Metrics: store.Metrics{TTFTP50: 100, TPOTP50: 10, E2EP99: 500, OutputThroughput: 1000, Goodput: 5}},
-		{Fingerprint: "only-a"},
-	}
-	b := []store.Result{
-		{Fingerprint: "f1", Metrics: store.Metrics{TTFTP50: 103, TPOTP50: 10, E2EP99: 600, OutputThroughput: 800, Goodput: 5}},
-		{Fingerprint: "only-b1"}, {Fingerprint: "only-b2"},
-	}
+	a := []result.Result{res("f1", 100, 10, 500, 1000, 5), {Fingerprint: "only-a"}}
+	b := []result.Result{res("f1", 103, 10, 600, 800, 5), {Fingerprint: "only-b1"}, {Fingerprint: "only-b2"}}
 	res, err := Runs(context.Background(), "A", a, "B", b, Options{Threshold: 0.05, Alpha: 0.05})
 	if err != nil {
 		t.Fatal(err)
@@ -40,5 +41,20 @@ func TestRunFiguresOnly(t *testing.T) {
 	}
 	if res.Regressions != 2 {
 		t.Errorf("%d regressions, want 2", res.Regressions)
+	}
+}
+
+// A metric one run did not measure is left out and counted, never compared
+// against 0.
+func TestUnmeasuredIsNotCompared(t *testing.T) {
+	a := res("f1", 100, 10, 500, 1000, 5)
+	b := res("f1", 100, 10, 500, 1000, 5)
+	b.Summary.Goodput, b.Summary.TPOT = metrics.Value{}, metrics.Stats{}
+	r, err := Runs(context.Background(), "A", []result.Result{a}, "B", []result.Result{b}, Options{Threshold: 0.05, Alpha: 0.05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Deltas) != 3 || r.Unmeasured["goodput"] != 1 || r.Unmeasured["tpot_p50_ms"] != 1 || r.Regressions != 0 {
+		t.Errorf("%+v", r)
 	}
 }

@@ -174,3 +174,13 @@ func Load(concurrency int, rate float64) string {
 	}
 	return "c=" + strconv.Itoa(concurrency)
 }
+
+// Label names a config for people:
+// model/hardware/framework-version/quantization/workload/load.
+func (c *Config) Label() string {
+	fw := c.Framework
+	if c.Version != "" {
+		fw += "-" + c.Version
+	}
+	return c.Model + "/" + c.Hardware + "/" + fw + "/" + c.Quantization + "/" + c.Workload + "/" + Load(c.Concurrency, c.RequestRate)
+}

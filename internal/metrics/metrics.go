@@ -24,18 +24,20 @@ import (
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
 
-// Stats describe one latency metric, in milliseconds.
+// Stats describe one latency metric, in milliseconds. N is the number of
+// samples; a statistic that was not measured (no samples, or one an imported
+// file does not give) is absent.
 type Stats struct {
-	N      int     `json:"n"`
-	Mean   float64 `json:"mean"`
-	Median float64 `json:"median"`
-	Std    float64 `json:"std"`
-	P50    float64 `json:"p50"`
-	P90    float64 `json:"p90"`
-	P95    float64 `json:"p95"`
-	P99    float64 `json:"p99"`
-	Min    float64 `json:"min"`
-	Max    float64 `json:"max"`
+	N      int   `json:"n"`
+	Mean   Value `json:"mean,omitzero"`
+	Median Value `json:"median,omitzero"`
+	Std    Value `json:"std,omitzero"`
+	P50    Value `json:"p50,omitzero"`
+	P90    Value `json:"p90,omitzero"`
+	P95    Value `json:"p95,omitzero"`
+	P99    Value `json:"p99,omitzero"`
+	Min    Value `json:"min,omitzero"`
+	Max    Value `json:"max,omitzero"`
 }
 
 // SLO is a workload's per-request objectives, in milliseconds; 0 means unset.
@@ -51,7 +53,7 @@ type Summary struct {
 	// Errors counts failed requests by error class.
 	Errors map[string]int `json:"errors,omitempty"`
 
-	DurationS float64 `json:"duration_s"`
+	DurationS Value `json:"duration_s,omitzero"`
 
 	TTFT Stats `json:"ttft_ms"`
 	TPOT Stats `json:"tpot_ms"`
@@ -63,21 +65,44 @@ type Summary struct {
 	// SendLag is actual minus scheduled send time (open loop only).
 	SendLag *Stats `json:"send_lag_ms,omitempty"`
 
-	RequestThroughput     float64 `json:"request_throughput"`      // req/s
-	OutputThroughput      float64 `json:"output_throughput"`       // output tok/s
-	TotalTokenThroughput  float64 `json:"total_token_throughput"`  // input+output tok/s
-	Goodput               float64 `json:"goodput"`                 // req/s meeting the SLO
-	GoodRequests          int     `json:"good_requests"`           // requests meeting the SLO
-	InputTokens           int64   `json:"input_tokens"`            // server's count where reported
-	OutputTokens          int64   `json:"output_tokens"`           // server's count where reported
-	ClientOutputTokens    int64   `json:"client_output_tokens"`    // content chunks
-	ServerReportedPercent float64 `json:"server_reported_percent"` // requests whose usage the server reported
+	// Throughputs divide by DurationS: absent when it is.
+	RequestThroughput     Value `json:"request_throughput,omitzero"`      // req/s
+	OutputThroughput      Value `json:"output_throughput,omitzero"`       // output tok/s
+	TotalTokenThroughput  Value `json:"total_token_throughput,omitzero"`  // input+output tok/s
+	Goodput               Value `json:"goodput,omitzero"`                 // req/s meeting the SLO
+	GoodRequests          int   `json:"good_requests"`                    // requests meeting the SLO
+	InputTokens           int64 `json:"input_tokens"`                     // server's count where reported
+	OutputTokens          int64 `json:"output_tokens"`                    // server's count where reported
+	ClientOutputTokens    int64 `json:"client_output_tokens"`             // content chunks
+	ServerReportedPercent Value `json:"server_reported_percent,omitzero"` // requests whose usage the server reported
 	// TokenDiscrepancy is (server − client) / server output tokens, over the
-	// requests the server reported; 0 when it reported none.
-	TokenDiscrepancy float64 `json:"token_discrepancy"`
+	// requests the server reported; absent when it reported none.
+	TokenDiscrepancy Value `json:"token_discrepancy,omitzero"`
 }
 
 const ms = 1e6 // ns per ms
+
+// Values are the summary's measured metrics under their schema #Metric names;
+// a metric that was not measured is not in the map.
+func (s *Summary) Values() map[string]float64 {
+	m := make(map[string]float64, 14)
+	for _, x := range []struct {
+		name string
+		v    Value
+	}{
+		{"ttft_p50_ms", s.TTFT.P50}, {"ttft_p90_ms", s.TTFT.P90}, {"ttft_p99_ms", s.TTFT.P99},
+		{"tpot_p50_ms", s.TPOT.P50}, {"tpot_p90_ms", s.TPOT.P90}, {"tpot_p99_ms", s.TPOT.P99},
+		{"itl_p50_ms", s.ITL.P50}, {"itl_p99_ms", s.ITL.P99},
+		{"e2e_p50_ms", s.E2E.P50}, {"e2e_p99_ms", s.E2E.P99},
+		{"request_throughput", s.RequestThroughput}, {"output_throughput", s.OutputThroughput},
+		{"total_token_throughput", s.TotalTokenThroughput}, {"goodput", s.Goodput},
+	} {
+		if v, ok := x.v.Get(); ok {
+			m[x.name] = v
+		}
+	}
+	return m
+}
 
 // Summarize computes the summary of a config's records. Warmup records are
 // left out.
@@ -162,17 +187,18 @@ func Summarize(records []*sdk.Record, slo SLO) Summary {
 		s.TTFTScheduled, s.E2EScheduled, s.SendLag = &a, &b, &c
 	}
 	if last > first {
-		s.DurationS = float64(last-first) / 1e9
-		s.RequestThroughput = float64(s.Succeeded) / s.DurationS
-		s.OutputThroughput = float64(s.OutputTokens) / s.DurationS
-		s.TotalTokenThroughput = float64(s.OutputTokens+s.InputTokens) / s.DurationS
-		s.Goodput = float64(s.GoodRequests) / s.DurationS
+		d := float64(last-first) / 1e9
+		s.DurationS = Of(d)
+		s.RequestThroughput = Of(float64(s.Succeeded) / d)
+		s.OutputThroughput = Of(float64(s.OutputTokens) / d)
+		s.TotalTokenThroughput = Of(float64(s.OutputTokens+s.InputTokens) / d)
+		s.Goodput = Of(float64(s.GoodRequests) / d)
 	}
 	if s.Succeeded > 0 {
-		s.ServerReportedPercent = 100 * float64(reported) / float64(s.Succeeded)
+		s.ServerReportedPercent = Of(100 * float64(reported) / float64(s.Succeeded))
 	}
 	if serverOut > 0 {
-		s.TokenDiscrepancy = float64(serverOut-clientSame) / float64(serverOut)
+		s.TokenDiscrepancy = Of(float64(serverOut-clientSame) / float64(serverOut))
 	}
 	return s
 }
@@ -197,10 +223,10 @@ func Describe(x []float64) Stats {
 	slices.Sort(x)
 	mean, std := stat.PopMeanStdDev(x, nil) // population std, as numpy's (and vLLM's) default
 	return Stats{
-		N: len(x), Mean: mean, Std: std,
-		Median: Quantile(x, 0.5), P50: Quantile(x, 0.5), P90: Quantile(x, 0.9),
-		P95: Quantile(x, 0.95), P99: Quantile(x, 0.99),
-		Min: x[0], Max: x[len(x)-1],
+		N: len(x), Mean: Of(mean), Std: Of(std),
+		Median: Of(Quantile(x, 0.5)), P50: Of(Quantile(x, 0.5)), P90: Of(Quantile(x, 0.9)),
+		P95: Of(Quantile(x, 0.95)), P99: Of(Quantile(x, 0.99)),
+		Min: Of(x[0]), Max: Of(x[len(x)-1]),
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/llmsweep/llmsweep/internal/matrix"
+	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/result"
 )
 
 // The pipeline's metrics, as named in the design.
@@ -25,7 +28,15 @@ const (
 	Interruptions          = "spot_instance_interruptions"
 	CacheHitRatio          = "cache_hit_ratio"
 	RecommendationAccuracy = "recommendation_accuracy"
+	// Utilization over each config's measurement, from its result's summary.
+	GPUUtilization = "benchmark_gpu_utilization_percent"
+	GPUMemoryPeak  = "benchmark_gpu_memory_peak_bytes"
+	CPUUtilization = "benchmark_cpu_utilization_percent"
+	RSSPeak        = "benchmark_rss_peak_bytes"
 )
+
+// ConfigLabels label the per-config metrics.
+var ConfigLabels = []string{"model", "hardware", "framework", "quantization", "workload", "load"}
 
 // Help texts say how each metric is computed.
 var help = map[string]string{
@@ -39,6 +50,12 @@ var help = map[string]string{
 		"divided by the configs planned (0 to 1).",
 	RecommendationAccuracy: "Mean task accuracy (0 to 1) of the run's results that carry an accuracy check (the campaign's " +
 		"accuracy workload): how well the configs that can be recommended answer; unset when none was checked.",
+	GPUUtilization: "GPU utilization of each config's measurement in percent (NVML: time a kernel ran), by stat: the mean " +
+		"and the P95 over its devices and samples; absent where the config ran without NVML.",
+	GPUMemoryPeak: "Largest device memory in use during each config's measurement, summed over its GPUs, in bytes.",
+	CPUUtilization: "CPU use of the server's process tree during each config's measurement (100 = one core), by stat: " +
+		"mean and P95; set where there is no GPU to sample.",
+	RSSPeak: "Largest resident memory of the server's process tree during each config's measurement, in bytes.",
 }
 
 // Help returns the help text of one of the metrics above.
@@ -57,6 +74,10 @@ type Metrics struct {
 	interruptions prometheus.Counter
 	cacheHit      prometheus.Gauge
 	accuracy      prometheus.Gauge
+	gpuUtil       *prometheus.GaugeVec
+	gpuMem        *prometheus.GaugeVec
+	cpuUtil       *prometheus.GaugeVec
+	rss           *prometheus.GaugeVec
 
 	mu                     sync.Mutex
 	planned, done, skipped int
@@ -75,10 +96,14 @@ func New(campaign string) *Metrics {
 		interruptions: prometheus.NewCounter(prometheus.CounterOpts{Name: Interruptions, Help: help[Interruptions], ConstLabels: l}),
 		cacheHit:      prometheus.NewGauge(prometheus.GaugeOpts{Name: CacheHitRatio, Help: help[CacheHitRatio], ConstLabels: l}),
 		accuracy:      prometheus.NewGauge(prometheus.GaugeOpts{Name: RecommendationAccuracy, Help: help[RecommendationAccuracy], ConstLabels: l}),
+		gpuUtil:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: GPUUtilization, Help: help[GPUUtilization], ConstLabels: l}, append(ConfigLabels, "stat")),
+		gpuMem:        prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: GPUMemoryPeak, Help: help[GPUMemoryPeak], ConstLabels: l}, ConfigLabels),
+		cpuUtil:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: CPUUtilization, Help: help[CPUUtilization], ConstLabels: l}, append(ConfigLabels, "stat")),
+		rss:           prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: RSSPeak, Help: help[RSSPeak], ConstLabels: l}, ConfigLabels),
 		started:       map[string]time.Time{},
 		now:           time.Now,
 	}
-	m.Registry.MustRegister(m.completion, m.duration, m.interruptions, m.cacheHit)
+	m.Registry.MustRegister(m.completion, m.duration, m.interruptions, m.cacheHit, m.gpuUtil, m.gpuMem, m.cpuUtil, m.rss)
 	return m
 }
 
@@ -107,6 +132,38 @@ func (m *Metrics) SetAccuracy(accuracies []float64) {
 	}
 	m.accuracy.Set(sum / float64(len(accuracies)))
 	_ = m.Registry.Register(m.accuracy) // AlreadyRegistered on a second call is fine
+}
+
+// ObserveResults sets what a run's results say: recommendation_accuracy from
+// those that carry an accuracy check, and each config's utilization.
+func (m *Metrics) ObserveResults(results []result.Result) {
+	if m == nil {
+		return
+	}
+	var acc []float64
+	for _, r := range results {
+		if r.Accuracy != nil && r.Accuracy.Samples > 0 {
+			acc = append(acc, r.Accuracy.Accuracy)
+		}
+		u := r.Utilization
+		if u == nil {
+			continue
+		}
+		c := r.Config
+		l := []string{c.Model, c.Hardware, c.Framework, c.Quantization, c.Workload, matrix.Load(c.Concurrency, c.RequestRate)}
+		set := func(g *prometheus.GaugeVec, v metrics.Value, extra ...string) {
+			if x, ok := v.Get(); ok {
+				g.WithLabelValues(append(slices.Clone(l), extra...)...).Set(x)
+			}
+		}
+		set(m.gpuUtil, u.GPUUtilMean, "mean")
+		set(m.gpuUtil, u.GPUUtilP95, "p95")
+		set(m.gpuMem, u.MemUsedPeakBytes)
+		set(m.cpuUtil, u.CPUMeanPct, "mean")
+		set(m.cpuUtil, u.CPUP95Pct, "p95")
+		set(m.rss, u.RSSPeakBytes)
+	}
+	m.SetAccuracy(acc)
 }
 
 // AlreadyStored counts configs that a run leaves out because the store has

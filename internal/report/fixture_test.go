@@ -11,8 +11,10 @@ import (
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/store"
 	"github.com/llmsweep/llmsweep/internal/store/storetest"
+	"github.com/llmsweep/llmsweep/internal/telemetry"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
 
@@ -78,11 +80,13 @@ func fixtureConfigs() []fixtureConfig {
 }
 
 func summary(ttft, tpot, tps float64, n int) metrics.Summary {
+	v := metrics.Of
 	st := func(p50 float64) metrics.Stats {
-		return metrics.Stats{N: n, Mean: p50 * 1.05, Median: p50, P50: p50, P90: p50 * 1.4, P95: p50 * 1.6, P99: p50 * 2, Min: p50 * 0.7, Max: p50 * 2.2}
+		return metrics.Stats{N: n, Mean: v(p50 * 1.05), Median: v(p50), P50: v(p50), P90: v(p50 * 1.4), P95: v(p50 * 1.6),
+			P99: v(p50 * 2), Min: v(p50 * 0.7), Max: v(p50 * 2.2)}
 	}
-	return metrics.Summary{Requests: n, Succeeded: n, DurationS: 120, TTFT: st(ttft), TPOT: st(tpot), ITL: st(tpot), E2E: st(ttft + 100*tpot),
-		RequestThroughput: tps / 100, OutputThroughput: tps, TotalTokenThroughput: tps * 3, Goodput: tps / 110, GoodRequests: n}
+	return metrics.Summary{Requests: n, Succeeded: n, DurationS: v(120), TTFT: st(ttft), TPOT: st(tpot), ITL: st(tpot), E2E: st(ttft + 100*tpot),
+		RequestThroughput: v(tps / 100), OutputThroughput: v(tps), TotalTokenThroughput: v(tps * 3), Goodput: v(tps / 110), GoodRequests: n}
 }
 
 // records are n requests with TTFTs spread around ttft ms, deterministically.
@@ -106,38 +110,38 @@ func seed(t testing.TB, st store.Store) {
 	cs := fixtureConfigs()
 	for ri, id := range []string{"r1", "r2"} {
 		started := t0.Add(time.Duration(ri) * 24 * time.Hour)
-		if _, err := st.CreateRun(ctx, store.Run{ID: id, Campaign: "demo", MatrixHash: "hash-demo", Configs: len(cs) + 1, Started: started}); err != nil {
+		if _, err := st.CreateRun(ctx, result.Run{ID: id, Campaign: "demo", MatrixHash: "hash-demo", Configs: len(cs) + 1, Started: started}); err != nil {
 			t.Fatal(err)
 		}
 		for i, c := range cs {
-			cj, _ := json.Marshal(c.cfg)
 			ttft := c.ttft
 			if ri == 1 && c.cfg.Framework == "tgi" && c.cfg.Hardware == "gpu-a-x1" {
 				ttft *= 1.3
 			}
 			if ri == 1 && c.cfg.Framework == "tgi" && c.cfg.Hardware == "gpu-b-x2" && c.cfg.Concurrency == 16 {
-				if err := st.PutFailure(ctx, store.Failure{RunID: id, Fingerprint: c.cfg.Fingerprint, Attempt: 3, Final: true,
+				if err := st.PutFailure(ctx, result.Failure{Run: id, Fingerprint: c.cfg.Fingerprint, Attempt: 3, Final: true,
 					Reason: "server exited: CUDA out of memory", Time: started.Add(time.Hour)}); err != nil {
-					t.Fatal(err)
-				}
-				if err := st.PutConfig(ctx, c.cfg.Fingerprint, cj); err != nil {
 					t.Fatal(err)
 				}
 				continue
 			}
-			s := summary(ttft, 12+float64(i%3)*3, c.tpt, 200)
-			sj, _ := json.Marshal(s)
-			served := c.cfg.Framework + " at http://127.0.0.1:8000 (model m-7b)"
+			res := result.Result{Run: id, Fingerprint: c.cfg.Fingerprint, Config: c.cfg, Attempts: 1,
+				Summary: summary(ttft, 12+float64(i%3)*3, c.tpt, 200), Provenance: result.Provenance{Kind: result.Measured},
+				ServedBy: c.cfg.Framework + " at http://127.0.0.1:8000 (model m-7b)", Finished: started.Add(time.Duration(i+1) * 2 * time.Minute),
+				Utilization: &telemetry.Summary{Source: telemetry.SourceNVML, Samples: 120 * (i + 1), Devices: c.cfg.GPUs,
+					GPUUtilMean: metrics.Of(float64(60 + i)), GPUUtilP95: metrics.Of(float64(90 + i%10)),
+					MemUsedPeakBytes: metrics.Of(float64(c.cfg.GPUs) * 70 * (1 << 30)), PowerMeanW: metrics.Of(float64(250 * c.cfg.GPUs))}}
 			if c.cfg.Framework == "vllm" && c.cfg.Hardware == "gpu-b-x2" {
-				served = "sim (predicted)"
+				res.Engine, res.ServedBy, res.Utilization = "sim", "sim", nil
+				res.Fingerprint = result.Identity(c.cfg.Fingerprint, res.Engine)
+				res.Provenance = result.Provenance{Kind: result.Predicted, Tool: "llmsweep-sim", Version: "1"}
 			}
 			if c.cfg.Framework == "tgi" && c.cfg.Hardware == "gpu-a-x1" {
 				if err := st.AppendRecords(ctx, id, c.cfg.Fingerprint, 1, records(ttft, 40)); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := st.PutResult(ctx, store.Result{RunID: id, Fingerprint: c.cfg.Fingerprint, Attempts: 1, Config: cj, Summary: sj,
-				ServedBy: served, Finished: started.Add(time.Duration(i+1) * 2 * time.Minute)}); err != nil {
+			if err := st.PutResult(ctx, res); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -9,13 +9,27 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/result"
+	"github.com/llmsweep/llmsweep/internal/telemetry"
 )
 
 //go:embed report.html.tmpl
 var templates embed.FS
 
 var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-	"num":  Num,
+	"num": func(v any) string {
+		switch v := v.(type) {
+		case metrics.Value:
+			return NumV(v)
+		case float64:
+			return Num(v)
+		}
+		return fmt.Sprint(v)
+	},
+	"util": Utilization,
+	"mark": mark,
 	"pct":  func(v float64) string { return fmt.Sprintf("%+.1f%%", 100*v) },
 	"usd":  func(v float64) string { return fmt.Sprintf("$%.2f", v) },
 	"hrs":  func(v float64) string { return fmt.Sprintf("%.2f", v) },
@@ -52,7 +66,9 @@ type regressionRow struct {
 func newView(r *Report, top int) (*view, error) {
 	v := &view{Report: r, Top: top}
 	byTPS := slices.Clone(r.Configs)
-	slices.SortStableFunc(byTPS, func(a, b Config) int { return cmp.Compare(b.OutputThroughput, a.OutputThroughput) })
+	slices.SortStableFunc(byTPS, func(a, b Config) int {
+		return cmp.Compare(b.OutputThroughput.Or(-1), a.OutputThroughput.Or(-1))
+	})
 	v.Configs = byTPS[:min(len(byTPS), 5*top)]
 	v.Front = r.Pareto.Front[:min(len(r.Pareto.Front), 2*top)]
 	for _, d := range r.Regressions.Found[:min(len(r.Regressions.Found), 2*top)] {
@@ -107,4 +123,45 @@ func joinNonEmpty(sep string, s ...string) string {
 		}
 	}
 	return strings.Join(out, sep)
+}
+
+// mark is how pages tag a result that was not measured by llmsweep itself:
+// "predicted" or "imported"; measured results carry none.
+func mark(k result.Kind) string {
+	if k == result.Measured {
+		return ""
+	}
+	return string(k)
+}
+
+// Utilization prints a utilization summary compactly: "GPU 81% (p95 97%), 40.2 GiB,
+// 310 W" for NVML, "CPU 95%, RSS 1.20 GiB" for process sampling, "–" when none.
+func Utilization(u *telemetry.Summary) string {
+	if u == nil {
+		return "–"
+	}
+	var parts []string
+	if v, ok := u.GPUUtilMean.Get(); ok {
+		s := fmt.Sprintf("GPU %.0f%%", v)
+		if p, ok := u.GPUUtilP95.Get(); ok {
+			s += fmt.Sprintf(" (p95 %.0f%%)", p)
+		}
+		parts = append(parts, s)
+	}
+	if v, ok := u.MemUsedPeakBytes.Get(); ok {
+		parts = append(parts, fmt.Sprintf("%.1f GiB", v/(1<<30)))
+	}
+	if v, ok := u.PowerMeanW.Get(); ok {
+		parts = append(parts, fmt.Sprintf("%.0f W", v))
+	}
+	if v, ok := u.CPUMeanPct.Get(); ok {
+		parts = append(parts, fmt.Sprintf("CPU %.0f%%", v))
+	}
+	if v, ok := u.RSSPeakBytes.Get(); ok {
+		parts = append(parts, fmt.Sprintf("RSS %.2f GiB", v/(1<<30)))
+	}
+	if len(parts) == 0 {
+		return "–"
+	}
+	return strings.Join(parts, ", ")
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/matrix"
+	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/store"
 )
 
@@ -38,7 +39,7 @@ func seedLarge(t testing.TB, st store.Store) {
 	const n = 9000
 	for ri, id := range []string{"big-1", "big-2"} {
 		started := t0.Add(time.Duration(ri) * 24 * time.Hour)
-		if _, err := st.CreateRun(ctx, store.Run{ID: id, Campaign: "big", MatrixHash: "hash-big", Configs: n, Started: started}); err != nil {
+		if _, err := st.CreateRun(ctx, result.Run{ID: id, Campaign: "big", MatrixHash: "hash-big", Configs: n, Started: started}); err != nil {
 			t.Fatal(err)
 		}
 		i := 0
@@ -57,14 +58,13 @@ func seedLarge(t testing.TB, st store.Store) {
 								key, _ := json.Marshal(cfg)
 								sum := sha256.Sum256(key)
 								cfg.Fingerprint = hex.EncodeToString(sum[:])
-								cj, _ := json.Marshal(cfg)
 								ttft := 20 * (1 + float64(l)*0.5) * (1 + 0.2*float64(f)) * (1 + 0.1*float64(m)) / (1 + 0.3*float64(q))
 								if ri == 1 && f == 1 {
 									ttft *= 1.2
 								}
 								tps := 100 * float64(c) / (1 + 0.1*float64(c)) * (1 + 0.4*float64(h)) * (1 + 0.05*float64(w))
-								sj, _ := json.Marshal(summary(ttft, 10+float64(f+q), tps, 100))
-								if err := st.PutResult(ctx, store.Result{RunID: id, Fingerprint: cfg.Fingerprint, Attempts: 1, Config: cj, Summary: sj,
+								if err := st.PutResult(ctx, result.Result{Run: id, Fingerprint: cfg.Fingerprint, Attempts: 1, Config: cfg,
+									Summary: summary(ttft, 10+float64(f+q), tps, 100), Provenance: result.Provenance{Kind: result.Measured},
 									ServedBy: fw, Finished: started.Add(time.Duration(i) * time.Second)}); err != nil {
 									t.Fatal(err)
 								}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/llmsweep/llmsweep/internal/result"
+
 	"github.com/go-pdf/fpdf"
 )
 
@@ -92,7 +94,7 @@ func WritePDF(w io.Writer, r *Report, top int) error {
 			if i >= top {
 				break
 			}
-			rows = append(rows, []string{strconv.Itoa(x.Rank), fmt.Sprintf("%.4f", x.Score), tag(x.Config, x.Predicted), x.Explanation})
+			rows = append(rows, []string{strconv.Itoa(x.Rank), fmt.Sprintf("%.4f", x.Score), tag(x.Config, x.Provenance), x.Explanation})
 		}
 		if len(rows) > 0 {
 			d.table([]string{"rank", "score", "config", "why"}, []float64{12, 18, 100, 143}, rows)
@@ -118,7 +120,7 @@ func WritePDF(w io.Writer, r *Report, top int) error {
 	if len(v.Front) > 0 {
 		rows = nil
 		for _, pt := range v.Front {
-			row := []string{tag(pt.Config, pt.Predicted)}
+			row := []string{tag(pt.Config, pt.Provenance)}
 			for _, o := range r.Pareto.Objectives {
 				row = append(row, Num(pt.Values[o]))
 			}
@@ -140,12 +142,12 @@ func WritePDF(w io.Writer, r *Report, top int) error {
 	d.section(4)
 	rows = nil
 	for _, c := range v.Configs {
-		rows = append(rows, []string{tag(c.Config, c.Predicted), Num(c.TTFT.P50), Num(c.TTFT.P90), Num(c.TTFT.P99),
-			Num(c.TPOT.P50), Num(c.TPOT.P90), Num(c.TPOT.P99), Num(c.OutputThroughput)})
+		rows = append(rows, []string{tag(c.Config, c.Provenance.Kind), NumV(c.TTFT.P50), NumV(c.TTFT.P90), NumV(c.TTFT.P99),
+			NumV(c.TPOT.P50), NumV(c.TPOT.P90), NumV(c.TPOT.P99), NumV(c.OutputThroughput), Utilization(c.Utilization)})
 	}
-	d.table([]string{"config", "TTFT P50", "TTFT P90", "TTFT P99", "TPOT P50", "TPOT P90", "TPOT P99", "out tok/s"},
-		[]float64{127, 21, 21, 21, 21, 21, 21, 20}, rows)
-	d.para(fmt.Sprintf("Milliseconds; the %d configs with the highest output throughput.", len(v.Configs)))
+	d.table([]string{"config", "TTFT P50", "TTFT P90", "TTFT P99", "TPOT P50", "TPOT P90", "TPOT P99", "out tok/s", "utilization"},
+		[]float64{92, 18, 18, 18, 18, 18, 18, 20, 53}, rows)
+	d.para(fmt.Sprintf("Milliseconds; the %d configs with the highest output throughput; \"–\" where a metric was not measured. Utilization is the mean (and P95) over the measurement, peak memory and mean power on GPUs, or the server process's CPU and peak RSS.", len(v.Configs)))
 	d.more(len(r.Configs)-len(v.Configs), "more configs")
 
 	d.section(5)
@@ -262,9 +264,9 @@ func (d *doc) figure(f figure) error {
 	return nil
 }
 
-func tag(s string, predicted bool) string {
-	if predicted {
-		return "[predicted] " + s
+func tag(s string, k result.Kind) string {
+	if m := mark(k); m != "" {
+		return "[" + m + "] " + s
 	}
 	return s
 }

@@ -74,7 +74,7 @@ func curvePlot(c Curve, metric, ylabel string) (*plot.Plot, error) {
 		peak := func(s Series) float64 {
 			m := 0.0
 			for _, p := range s.Points {
-				m = max(m, p.OutputThroughput)
+				m = max(m, p.OutputThroughput.Or(0))
 			}
 			return m
 		}
@@ -83,13 +83,19 @@ func curvePlot(c Curve, metric, ylabel string) (*plot.Plot, error) {
 		p.Title.Text += fmt.Sprintf(" (the %d of %d lines reaching the highest throughput)", maxSeries, len(c.Series))
 	}
 	for i, s := range series {
-		xys := make(plotter.XYs, len(s.Points))
-		for i, pt := range s.Points {
+		var xys plotter.XYs
+		for _, pt := range s.Points {
 			y := pt.TTFTP99
 			if metric == "tpot" {
 				y = pt.TPOTP50
 			}
-			xys[i] = plotter.XY{X: pt.OutputThroughput, Y: y}
+			// A point lacking either coordinate was not measured: not drawn.
+			if x, ok := pt.OutputThroughput.Get(); ok && y.OK() {
+				xys = append(xys, plotter.XY{X: x, Y: y.Or(0)})
+			}
+		}
+		if len(xys) == 0 {
+			continue
 		}
 		l, pts, err := plotter.NewLinePoints(xys)
 		if err != nil {
@@ -120,7 +126,9 @@ func (r *Report) paretoPlot() (*plot.Plot, error) {
 	var all plotter.XYs
 	for i := 0; i < len(r.Configs); i += stride {
 		c := r.Configs[i]
-		all = append(all, plotter.XY{X: c.OutputThroughput, Y: c.TTFT.P99})
+		if x, ok := c.OutputThroughput.Get(); ok && c.TTFT.P99.OK() {
+			all = append(all, plotter.XY{X: x, Y: c.TTFT.P99.Or(0)})
+		}
 	}
 	bg, err := plotter.NewScatter(all)
 	if err != nil {

@@ -1,5 +1,5 @@
 // Package report builds a campaign run's report from the results store and
-// writes it as JSON (schema llmsweep.report/v1, described by schema.json), one
+// writes it as JSON (schema llmsweep.report/v2, described by schema.json), one
 // self-contained HTML file with inline SVG plots, and a PDF with PNG plots
 // written in pure Go. The Argo pipeline's report step and `llmsweep run` call
 // Write; `llmsweep report` is its command line.
@@ -11,8 +11,8 @@ package report
 
 import (
 	"cmp"
+
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -22,16 +22,21 @@ import (
 	"strings"
 	"time"
 
+	"cuelang.org/go/cue/cuecontext"
+
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/candidates"
 	"github.com/llmsweep/llmsweep/internal/compare"
 	"github.com/llmsweep/llmsweep/internal/matrix"
+	"github.com/llmsweep/llmsweep/internal/metrics"
 	"github.com/llmsweep/llmsweep/internal/rank"
+	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/store"
+	"github.com/llmsweep/llmsweep/internal/telemetry"
 )
 
 // Schema names the JSON format; a change that breaks readers bumps it.
-const Schema = "llmsweep.report/v1"
+const Schema = "llmsweep.report/v2"
 
 // ErrEmpty is returned when there is nothing to report on: no run of the
 // campaign, or a run with neither results nor failures.
@@ -75,8 +80,10 @@ type Totals struct {
 	// Pruned counts the configs the compiler removed before the run, by
 	// reason; present when the campaign was given.
 	Pruned map[string]int `json:"pruned,omitempty"`
-	// Predicted counts results from the emulated engine: predicted, not measured.
+	// Predicted counts results from the emulated engine: predicted, not
+	// measured; Imported, results another tool measured.
 	Predicted int `json:"predicted"`
+	Imported  int `json:"imported"`
 	// GPUHours is Σ measured benchmark duration × GPUs of the config's hardware.
 	GPUHours        float64 `json:"gpu_hours"`
 	CostSpotUSD     float64 `json:"cost_spot_usd"`
@@ -104,6 +111,7 @@ type Pick struct {
 	Config        string             `json:"config"`
 	Fingerprint   string             `json:"fingerprint"`
 	Predicted     bool               `json:"predicted"`
+	Provenance    result.Kind        `json:"provenance"`
 	Criteria      map[string]float64 `json:"criteria"`
 	Contributions map[string]float64 `json:"contributions"`
 	Explanation   string             `json:"explanation"`
@@ -120,6 +128,7 @@ type Point struct {
 	Config      string             `json:"config"`
 	Fingerprint string             `json:"fingerprint"`
 	Predicted   bool               `json:"predicted"`
+	Provenance  result.Kind        `json:"provenance"`
 	Values      map[string]float64 `json:"values"`
 }
 
@@ -139,46 +148,50 @@ type Series struct {
 
 // LoadPoint is one load point of a series.
 type LoadPoint struct {
-	Load             string  `json:"load"`
-	OutputThroughput float64 `json:"output_throughput"`
-	TTFTP99          float64 `json:"ttft_p99_ms"`
-	TPOTP50          float64 `json:"tpot_p50_ms"`
+	Load             string        `json:"load"`
+	OutputThroughput metrics.Value `json:"output_throughput,omitzero"`
+	TTFTP99          metrics.Value `json:"ttft_p99_ms,omitzero"`
+	TPOTP50          metrics.Value `json:"tpot_p50_ms,omitzero"`
 }
 
-// Config is one result: its identity and percentiles.
+// Config is one result: its identity, provenance, percentiles and
+// utilization. What was not measured is left out.
 type Config struct {
-	Config           string       `json:"config"`
-	Fingerprint      string       `json:"fingerprint"`
-	Model            string       `json:"model"`
-	Hardware         string       `json:"hardware"`
-	Framework        string       `json:"framework"`
-	Version          string       `json:"version"`
-	Quantization     string       `json:"quantization"`
-	Workload         string       `json:"workload"`
-	Load             string       `json:"load"`
-	ServedBy         string       `json:"served_by"`
-	Predicted        bool         `json:"predicted"`
-	Requests         int          `json:"requests"`
-	Failed           int          `json:"failed"`
-	TTFT             Percentiles  `json:"ttft_ms"`
-	TPOT             Percentiles  `json:"tpot_ms"`
-	OutputThroughput float64      `json:"output_throughput"`
-	Goodput          float64      `json:"goodput"`
-	DurationS        float64      `json:"duration_s"`
-	GPUs             int          `json:"gpus"`
-	Accuracy         *float64     `json:"accuracy,omitempty"`
-	USDPer1MSpot     *float64     `json:"usd_per_1m_output_tokens_spot,omitempty"`
-	USDPer1MOnDemand *float64     `json:"usd_per_1m_output_tokens_on_demand,omitempty"`
-	metrics          rowOfMetrics // for ranking; not written
+	Config       string `json:"config"`
+	Fingerprint  string `json:"fingerprint"`
+	Model        string `json:"model"`
+	Hardware     string `json:"hardware"`
+	Framework    string `json:"framework"`
+	Version      string `json:"version"`
+	Quantization string `json:"quantization"`
+	Workload     string `json:"workload"`
+	Load         string `json:"load"`
+	ServedBy     string `json:"served_by"`
+	// Engine names the engine that served the config instead of its own
+	// framework on its hardware.
+	Engine           string             `json:"engine,omitempty"`
+	Predicted        bool               `json:"predicted"`
+	Provenance       result.Provenance  `json:"provenance"`
+	Requests         int                `json:"requests"`
+	Failed           int                `json:"failed"`
+	TTFT             Percentiles        `json:"ttft_ms"`
+	TPOT             Percentiles        `json:"tpot_ms"`
+	OutputThroughput metrics.Value      `json:"output_throughput,omitzero"`
+	Goodput          metrics.Value      `json:"goodput,omitzero"`
+	DurationS        metrics.Value      `json:"duration_s,omitzero"`
+	GPUs             int                `json:"gpus"`
+	Accuracy         *float64           `json:"accuracy,omitempty"`
+	Utilization      *telemetry.Summary `json:"utilization,omitempty"`
+	USDPer1MSpot     *float64           `json:"usd_per_1m_output_tokens_spot,omitempty"`
+	USDPer1MOnDemand *float64           `json:"usd_per_1m_output_tokens_on_demand,omitempty"`
+	metrics          map[string]float64 // for ranking; not written
 }
-
-type rowOfMetrics = map[string]float64
 
 // Percentiles of one latency metric, in milliseconds.
 type Percentiles struct {
-	P50 float64 `json:"p50"`
-	P90 float64 `json:"p90"`
-	P99 float64 `json:"p99"`
+	P50 metrics.Value `json:"p50,omitzero"`
+	P90 metrics.Value `json:"p90,omitzero"`
+	P99 metrics.Value `json:"p99,omitzero"`
 }
 
 // Regressions compares the run with the campaign's prior run.
@@ -238,21 +251,19 @@ func (o *Options) defaults() {
 	}
 }
 
-// predicted reports whether a result came from the emulated engine (the
-// runner's SimEngine, "sim"): predicted, not measured.
-func predicted(servedBy string) bool {
-	return servedBy == "sim" || strings.HasPrefix(servedBy, "sim ")
-}
-
 // Build reads the run and its campaign's history from st and assembles the
 // report. It returns an error wrapping ErrEmpty when there is nothing to report.
 func Build(ctx context.Context, st store.Store, opt Options) (*Report, error) {
 	opt.defaults()
-	runs, err := campaignRuns(ctx, st, opt.Campaign)
-	if err != nil {
-		return nil, err
+	var runs []result.Run
+	if opt.Campaign != "" {
+		var err error
+		if runs, err = st.Runs(ctx, opt.Campaign); err != nil {
+			return nil, err
+		}
 	}
-	var run *store.Run
+	var run *result.Run
+	var err error
 	if opt.RunID != "" {
 		if run, err = st.Run(ctx, opt.RunID); err != nil {
 			return nil, err
@@ -264,8 +275,16 @@ func Build(ctx context.Context, st store.Store, opt Options) (*Report, error) {
 			return nil, fmt.Errorf("run %s belongs to campaign %s, not %s", run.ID, run.Campaign, opt.Campaign)
 		}
 	} else {
-		if len(runs) > 0 {
-			run = &runs[len(runs)-1]
+		// The newest run with results, or failures; a run still going may have
+		// no result yet, only failures.
+		for i := len(runs) - 1; i >= 0 && run == nil; i-- {
+			if rs, err := st.Results(ctx, store.Filter{RunID: runs[i].ID}); err != nil {
+				return nil, err
+			} else if fs, err := st.Failures(ctx, runs[i].ID); err != nil {
+				return nil, err
+			} else if len(rs) > 0 || len(fs) > 0 {
+				run = &runs[i]
+			}
 		}
 		// A run still going may have no result yet, only failures.
 		if opt.Planned != nil && opt.Campaign != "" {
@@ -312,15 +331,23 @@ func Build(ctx context.Context, st store.Store, opt Options) (*Report, error) {
 	if set == nil {
 		set = &campaign.Set{}
 	}
-
-	rows, parsed, err := candidates.FromStore(run.Campaign, results)
-	if err != nil {
-		return nil, err
+	if len(set.Policies) == 0 {
+		// A campaign file or a bundle brings no policies: rank with the
+		// shipped ones, as llmsweep rank does.
+		shipped, err := campaign.ShippedPolicies(cuecontext.New(), "")
+		if err != nil {
+			return nil, err
+		}
+		withPolicies := *set
+		withPolicies.Policies = shipped
+		set = &withPolicies
 	}
+
+	rows := candidates.FromResults(results, func(string) string { return run.Campaign })
 	unpriced := map[string]bool{}
 	for i, res := range results {
-		c := configOf(res, rows[i], parsed[i])
 		candidates.Derive(&rows[i], set)
+		c := configOf(res, rows[i])
 		c.metrics = rows[i].Metrics
 		if v, ok := rows[i].Metrics["usd_per_1m_output_tokens_spot"]; ok {
 			c.USDPer1MSpot = &v
@@ -328,15 +355,19 @@ func Build(ctx context.Context, st store.Store, opt Options) (*Report, error) {
 		if v, ok := rows[i].Metrics["usd_per_1m_output_tokens_on_demand"]; ok {
 			c.USDPer1MOnDemand = &v
 		}
-		r.Summary.GPUHours += c.DurationS / 3600 * float64(c.GPUs)
+		d := c.DurationS.Or(0)
+		r.Summary.GPUHours += d / 3600 * float64(c.GPUs)
 		if h, ok := set.Hardware[c.Hardware]; ok {
-			r.Summary.CostSpotUSD += c.DurationS / 3600 * h.Price.SpotUSDHour
-			r.Summary.CostOnDemandUSD += c.DurationS / 3600 * h.Price.OnDemandUSDHour
+			r.Summary.CostSpotUSD += d / 3600 * h.Price.SpotUSDHour
+			r.Summary.CostOnDemandUSD += d / 3600 * h.Price.OnDemandUSDHour
 		} else {
 			unpriced[c.Hardware] = true
 		}
-		if c.Predicted {
+		switch c.Provenance.Kind {
+		case result.Predicted:
 			r.Summary.Predicted++
+		case result.Imported:
+			r.Summary.Imported++
 		}
 		r.Configs = append(r.Configs, c)
 	}
@@ -360,14 +391,20 @@ func Build(ctx context.Context, st store.Store, opt Options) (*Report, error) {
 	if r.Summary.Predicted > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("%d of %d results come from the emulated engine (sim): PREDICTED, NOT MEASURED.", r.Summary.Predicted, len(results)))
 	}
+	if r.Summary.Imported > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d of %d results were imported from another tool's files: measured by that tool, with its metric definitions.", r.Summary.Imported, len(results)))
+	}
+	if engines := enginesOf(results); len(engines) > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("Served by %s, not by the frameworks and GPUs the configs name: these results are kept apart from the configs' own.", strings.Join(engines, ", ")))
+	}
 	slices.SortStableFunc(r.Configs, func(a, b Config) int { return cmp.Compare(a.Config, b.Config) })
 
-	r.Policies = rankPolicies(set, rows, results)
+	r.Policies = rankPolicies(set, rows)
 	r.Pareto = paretoFront(r.Configs)
 	r.Curves = curves(r.Configs)
 	labels := map[string]string{}
 	for _, c := range opt.Configs {
-		labels[c.Fingerprint] = candidates.Label(c)
+		labels[c.Fingerprint] = c.Label()
 	}
 	for _, f := range failures {
 		label, ok := labels[f.Fingerprint]
@@ -375,10 +412,7 @@ func Build(ctx context.Context, st store.Store, opt Options) (*Report, error) {
 			label = f.Fingerprint
 		}
 		if rs, err := st.Results(ctx, store.Filter{Fingerprint: f.Fingerprint}); !ok && err == nil && len(rs) > 0 {
-			var cfg matrix.Config
-			if json.Unmarshal(rs[0].Config, &cfg) == nil {
-				label = candidates.Label(cfg)
-			}
+			label = rs[0].Label()
 		}
 		r.Failures = append(r.Failures, FailureInfo{Config: label, Fingerprint: f.Fingerprint, Attempts: f.Attempt, Reason: f.Reason, Time: f.Time})
 	}
@@ -388,110 +422,62 @@ func Build(ctx context.Context, st store.Store, opt Options) (*Report, error) {
 	return r, nil
 }
 
-// campaignRuns returns the campaign's runs that have results, oldest first.
-// The store has no run listing, so this reads the campaign's results.
-func campaignRuns(ctx context.Context, st store.Store, name string) ([]store.Run, error) {
-	if name == "" {
-		return nil, nil
-	}
-	results, err := st.Results(ctx, store.Filter{Campaign: name})
-	if err != nil {
-		return nil, err
-	}
+// enginesOf lists the engines that served results instead of their configs' own.
+func enginesOf(results []result.Result) []string {
 	seen := map[string]bool{}
-	var runs []store.Run
 	for _, r := range results {
-		if seen[r.RunID] {
-			continue
-		}
-		seen[r.RunID] = true
-		run, err := st.Run(ctx, r.RunID)
-		if err != nil {
-			return nil, err
-		}
-		if run != nil {
-			runs = append(runs, *run)
+		if r.Engine != "" {
+			seen[r.Engine] = true
 		}
 	}
-	slices.SortStableFunc(runs, func(a, b store.Run) int {
-		return cmp.Or(a.Started.Compare(b.Started), cmp.Compare(a.ID, b.ID))
-	})
-	return runs, nil
+	return slices.Sorted(maps.Keys(seen))
 }
 
-func configOf(res store.Result, row candidates.Row, p candidates.Parsed) Config {
-	cfg, m := p.Config, row.Metrics
-	return Config{Config: row.ID, Fingerprint: res.Fingerprint, Model: cfg.Model, Hardware: cfg.Hardware,
+func configOf(res result.Result, row candidates.Row) Config {
+	cfg, s := res.Config, &res.Summary
+	c := Config{Config: row.ID, Fingerprint: res.Fingerprint, Model: cfg.Model, Hardware: cfg.Hardware,
 		Framework: cfg.Framework, Version: cfg.Version, Quantization: cfg.Quantization, Workload: cfg.Workload,
-		Load: matrix.Load(cfg.Concurrency, cfg.RequestRate), ServedBy: res.ServedBy, Predicted: predicted(res.ServedBy),
-		Requests: res.Metrics.Requests, Failed: res.Metrics.Failed,
-		TTFT:             Percentiles{m["ttft_p50_ms"], m["ttft_p90_ms"], m["ttft_p99_ms"]},
-		TPOT:             Percentiles{m["tpot_p50_ms"], m["tpot_p90_ms"], m["tpot_p99_ms"]},
-		OutputThroughput: m["output_throughput"], Goodput: m["goodput"], DurationS: p.Summary.DurationS,
-		GPUs: max(cfg.GPUs, 1), Accuracy: res.Metrics.Accuracy}
+		Load: matrix.Load(cfg.Concurrency, cfg.RequestRate), ServedBy: res.ServedBy, Engine: res.Engine,
+		Predicted: res.Provenance.Kind == result.Predicted, Provenance: res.Provenance,
+		Requests: s.Requests, Failed: s.Failed,
+		TTFT:             Percentiles{s.TTFT.P50, s.TTFT.P90, s.TTFT.P99},
+		TPOT:             Percentiles{s.TPOT.P50, s.TPOT.P90, s.TPOT.P99},
+		OutputThroughput: s.OutputThroughput, Goodput: s.Goodput, DurationS: s.DurationS,
+		GPUs: max(cfg.GPUs, 1), Utilization: res.Utilization, metrics: row.Metrics}
+	if v, ok := row.Metrics["accuracy"]; ok {
+		c.Accuracy = &v
+	}
+	return c
 }
 
-// rankPolicies ranks the results under every policy of the set, in name order.
-// A criterion or constraint whose metric no result has is dropped (and said
-// so), rather than removing every result as "missing": accuracy, for one, is
-// measured only by workloads that ask for it.
-func rankPolicies(set *campaign.Set, rows []candidates.Row, results []store.Result) []Policy {
-	have := map[string]bool{}
+// rankPolicies ranks the results under every policy of the set, in name
+// order, through candidates.Rank as llmsweep rank does: a criterion no result
+// measures is dropped and listed.
+func rankPolicies(set *campaign.Set, rows []candidates.Row) []Policy {
+	byID := map[string]candidates.Row{}
 	for _, r := range rows {
-		for k := range r.Metrics {
-			have[k] = true
-		}
-	}
-	fp := map[string]string{}
-	pred := map[string]bool{}
-	for i, r := range rows {
-		fp[r.ID] = results[i].Fingerprint
-		pred[r.ID] = predicted(results[i].ServedBy)
+		byID[r.ID] = r
 	}
 	out := []Policy{}
 	for _, name := range slices.Sorted(maps.Keys(set.Policies)) {
 		p := set.Policies[name]
 		out1 := Policy{Name: name, Description: p.Description, Method: cmp.Or(p.Method, rank.MethodTOPSIS), Considered: len(rows), Removed: map[string]int{}, Top: []Pick{}}
-		crit := map[string]campaign.Criterion{}
-		for _, cn := range slices.Sorted(maps.Keys(p.Criteria)) {
-			if c := p.Criteria[cn]; have[c.Metric] {
-				crit[cn] = c
-			} else {
-				out1.Dropped = append(out1.Dropped, "criterion "+cn+" ("+c.Metric+" not measured)")
-			}
-		}
-		var cons []campaign.Constraint
-		for _, c := range p.Constraints {
-			if have[c.Metric] {
-				cons = append(cons, c)
-			} else {
-				out1.Dropped = append(out1.Dropped, fmt.Sprintf("constraint %s %s %g (not measured)", c.Metric, c.Op, c.Value))
-			}
-		}
-		if len(rows) == 0 {
-			out1.Error = "no results to rank"
-			out = append(out, out1)
-			continue
-		}
-		if len(crit) == 0 {
-			out1.Error = "no criterion of this policy is measured"
-			out = append(out, out1)
-			continue
-		}
-		p.Criteria, p.Constraints = crit, cons
 		res, err := candidates.Rank(rows, p)
 		if err != nil {
 			out1.Error = err.Error()
 			out = append(out, out1)
 			continue
 		}
-		out1.Removed = res.Removed
+		out1.Dropped, out1.Removed = res.Dropped, res.Removed
+		crit := res.Criteria
 		for _, x := range res.Ranked {
 			values := map[string]float64{}
 			for _, c := range crit {
 				values[c.Metric] = x.Values[c.Metric]
 			}
-			out1.Top = append(out1.Top, Pick{Rank: x.Rank, Score: x.Score, Config: x.ID, Fingerprint: fp[x.ID], Predicted: pred[x.ID],
+			row := byID[x.ID]
+			out1.Top = append(out1.Top, Pick{Rank: x.Rank, Score: x.Score, Config: x.ID, Fingerprint: row.Fingerprint,
+				Predicted: row.Provenance == result.Predicted, Provenance: row.Provenance,
 				Criteria: values, Contributions: x.Contributions, Explanation: explain(crit, x)})
 		}
 		out = append(out, out1)
@@ -559,7 +545,7 @@ func paretoFront(cs []Config) Pareto {
 		for _, m := range out.Objectives {
 			vals[m] = c.metrics[m]
 		}
-		out.Front = append(out.Front, Point{Config: c.Config, Fingerprint: c.Fingerprint, Predicted: c.Predicted, Values: vals})
+		out.Front = append(out.Front, Point{Config: c.Config, Fingerprint: c.Fingerprint, Predicted: c.Predicted, Provenance: c.Provenance.Kind, Values: vals})
 	}
 	slices.SortStableFunc(out.Front, func(a, b Point) int {
 		return cmp.Compare(a.Values["ttft_p99_ms"], b.Values["ttft_p99_ms"])
@@ -586,6 +572,9 @@ func curves(cs []Config) []Curve {
 		if len(workloads[k]) > 1 {
 			label += " " + c.Workload
 		}
+		if c.Engine != "" {
+			label += " @" + c.Engine
+		}
 		if by[k] == nil {
 			by[k] = map[string]*Series{}
 		}
@@ -607,7 +596,9 @@ func curves(cs []Config) []Curve {
 		c := Curve{Model: k.model, Hardware: k.hw}
 		for _, l := range slices.Sorted(maps.Keys(by[k])) {
 			s := *by[k][l]
-			slices.SortStableFunc(s.Points, func(a, b LoadPoint) int { return cmp.Compare(a.OutputThroughput, b.OutputThroughput) })
+			slices.SortStableFunc(s.Points, func(a, b LoadPoint) int {
+				return cmp.Compare(a.OutputThroughput.Or(-1), b.OutputThroughput.Or(-1))
+			})
 			c.Series = append(c.Series, s)
 		}
 		out = append(out, c)
@@ -616,22 +607,27 @@ func curves(cs []Config) []Curve {
 }
 
 // regressions compares the run with the campaign's latest run started before it.
-func regressions(ctx context.Context, st store.Store, runs []store.Run, run store.Run, results []store.Result, opt Options) (Regressions, error) {
+func regressions(ctx context.Context, st store.Store, runs []result.Run, run result.Run, results []result.Result, opt Options) (Regressions, error) {
 	out := Regressions{Threshold: opt.Threshold, Alpha: opt.Alpha, Found: []compare.Delta{}}
-	var prior *store.Run
-	for i := range runs {
-		if runs[i].ID != run.ID && runs[i].Started.Before(run.Started) {
-			prior = &runs[i]
+	// The latest run started before this one that has results.
+	var prior *result.Run
+	var before []result.Result
+	for i := len(runs) - 1; i >= 0 && prior == nil; i-- {
+		if runs[i].ID == run.ID || !runs[i].Started.Before(run.Started) {
+			continue
+		}
+		rs, err := st.Results(ctx, store.Filter{RunID: runs[i].ID})
+		if err != nil {
+			return out, err
+		}
+		if len(rs) > 0 {
+			prior, before = &runs[i], rs
 		}
 	}
 	if prior == nil {
 		return out, nil
 	}
 	out.PriorRun = prior.ID
-	before, err := st.Results(ctx, store.Filter{RunID: prior.ID})
-	if err != nil {
-		return out, err
-	}
 	co := compare.Options{Threshold: opt.Threshold, Alpha: opt.Alpha}
 	if opt.SampleTests {
 		co.Records = st.Records
@@ -649,6 +645,14 @@ func regressions(ctx context.Context, st store.Store, runs []store.Run, run stor
 	// Worst first.
 	slices.SortStableFunc(out.Found, func(a, b compare.Delta) int { return cmp.Compare(math.Abs(b.Change), math.Abs(a.Change)) })
 	return out, nil
+}
+
+// NumV prints a metric that may not have been measured: "–" when it was not.
+func NumV(v metrics.Value) string {
+	if x, ok := v.Get(); ok {
+		return Num(x)
+	}
+	return "–"
 }
 
 // Num prints a metric compactly, as reports and rankings show them.

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -142,8 +145,30 @@ func TestSchema(t *testing.T) {
 		t.Errorf("schema.json does not pin schema to %q", Schema)
 	}
 	var doc map[string]any
-	if err := json.Unmarshal(encode(t, build(t, sqliteURL(t))), &doc); err != nil {
+	out := encode(t, build(t, sqliteURL(t)))
+	if err := json.Unmarshal(out, &doc); err != nil {
 		t.Fatal(err)
+	}
+	// The whole document, nested objects included, against the schema.
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	sch, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddResource("schema.json", sch); err != nil {
+		t.Fatal(err)
+	}
+	compiled, err := c.Compile("schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := compiled.Validate(inst); err != nil {
+		t.Errorf("the report does not validate against schema.json: %v", err)
 	}
 	for k := range doc {
 		if _, ok := schema.Properties[k]; !ok {

@@ -1,13 +1,19 @@
 // Package runlog keeps a run's results as JSON-lines files in one directory per
 // run: the per-request records, the per-config results, failures, utilization
-// samples and the checkpoint. It is the local store until the database store
-// exists, and it is what a resumed run reads back (DESIGN 10).
+// samples and the checkpoint. It is the spool behind the results store: the
+// runner writes here first, as requests complete, so that nothing is lost
+// while the store is down or the process dies, and a resumed run reads back
+// what it already did (DESIGN 10).
 //
 // Every line is written with one write(2) on a file opened O_APPEND, so a crash
 // can tear at most the last line of a file; Open drops a torn last line, whose
 // record is then simply sent again. Records are keyed by (fingerprint, index):
 // a resumed run skips the indices already here, and readers drop duplicates.
 // A failed attempt voids its records: the retry measures the config afresh.
+//
+// Reading back is linear: the log indexes where each config's record and
+// sample lines lie, so Records and Samples read only that config's lines, and
+// Forget drops the index of a config the store has taken.
 package runlog
 
 import (
@@ -17,50 +23,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/llmsweep/llmsweep/internal/result"
+	"github.com/llmsweep/llmsweep/internal/telemetry"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
-
-// Run describes a run; it is run.json in the run's directory.
-type Run struct {
-	ID         string    `json:"id"`
-	Campaign   string    `json:"campaign"`
-	MatrixHash string    `json:"matrix_hash"`
-	Configs    int       `json:"configs"`
-	Started    time.Time `json:"started"`
-	Finished   time.Time `json:"finished,omitzero"`
-	// Engine is set when a local run sent every config to one engine.
-	Engine string `json:"engine,omitempty"`
-}
-
-// Result is a config's outcome; the file results.jsonl marks a config done.
-type Result struct {
-	Fingerprint string          `json:"fingerprint"`
-	Attempts    int             `json:"attempts"`
-	Config      json.RawMessage `json:"config"`
-	Summary     json.RawMessage `json:"summary"`
-	Accuracy    json.RawMessage `json:"accuracy,omitempty"`
-	ServedBy    string          `json:"served_by"`
-	Finished    time.Time       `json:"finished"`
-}
-
-// Failure is a failed attempt, or a config that failed every attempt (Final).
-type Failure struct {
-	Fingerprint string    `json:"fingerprint"`
-	Attempt     int       `json:"attempt"`
-	Final       bool      `json:"final"`
-	Reason      string    `json:"reason"`
-	Time        time.Time `json:"time"`
-}
 
 // Checkpoint is where a run stands; written after every config and on SIGTERM.
 type Checkpoint struct {
@@ -78,21 +54,32 @@ type recordLine struct {
 }
 
 type sampleLine struct {
-	Fingerprint string `json:"fingerprint"`
-	Sample      any    `json:"sample"`
+	Fingerprint string           `json:"fingerprint"`
+	Sample      telemetry.Sample `json:"sample"`
+}
+
+// span is where one line of a config lies in a file.
+type span struct {
+	off     int64
+	n       int32
+	attempt int32 // records only
 }
 
 // Log is an open run directory. It is safe for concurrent use.
 type Log struct {
 	Dir string
-	Run Run
+	Run result.Run
 
 	mu       sync.Mutex
 	files    map[string]*os.File
-	records  map[string]map[int32]int // fingerprint -> measured index -> attempt
-	void     map[string]map[int]bool  // fingerprint -> failed attempts
+	size     map[string]int64             // bytes in each file: the next line's offset
+	spans    map[string]map[string][]span // file -> fingerprint -> its lines
+	records  map[string]map[int32]int     // fingerprint -> measured index -> attempt
+	void     map[string]map[int]bool      // fingerprint -> failed attempts
 	results  map[string]bool
-	failures map[string]bool // final failures
+	failures map[string]bool // failed for good (a later result supersedes it)
+
+	read, written atomic.Int64
 }
 
 const (
@@ -111,7 +98,7 @@ func Latest(root, campaign, matrixHash string) (string, error) {
 	}
 	sort.Strings(dirs) // IDs start with the UTC start time
 	for i := len(dirs) - 1; i >= 0; i-- {
-		var r Run
+		var r result.Run
 		if err := readJSON(dirs[i], &r); err != nil {
 			return "", err
 		}
@@ -123,7 +110,7 @@ func Latest(root, campaign, matrixHash string) (string, error) {
 }
 
 // Create starts a new run directory under root/<campaign>/<id>.
-func Create(root string, run Run) (*Log, error) {
+func Create(root string, run result.Run) (*Log, error) {
 	if run.ID == "" {
 		run.ID = run.Started.UTC().Format("20060102T150405.000000000Z")
 	}
@@ -137,15 +124,15 @@ func Create(root string, run Run) (*Log, error) {
 	return Open(dir)
 }
 
-// Open opens an existing run directory and reads back what it holds.
+// Open opens an existing run directory and reads back what it holds, once.
 func Open(dir string) (*Log, error) {
-	l := &Log{Dir: dir, files: map[string]*os.File{}, records: map[string]map[int32]int{},
-		void: map[string]map[int]bool{}, results: map[string]bool{}, failures: map[string]bool{}}
+	l := &Log{Dir: dir, files: map[string]*os.File{}, size: map[string]int64{}, spans: map[string]map[string][]span{},
+		records: map[string]map[int32]int{}, void: map[string]map[int]bool{}, results: map[string]bool{}, failures: map[string]bool{}}
 	if err := readJSON(filepath.Join(dir, "run.json"), &l.Run); err != nil {
 		return nil, err
 	}
-	err := scan(filepath.Join(dir, failuresFile), func(line []byte) error {
-		var f Failure
+	err := l.scan(failuresFile, true, func(line []byte, _ span) error {
+		var f result.Failure
 		if err := json.Unmarshal(line, &f); err != nil {
 			return err
 		}
@@ -156,7 +143,7 @@ func Open(dir string) (*Log, error) {
 		return nil
 	})
 	if err == nil {
-		err = scan(filepath.Join(dir, recordsFile), func(line []byte) error {
+		err = l.scan(recordsFile, true, func(line []byte, sp span) error {
 			var r recordLine
 			if err := json.Unmarshal(line, &r); err != nil {
 				return err
@@ -165,6 +152,8 @@ func Open(dir string) (*Log, error) {
 			if err := protojson.Unmarshal(r.Record, &rec); err != nil {
 				return err
 			}
+			sp.attempt = int32(r.Attempt)
+			l.index(recordsFile, r.Fingerprint, sp)
 			if !rec.GetWarmup() && !l.void[r.Fingerprint][r.Attempt] {
 				l.mark(r.Fingerprint, rec.GetIndex(), r.Attempt)
 			}
@@ -172,8 +161,20 @@ func Open(dir string) (*Log, error) {
 		})
 	}
 	if err == nil {
-		err = scan(filepath.Join(dir, resultsFile), func(line []byte) error {
-			var r Result
+		err = l.scan(samplesFile, true, func(line []byte, sp span) error {
+			var s struct {
+				Fingerprint string `json:"fingerprint"`
+			}
+			if err := json.Unmarshal(line, &s); err != nil {
+				return err
+			}
+			l.index(samplesFile, s.Fingerprint, sp)
+			return nil
+		})
+	}
+	if err == nil {
+		err = l.scan(resultsFile, true, func(line []byte, _ span) error {
+			var r result.Result
 			if err := json.Unmarshal(line, &r); err != nil {
 				return err
 			}
@@ -185,6 +186,19 @@ func Open(dir string) (*Log, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// Stats returns the bytes this Log has read from and written to its files:
+// reading back stays linear in what was written.
+func (l *Log) Stats() (read, written int64) { return l.read.Load(), l.written.Load() }
+
+func (l *Log) index(file, fp string, sp span) {
+	m := l.spans[file]
+	if m == nil {
+		m = map[string][]span{}
+		l.spans[file] = m
+	}
+	m[fp] = append(m[fp], sp)
 }
 
 func (l *Log) mark(fp string, i int32, attempt int) {
@@ -225,10 +239,18 @@ func (l *Log) Attempts(fp string) int {
 	return n
 }
 
-// scan calls fn with each complete line of a file. A last line without its
-// newline was torn by a crash: the file is truncated to the last whole line.
-func scan(path string, fn func([]byte) error) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+// scan calls fn with each complete line of a file and where it lies. Opening
+// the log (repair), a last line without its newline was torn by a crash: the
+// file is truncated to the last whole line, and its size recorded for the
+// appends that follow. Otherwise a partial last line is a write in progress,
+// left alone.
+func (l *Log) scan(name string, repair bool, fn func([]byte, span) error) error {
+	path := filepath.Join(l.Dir, name)
+	flag := os.O_RDONLY
+	if repair {
+		flag = os.O_RDWR
+	}
+	f, err := os.OpenFile(path, flag, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -240,7 +262,12 @@ func scan(path string, fn func([]byte) error) error {
 	var good int64
 	for n := 1; ; n++ {
 		line, err := r.ReadBytes('\n')
+		l.read.Add(int64(len(line)))
 		if err == io.EOF {
+			if !repair {
+				return nil
+			}
+			l.size[name] = good
 			if len(line) > 0 {
 				return f.Truncate(good)
 			}
@@ -249,14 +276,50 @@ func scan(path string, fn func([]byte) error) error {
 		if err != nil {
 			return err
 		}
-		if err := fn(bytes.TrimSpace(line)); err != nil {
+		if err := fn(bytes.TrimSpace(line), span{off: good, n: int32(len(line))}); err != nil {
 			return fmt.Errorf("%s:%d: %v", path, n, err)
 		}
 		good += int64(len(line))
 	}
 }
 
-func (l *Log) append(name string, v any) error {
+// readSpans calls fn with each of a config's lines in a file, reading only
+// those lines: runs of adjacent lines are read at once.
+func (l *Log) readSpans(name string, spans []span, fn func([]byte, span) error) error {
+	if len(spans) == 0 {
+		return nil
+	}
+	f, err := os.Open(filepath.Join(l.Dir, name))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var buf []byte
+	for i := 0; i < len(spans); {
+		j, end := i+1, spans[i].off+int64(spans[i].n)
+		for j < len(spans) && spans[j].off == end && end-spans[i].off < 1<<20 {
+			end += int64(spans[j].n)
+			j++
+		}
+		buf = slices.Grow(buf[:0], int(end-spans[i].off))[:end-spans[i].off]
+		if _, err := f.ReadAt(buf, spans[i].off); err != nil {
+			return fmt.Errorf("%s: %v", f.Name(), err)
+		}
+		l.read.Add(int64(len(buf)))
+		for k := i; k < j; k++ {
+			at := spans[k].off - spans[i].off
+			if err := fn(bytes.TrimSpace(buf[at:at+int64(spans[k].n)]), spans[k]); err != nil {
+				return fmt.Errorf("%s at byte %d: %v", f.Name(), spans[k].off, err)
+			}
+		}
+		i = j
+	}
+	return nil
+}
+
+// append writes v as one line of a file; fp, when set, indexes the line
+// under that config.
+func (l *Log) append(name, fp string, attempt int, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -272,15 +335,30 @@ func (l *Log) append(name string, v any) error {
 		}
 		l.files[name] = f
 	}
-	_, err = f.Write(b) // one write: a crash tears at most this line
-	return err
+	if _, err = f.Write(b); err != nil { // one write: a crash tears at most this line
+		return err
+	}
+	if fp != "" {
+		l.index(name, fp, span{off: l.size[name], n: int32(len(b)), attempt: int32(attempt)})
+	}
+	l.size[name] += int64(len(b))
+	l.written.Add(int64(len(b)))
+	return nil
 }
 
-// Done reports whether a config has its result (or failed for good) in this run.
+// Done reports whether a config has its result in this run. A config that
+// failed for good is not done: a resumed run tries it again.
 func (l *Log) Done(fp string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.results[fp] || l.failures[fp]
+	return l.results[fp]
+}
+
+// Failed reports whether a config failed for good and has no result since.
+func (l *Log) Failed(fp string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failures[fp] && !l.results[fp]
 }
 
 // Recorded returns the measured request indices recorded for a config, sorted.
@@ -313,19 +391,21 @@ func (l *Log) AppendRecord(fp string, attempt int, r *sdk.Record) error {
 	if err != nil {
 		return err
 	}
-	return l.append(recordsFile, recordLine{Fingerprint: fp, Attempt: attempt, Record: b})
+	return l.append(recordsFile, fp, attempt, recordLine{Fingerprint: fp, Attempt: attempt, Record: b})
 }
 
 // Records reads back a config's measured records of attempts that did not fail,
-// one per index, in index order.
+// one per index (the first written), in index order.
 func (l *Log) Records(fp string) ([]*sdk.Record, error) {
 	l.mu.Lock()
-	void := maps.Clone(l.void[fp])
+	spans := slices.Clone(l.spans[recordsFile][fp])
+	void := l.void[fp]
+	spans = slices.DeleteFunc(spans, func(s span) bool { return void[int(s.attempt)] })
 	l.mu.Unlock()
 	byIndex := map[int32]*sdk.Record{}
-	err := scan(filepath.Join(l.Dir, recordsFile), func(line []byte) error {
+	err := l.readSpans(recordsFile, spans, func(line []byte, _ span) error {
 		var r recordLine
-		if err := json.Unmarshal(line, &r); err != nil || r.Fingerprint != fp || void[r.Attempt] {
+		if err := json.Unmarshal(line, &r); err != nil {
 			return err
 		}
 		rec := &sdk.Record{}
@@ -346,13 +426,40 @@ func (l *Log) Records(fp string) ([]*sdk.Record, error) {
 }
 
 // AppendSample stores a utilization sample taken during a config.
-func (l *Log) AppendSample(fp string, s any) error {
-	return l.append(samplesFile, sampleLine{Fingerprint: fp, Sample: s})
+func (l *Log) AppendSample(fp string, s telemetry.Sample) error {
+	return l.append(samplesFile, fp, 0, sampleLine{Fingerprint: fp, Sample: s})
+}
+
+// Samples reads back a config's utilization samples in the order taken.
+func (l *Log) Samples(fp string) ([]telemetry.Sample, error) {
+	l.mu.Lock()
+	spans := slices.Clone(l.spans[samplesFile][fp])
+	l.mu.Unlock()
+	var out []telemetry.Sample
+	err := l.readSpans(samplesFile, spans, func(line []byte, _ span) error {
+		var s sampleLine
+		if err := json.Unmarshal(line, &s); err != nil {
+			return err
+		}
+		out = append(out, s.Sample)
+		return nil
+	})
+	return out, err
+}
+
+// Forget drops the index of a config's lines, once the store has them: a long
+// run's index stays as small as what is not stored yet.
+func (l *Log) Forget(fp string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, m := range l.spans {
+		delete(m, fp)
+	}
 }
 
 // PutResult stores a config's result, which marks it done.
-func (l *Log) PutResult(r Result) error {
-	if err := l.append(resultsFile, r); err != nil {
+func (l *Log) PutResult(r result.Result) error {
+	if err := l.append(resultsFile, "", 0, r); err != nil {
 		return err
 	}
 	l.mu.Lock()
@@ -361,9 +468,9 @@ func (l *Log) PutResult(r Result) error {
 	return nil
 }
 
-// PutFailure stores a failed attempt; a final one marks the config done.
-func (l *Log) PutFailure(f Failure) error {
-	if err := l.append(failuresFile, f); err != nil {
+// PutFailure stores a failed attempt; a final one marks the config failed.
+func (l *Log) PutFailure(f result.Failure) error {
+	if err := l.append(failuresFile, "", 0, f); err != nil {
 		return err
 	}
 	l.mu.Lock()
@@ -376,10 +483,10 @@ func (l *Log) PutFailure(f Failure) error {
 }
 
 // Results reads back the run's results in the order they were stored.
-func (l *Log) Results() ([]Result, error) {
-	var out []Result
-	err := scan(filepath.Join(l.Dir, resultsFile), func(line []byte) error {
-		var r Result
+func (l *Log) Results() ([]result.Result, error) {
+	var out []result.Result
+	err := l.scan(resultsFile, false, func(line []byte, _ span) error {
+		var r result.Result
 		if err := json.Unmarshal(line, &r); err != nil {
 			return err
 		}
@@ -389,17 +496,26 @@ func (l *Log) Results() ([]Result, error) {
 	return out, err
 }
 
-// Failures reads back the run's final failures.
-func (l *Log) Failures() ([]Failure, error) {
-	var out []Failure
-	err := scan(filepath.Join(l.Dir, failuresFile), func(line []byte) error {
-		var f Failure
+// Failures reads back the final failures of the configs that are still failed:
+// a config that succeeded after failing for good (a resumed run retries it) is
+// left out. The last final failure of a config stands for it.
+func (l *Log) Failures() ([]result.Failure, error) {
+	var out []result.Failure
+	at := map[string]int{}
+	err := l.scan(failuresFile, false, func(line []byte, _ span) error {
+		var f result.Failure
 		if err := json.Unmarshal(line, &f); err != nil {
 			return err
 		}
-		if f.Final {
-			out = append(out, f)
+		if !f.Final || l.Done(f.Fingerprint) {
+			return nil
 		}
+		if i, ok := at[f.Fingerprint]; ok {
+			out[i] = f
+			return nil
+		}
+		at[f.Fingerprint] = len(out)
+		out = append(out, f)
 		return nil
 	})
 	return out, err

@@ -2,7 +2,6 @@ package runner_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,11 +9,14 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/runner"
 	"github.com/llmsweep/llmsweep/internal/store"
 	"github.com/llmsweep/llmsweep/plugins/sdk/scriptserver"
@@ -60,43 +62,36 @@ func TestPostgresOutage(t *testing.T) {
 	}
 	defer st.Close()
 
-	srv := scriptserver.Start(scriptserver.Script{Delay: 2 * time.Millisecond})
+	// Its own campaign: the quickstart at eight load points, with 10 ms
+	// between tokens, runs for several seconds, so that PostgreSQL is back
+	// while the run still goes and the run itself catches the store up.
+	srv := scriptserver.Start(scriptserver.Script{Delay: 10 * time.Millisecond})
 	defer srv.Close()
-	set, c, configs := quickstart(t)
+	set, c, configs := outageCampaign(t)
 	opt := options(t, srv.URL)
 	opt.Store = st
 	var logs strings.Builder
 	opt.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
+	var ended atomic.Bool
+	backInRun := make(chan bool, 1)
 	go func() {
-		// Down while the first config runs, back during the second.
 		for srv.Requests.Load() < 5 {
 			time.Sleep(10 * time.Millisecond)
 		}
 		pgctl(t, "stop")
-		for srv.Requests.Load() < 30 {
-			time.Sleep(10 * time.Millisecond)
-		}
+		time.Sleep(time.Second)
 		pgctl(t, "start")
+		waitReady()
+		backInRun <- !ended.Load()
 	}()
 	rep, err := runner.Run(ctx, set, c, configs, opt)
-	waitReady := func() {
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-			if err := exec.Command("pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432").Run(); err == nil || time.Now().After(deadline) {
-				break
-			}
-		}
-	}
-	if errors.Is(err, runner.ErrStoreBehind) {
-		// PostgreSQL came back only after the run ended (a fast machine): the
-		// run log kept what the store missed, and running again stores it.
-		t.Logf("the run ended before PostgreSQL was back (%v); running again", err)
-		waitReady()
-		rep, err = runner.Run(ctx, set, c, configs, opt)
+	ended.Store(true)
+	if !<-backInRun {
+		t.Fatalf("the run (%+v, %v) ended before PostgreSQL was back: the mid-run recovery went unexercised; lengthen the outage campaign", rep, err)
 	}
 	if err != nil {
 		t.Fatalf("report %+v: %v", rep, err)
 	}
-	waitReady()
 	results, err := st.Results(ctx, store.Filter{RunID: opt.Log.Run.ID})
 	if err != nil || len(results) != len(configs) {
 		t.Fatalf("%d results in PostgreSQL (%v), want %d", len(results), err, len(configs))
@@ -117,6 +112,31 @@ func TestPostgresOutage(t *testing.T) {
 	if !strings.Contains(logs.String(), "results store unavailable; results stay spooled in the run log") {
 		t.Errorf("the outage was never seen by the run:\n%s", logs.String())
 	}
+}
+
+// waitReady waits up to 30 s for the machine's PostgreSQL to accept connections.
+func waitReady() {
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if err := exec.Command("pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432").Run(); err == nil || time.Now().After(deadline) {
+			return
+		}
+	}
+}
+
+// outageCampaign is the quickstart at eight load points.
+func outageCampaign(t *testing.T) (*campaign.Set, campaign.Campaign, []matrix.Config) {
+	set, c, _ := quickstart(t)
+	c.Name = "outage"
+	c.Grid.Concurrency = []int{1, 2, 3, 4, 5, 6, 7, 8}
+	var configs []matrix.Config
+	x := &matrix.Compiler{Set: set}
+	for _, m := range set.Select(c).Models {
+		x.Model(c, m, func(g *matrix.Group) { configs = append(configs, g.Configs...) }, nil)
+	}
+	if len(configs) != 8 {
+		t.Fatalf("the outage campaign has %d configs, want 8", len(configs))
+	}
+	return set, c, configs
 }
 
 type syncWriter struct {

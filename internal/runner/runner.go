@@ -7,7 +7,6 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,7 +23,9 @@ import (
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/metrics"
 	"github.com/llmsweep/llmsweep/internal/plugins"
+	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/runlog"
+	"github.com/llmsweep/llmsweep/internal/sim"
 	"github.com/llmsweep/llmsweep/internal/store"
 	"github.com/llmsweep/llmsweep/internal/telemetry"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
@@ -70,6 +71,35 @@ const SimEngine = "sim"
 // Predicted reports whether the engine's results are predictions.
 func (e *Engine) Predicted() bool { return e != nil && e.Plugin == SimEngine }
 
+// ID names the engine in a result's identity (result.Identity): "sim", or the
+// plugin and the model it serves ("openai:tiny"); "" when there is no engine
+// and each config's own server measures it. The URL is left out: a local
+// engine's port changes from run to run, what it serves does not.
+func (e *Engine) ID() string {
+	switch {
+	case e == nil:
+		return ""
+	case e.Predicted():
+		return SimEngine
+	}
+	return e.Plugin + ":" + e.Model
+}
+
+// Provenance is what the engine's results are: predictions by the
+// performance model for the sim engine, measurements otherwise.
+func (e *Engine) Provenance() result.Provenance {
+	if e.Predicted() {
+		return result.Provenance{Kind: result.Predicted, Tool: "llmsweep-sim", Version: sim.ModelVersion}
+	}
+	return result.Provenance{Kind: result.Measured}
+}
+
+// Identity is the fingerprint a config's result is kept under in this run's
+// log and store (result.Identity).
+func (o *Options) Identity(cfg *matrix.Config) string {
+	return result.Identity(cfg.Fingerprint, o.Engine.ID())
+}
+
 // Options configure a run.
 type Options struct {
 	Host *plugins.Host
@@ -99,7 +129,9 @@ type Options struct {
 	Progress    Progress
 }
 
-// Report is what a run did.
+// Report is what a run did. Failed counts the configs of the run that are
+// failed when it ends, resumed ones included: a config that failed for good
+// and then succeeded on a resume is not failed.
 type Report struct {
 	Configs, Done, Skipped, Failed int
 }
@@ -125,8 +157,8 @@ func Run(ctx context.Context, set *campaign.Set, c campaign.Campaign, configs []
 	groups := group(configs)
 	r.report.Configs = len(configs)
 	for _, g := range groups {
-		for _, cfg := range g {
-			if opt.Log.Done(cfg.Fingerprint) {
+		for i := range g {
+			if opt.Log.Done(opt.Identity(&g[i])) {
 				r.report.Skipped++
 			}
 		}
@@ -162,6 +194,13 @@ func Run(ctx context.Context, set *campaign.Set, c campaign.Campaign, configs []
 	close(work)
 	wg.Wait()
 	r.opt.Progress.Finish()
+	// Failed is what is failed now: a resumed run retried the configs that
+	// had failed for good, and any that failed again are here once.
+	fails, err := opt.Log.Failures()
+	if err != nil {
+		return r.report, err
+	}
+	r.report.Failed = len(fails)
 	cp := runlog.Checkpoint{Done: r.report.Done + r.report.Skipped, Failed: r.report.Failed, Time: time.Now(), Interrupted: ctx.Err() != nil}
 	if err := opt.Log.Checkpoint(cp); err != nil {
 		return r.report, err
@@ -173,11 +212,7 @@ func Run(ctx context.Context, set *campaign.Set, c campaign.Campaign, configs []
 		return r.report, r.err
 	}
 	if r.flusher != nil {
-		fails, err := opt.Log.Failures()
-		if err == nil {
-			err = r.flusher.finish(ctx, fails)
-		}
-		if err != nil {
+		if err := r.flusher.finish(ctx, fails); err != nil {
 			return r.report, fmt.Errorf("%w: the results are kept in %s; run the campaign again to store them: %v", ErrStoreBehind, opt.Log.Dir, err)
 		}
 		if err := opt.Store.FinishRun(ctx, opt.Log.Run.ID, time.Now()); err != nil {
@@ -345,7 +380,7 @@ func (r *run) group(ctx context.Context, configs []matrix.Config) {
 		if ctx.Err() != nil {
 			return
 		}
-		if r.opt.Log.Done(cfg.Fingerprint) {
+		if r.opt.Log.Done(r.opt.Identity(cfg)) {
 			continue
 		}
 		r.opt.Progress.Current(cfg)
@@ -355,15 +390,22 @@ func (r *run) group(ctx context.Context, configs []matrix.Config) {
 
 // config runs one config with retries, and stores its result or its failure.
 func (r *run) config(ctx context.Context, s *session, cfg *matrix.Config) {
-	log := r.opt.Logger.With("config", cfg.Fingerprint[:12], "model", cfg.Model, "framework", cfg.Framework, "workload", cfg.Workload)
+	id := r.opt.Identity(cfg)
+	log := r.opt.Logger.With("config", id[:min(12, len(id))], "model", cfg.Model, "framework", cfg.Framework, "workload", cfg.Workload)
 	rt := r.opt.Retry
 	bo := &backoff.ExponentialBackOff{InitialInterval: rt.Base, RandomizationFactor: 0.5, Multiplier: rt.Factor, MaxInterval: rt.Cap}
 	bo.Reset()
 	var last error
-	// A resumed config goes on from its next attempt: failed ones keep counting.
-	first := r.opt.Log.Attempts(cfg.Fingerprint) + 1
+	// A resumed config goes on from its next attempt: failed ones keep
+	// counting. One that failed for good gets a new round of the retry
+	// budget: a resume never counts it done.
+	prior := r.opt.Log.Attempts(id)
+	first, final := prior+1, rt.Retries+1
+	if r.opt.Log.Failed(id) {
+		final = prior + rt.Retries + 1
+	}
 	attempt := first
-	for ; attempt <= rt.Retries+1; attempt++ {
+	for ; attempt <= final; attempt++ {
 		if attempt > first {
 			wait := bo.NextBackOff()
 			log.Info("retrying", "attempt", attempt, "after", wait.Round(time.Millisecond).String(), "reason", last)
@@ -373,7 +415,7 @@ func (r *run) config(ctx context.Context, s *session, cfg *matrix.Config) {
 			case <-time.After(wait):
 			}
 		}
-		err := r.attempt(ctx, s, cfg, attempt)
+		err := r.attempt(ctx, s, cfg, id, attempt)
 		if err == nil {
 			r.count(func(rep *Report) { rep.Done++ })
 			r.opt.Progress.Done(cfg, true)
@@ -388,7 +430,7 @@ func (r *run) config(ctx context.Context, s *session, cfg *matrix.Config) {
 			return
 		}
 		log.Warn("attempt failed", "attempt", attempt, "error", err)
-		if err := r.opt.Log.PutFailure(runlog.Failure{Fingerprint: cfg.Fingerprint, Attempt: attempt, Reason: err.Error(), Time: time.Now()}); err != nil {
+		if err := r.opt.Log.PutFailure(result.Failure{Run: r.opt.Log.Run.ID, Fingerprint: id, Attempt: attempt, Reason: err.Error(), Time: time.Now()}); err != nil {
 			r.fail(err)
 			return
 		}
@@ -400,13 +442,12 @@ func (r *run) config(ctx context.Context, s *session, cfg *matrix.Config) {
 		last = errors.New("no attempts left")
 	}
 	log.Error("config failed", "attempts", attempt-1, "error", last)
-	if err := r.opt.Log.PutFailure(runlog.Failure{Fingerprint: cfg.Fingerprint, Attempt: attempt - 1, Final: true,
+	if err := r.opt.Log.PutFailure(result.Failure{Run: r.opt.Log.Run.ID, Fingerprint: id, Attempt: attempt - 1, Final: true,
 		Reason: last.Error(), Time: time.Now()}); err != nil {
 		r.fail(err)
 	}
-	r.count(func(rep *Report) { rep.Failed++ })
 	r.opt.Progress.Done(cfg, false)
-	r.checkpoint(cfg)
+	r.checkpoint(id)
 }
 
 var errStore = errors.New("store")
@@ -417,9 +458,9 @@ func (r *run) count(f func(*Report)) {
 	f(&r.report)
 }
 
-func (r *run) checkpoint(cfg *matrix.Config) {
+func (r *run) checkpoint(id string) {
 	r.mu.Lock()
-	cp := runlog.Checkpoint{Done: r.report.Done + r.report.Skipped, Failed: r.report.Failed, Current: cfg.Fingerprint, Time: time.Now()}
+	cp := runlog.Checkpoint{Done: r.report.Done + r.report.Skipped, Current: id, Time: time.Now()}
 	r.mu.Unlock()
 	if err := r.opt.Log.Checkpoint(cp); err != nil {
 		r.fail(err)
@@ -427,7 +468,7 @@ func (r *run) checkpoint(cfg *matrix.Config) {
 }
 
 // attempt measures a config once, through the endpoint's circuit breaker.
-func (r *run) attempt(ctx context.Context, s *session, cfg *matrix.Config, attempt int) error {
+func (r *run) attempt(ctx context.Context, s *session, cfg *matrix.Config, id string, attempt int) error {
 	if s.server == nil {
 		if err := r.start(ctx, s, cfg); err != nil {
 			s.server = nil
@@ -435,7 +476,7 @@ func (r *run) attempt(ctx context.Context, s *session, cfg *matrix.Config, attem
 		}
 	}
 	_, err := r.breaker(s.server.GetBaseUrl()).Execute(func() (struct{}, error) {
-		return struct{}{}, r.measure(ctx, s, cfg, attempt)
+		return struct{}{}, r.measure(ctx, s, cfg, id, attempt)
 	})
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 		return fmt.Errorf("endpoint %s: circuit breaker open after %d consecutive failures: %w", s.server.GetBaseUrl(), r.opt.Retry.Breaker, err)
@@ -443,7 +484,7 @@ func (r *run) attempt(ctx context.Context, s *session, cfg *matrix.Config, attem
 	return err
 }
 
-func (r *run) measure(ctx context.Context, s *session, cfg *matrix.Config, attempt int) error {
+func (r *run) measure(ctx context.Context, s *session, cfg *matrix.Config, id string, attempt int) error {
 	w, ok := r.set.Workloads[cfg.Workload]
 	if !ok {
 		return fmt.Errorf("workload %q is not in the catalog", cfg.Workload)
@@ -452,18 +493,18 @@ func (r *run) measure(ctx context.Context, s *session, cfg *matrix.Config, attem
 	if err != nil {
 		return err
 	}
-	spec.Done = r.opt.Log.Recorded(cfg.Fingerprint)
+	spec.Done = r.opt.Log.Recorded(id)
 	spec.IdleTimeoutSeconds = r.opt.IdleTimeout.Seconds()
 	var records []*sdk.Record
 	if len(spec.Done) > 0 { // resuming a config: its earlier records count
-		if records, err = r.opt.Log.Records(cfg.Fingerprint); err != nil {
+		if records, err = r.opt.Log.Records(id); err != nil {
 			return fmt.Errorf("%w: %v", errStore, err)
 		}
 	}
-	stopSampling := r.sample(ctx, s, cfg)
+	samples := r.sample(ctx, s, id)
 	var storeErr error
 	_, err = s.plugin.Run(ctx, spec, func(rec *sdk.Record) error {
-		if err := r.opt.Log.AppendRecord(cfg.Fingerprint, attempt, rec); err != nil {
+		if err := r.opt.Log.AppendRecord(id, attempt, rec); err != nil {
 			storeErr = fmt.Errorf("%w: %v", errStore, err)
 			return storeErr
 		}
@@ -472,7 +513,7 @@ func (r *run) measure(ctx context.Context, s *session, cfg *matrix.Config, attem
 		}
 		return nil
 	})
-	stopSampling()
+	taken := samples.stop()
 	if storeErr != nil {
 		return storeErr
 	}
@@ -483,13 +524,12 @@ func (r *run) measure(ctx context.Context, s *session, cfg *matrix.Config, attem
 	if m.Succeeded == 0 {
 		return fmt.Errorf("every request failed: %s", errorSummary(records))
 	}
-	res := runlog.Result{Fingerprint: cfg.Fingerprint, Attempts: attempt, Finished: time.Now(),
-		ServedBy: fmt.Sprintf("%s at %s (model %s)", s.name, s.server.GetBaseUrl(), s.server.GetServedModel())}
+	res := result.Result{Run: r.opt.Log.Run.ID, Fingerprint: id, Config: *cfg, Engine: r.opt.Engine.ID(),
+		Provenance: r.opt.Engine.Provenance(), Attempts: attempt, Summary: m, Utilization: telemetry.Summarize(taken),
+		ServedBy: fmt.Sprintf("%s at %s (model %s)", s.name, s.server.GetBaseUrl(), s.server.GetServedModel()), Finished: time.Now()}
 	if r.opt.Engine.Predicted() {
-		res.ServedBy = SimEngine + " (predicted)"
+		res.ServedBy = SimEngine
 	}
-	res.Config, _ = json.Marshal(cfg)
-	res.Summary, _ = json.Marshal(m)
 	// An emulated engine's answers are placeholder text: it predicts speed, not
 	// accuracy, so it has none to record.
 	if w.Accuracy != nil && !r.opt.Engine.Predicted() {
@@ -497,14 +537,14 @@ func (r *run) measure(ctx context.Context, s *session, cfg *matrix.Config, attem
 		if err != nil {
 			return fmt.Errorf("accuracy task %s: %w", w.Accuracy.Task, err)
 		}
-		res.Accuracy, _ = json.Marshal(acc)
+		res.Accuracy = &acc
 	}
 	if err := r.opt.Log.PutResult(res); err != nil {
 		return fmt.Errorf("%w: %v", errStore, err)
 	}
-	r.checkpoint(cfg)
+	r.checkpoint(id)
 	if r.flusher != nil {
-		r.flusher.add(cfg.Fingerprint)
+		r.flusher.add(res, records, taken)
 		r.flushNow(ctx)
 	}
 	return nil
@@ -537,10 +577,26 @@ func errorSummary(records []*sdk.Record) string {
 	return fmt.Sprintf("%d × %s%s, e.g. %s", counts[c], c, retry, example[c])
 }
 
-// sample records utilization while a config runs: the GPUs through NVML where
-// there are any, else the CPU and memory of the server's process, when known.
-// It returns the function that stops it.
-func (r *run) sample(ctx context.Context, s *session, cfg *matrix.Config) func() {
+// sampling is the utilization sampling of one config.
+type sampling struct {
+	mu      sync.Mutex
+	samples []telemetry.Sample
+	stop_   func()
+}
+
+// stop ends the sampling and returns the samples taken.
+func (s *sampling) stop() []telemetry.Sample {
+	s.stop_()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.samples
+}
+
+// sample records utilization while a config runs, in the run log and for
+// the config's result: the GPUs through NVML where there are any, else the
+// CPU and memory of the server's process, when known.
+func (r *run) sample(ctx context.Context, s *session, id string) *sampling {
+	out := &sampling{stop_: func() {}}
 	pid := int(s.server.GetPid())
 	if pid == 0 && r.opt.Engine != nil {
 		pid = r.opt.Engine.Pid
@@ -551,20 +607,24 @@ func (r *run) sample(ctx context.Context, s *session, cfg *matrix.Config) func()
 	} else if pid > 0 {
 		sampler = telemetry.NewProc(pid)
 	} else {
-		return func() {}
+		return out
 	}
 	rec := telemetry.Start(ctx, sampler, r.opt.SampleEvery, func(smp telemetry.Sample) {
-		if err := r.opt.Log.AppendSample(cfg.Fingerprint, smp); err != nil {
+		out.mu.Lock()
+		out.samples = append(out.samples, smp)
+		out.mu.Unlock()
+		if err := r.opt.Log.AppendSample(id, smp); err != nil {
 			r.opt.Logger.Warn("storing a utilization sample", "error", err)
 		}
 	})
-	return func() {
+	out.stop_ = func() {
 		rec.Stop()
 		sampler.Close()
 		if err := rec.Err(); err != nil {
 			r.opt.Logger.Warn("utilization sampling", "errors", rec.Errors(), "last", err)
 		}
 	}
+	return out
 }
 
 // accuracy asks the workload's accuracy task through the same endpoint and

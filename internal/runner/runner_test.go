@@ -15,9 +15,11 @@ import (
 	"github.com/llmsweep/llmsweep/internal/campaign/campaigntest"
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/plugins"
+	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/runlog"
 	"github.com/llmsweep/llmsweep/internal/runner"
 	"github.com/llmsweep/llmsweep/internal/store"
+	"github.com/llmsweep/llmsweep/internal/telemetry"
 	"github.com/llmsweep/llmsweep/plugins/sdk/scriptserver"
 )
 
@@ -56,7 +58,7 @@ func quickstart(t *testing.T) (*campaign.Set, campaign.Campaign, []matrix.Config
 }
 
 func options(t *testing.T, url string) runner.Options {
-	log, err := runlog.Create(t.TempDir(), runlog.Run{Campaign: "quickstart", Started: time.Now()})
+	log, err := runlog.Create(t.TempDir(), result.Run{Campaign: "quickstart", Started: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func TestRun(t *testing.T) {
 		t.Fatalf("report %+v, %v", rep, err)
 	}
 	for _, cfg := range configs {
-		recs, err := opt.Log.Records(cfg.Fingerprint)
+		recs, err := opt.Log.Records(opt.Identity(&cfg))
 		if err != nil || len(recs) != 20 {
 			t.Errorf("%s: %d records, %v", cfg.Fingerprint[:12], len(recs), err)
 		}
@@ -171,7 +173,7 @@ func TestPluginKilledIsRetried(t *testing.T) {
 	if !strings.Contains(string(data), "crashed or was killed during run") {
 		t.Errorf("failures: %s", data)
 	}
-	recs, _ := opt.Log.Records(configs[0].Fingerprint)
+	recs, _ := opt.Log.Records(opt.Identity(&configs[0]))
 	if len(recs) != 20 {
 		t.Errorf("%d records after the retry, want 20", len(recs))
 	}
@@ -213,6 +215,7 @@ func TestRunStore(t *testing.T) {
 	}
 	defer st.Close()
 	opt.Store = st
+	opt.Engine.Pid, opt.SampleEvery = os.Getpid(), 20*time.Millisecond
 	if _, err := runner.Run(context.Background(), set, c, configs, opt); err != nil {
 		t.Fatal(err)
 	}
@@ -220,13 +223,79 @@ func TestRunStore(t *testing.T) {
 	if err != nil || len(results) != len(configs) {
 		t.Fatalf("%d results in the store (%v), want %d", len(results), err, len(configs))
 	}
-	for _, cfg := range configs {
-		recs, err := st.Records(context.Background(), opt.Log.Run.ID, cfg.Fingerprint)
+	for i, cfg := range configs {
+		id := opt.Identity(&cfg)
+		recs, err := st.Records(context.Background(), opt.Log.Run.ID, id)
 		if err != nil || len(recs) != 20 {
 			t.Errorf("%s: %d records in the store (%v)", cfg.Fingerprint[:12], len(recs), err)
+		}
+		// The engine served it, not the config's own framework on its GPUs:
+		// the result is kept under an identity of its own, and says so.
+		r := results[i]
+		if r.Fingerprint != id || id == cfg.Fingerprint || r.Config.Fingerprint != cfg.Fingerprint ||
+			r.Engine != "openai:scripted" || r.Provenance.Kind != result.Measured {
+			t.Errorf("result %s: fingerprint %s, config %s, engine %q, provenance %v", cfg.Fingerprint[:12], r.Fingerprint[:12],
+				r.Config.Fingerprint[:12], r.Engine, r.Provenance)
+		}
+		// The engine's process (this test's) was sampled while it ran.
+		if r.Utilization == nil || r.Utilization.Source != telemetry.SourceProc || !r.Utilization.CPUMeanPct.OK() || !r.Utilization.RSSPeakBytes.OK() {
+			t.Errorf("result %s: utilization %+v", cfg.Fingerprint[:12], r.Utilization)
+		}
+		if s, err := st.Samples(context.Background(), opt.Log.Run.ID, id); err != nil || len(s) == 0 || len(s) != r.Utilization.Samples {
+			t.Errorf("%s: %d samples in the store for a summary of %d (%v)", cfg.Fingerprint[:12], len(s), r.Utilization.Samples, err)
 		}
 	}
 	if r, err := st.Run(context.Background(), opt.Log.Run.ID); err != nil || r.Finished.IsZero() {
 		t.Errorf("run %+v, %v", r, err)
+	}
+}
+
+// A config that failed for good is not done: a resume retries it with a new
+// round of attempts, numbered on from the last, and once it succeeds nothing
+// of the run is failed any more.
+func TestResumeRetriesFailed(t *testing.T) {
+	bad := scriptserver.Start(scriptserver.Script{Status: 500})
+	defer bad.Close()
+	set, c, configs := quickstart(t)
+	opt := options(t, bad.URL)
+	opt.Retry.Retries = 1
+	rep, err := runner.Run(context.Background(), set, c, configs[:1], opt)
+	if err != nil || rep.Failed != 1 {
+		t.Fatalf("first pass: %+v, %v", rep, err)
+	}
+	id := opt.Identity(&configs[0])
+	if opt.Log.Done(id) || !opt.Log.Failed(id) || opt.Log.Attempts(id) != 2 {
+		t.Fatalf("after failing: done %v failed %v attempts %d", opt.Log.Done(id), opt.Log.Failed(id), opt.Log.Attempts(id))
+	}
+	// Resume the same run directory, the server now healthy.
+	good := scriptserver.Start(scriptserver.Script{})
+	defer good.Close()
+	log, err := runlog.Open(opt.Log.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	opt.Log, opt.Engine.URL = log, good.URL
+	rep, err = runner.Run(context.Background(), set, c, configs[:1], opt)
+	if err != nil || rep.Done != 1 || rep.Skipped != 0 || rep.Failed != 0 {
+		t.Fatalf("resume: %+v, %v", rep, err)
+	}
+	results, _ := log.Results()
+	if len(results) != 1 || results[0].Attempts != 3 {
+		t.Errorf("results %+v, want one on attempt 3", results)
+	}
+	if fails, _ := log.Failures(); len(fails) != 0 {
+		t.Errorf("still failed: %+v", fails)
+	}
+	// A resume of a config that fails again is failed again: exit code 1.
+	log2, _ := runlog.Create(t.TempDir(), result.Run{Campaign: "quickstart", Started: time.Now()})
+	defer log2.Close()
+	opt.Log, opt.Engine.URL = log2, bad.URL
+	runner.Run(context.Background(), set, c, configs[:1], opt)
+	log3, _ := runlog.Open(log2.Dir)
+	defer log3.Close()
+	opt.Log = log3
+	if rep, err := runner.Run(context.Background(), set, c, configs[:1], opt); err != nil || rep.Failed != 1 || rep.Skipped != 0 {
+		t.Errorf("resumed and failed again: %+v, %v", rep, err)
 	}
 }

@@ -1,18 +1,18 @@
 package sim
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/llmsweep/llmsweep/internal/metrics"
+
 	"gonum.org/v1/gonum/optimize"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
-	"github.com/llmsweep/llmsweep/internal/matrix"
-	"github.com/llmsweep/llmsweep/internal/store"
+	"github.com/llmsweep/llmsweep/internal/result"
 )
 
 // Metrics a point may measure.
@@ -199,14 +199,23 @@ func MdAPE(points []Point, eff func(Point) Efficiency) float64 {
 }
 
 // StorePoints turns stored results into points: a result's TTFT and TPOT
-// medians and its output throughput, each a point of its config. Results whose
-// config names something the set lacks are skipped with the reason.
-func StorePoints(set *campaign.Set, results []store.Result) ([]Point, []Skipped) {
+// medians and its output throughput, each a point of its config. Only
+// measurements of a config on its own server count: predictions, imports and
+// results another engine served are skipped, as are results whose config
+// names something the set lacks, each with the reason.
+func StorePoints(set *campaign.Set, results []result.Result) ([]Point, []Skipped) {
 	var points []Point
 	var skipped []Skipped
 	for _, r := range results {
-		var c matrix.Config
-		if err := json.Unmarshal(r.Config, &c); err != nil || c.Model == "" {
+		c := r.Config
+		switch {
+		case r.Provenance.Kind != result.Measured:
+			skipped = append(skipped, Skipped{ID: r.Fingerprint, Reason: "not a measurement: " + r.Provenance.String()})
+			continue
+		case r.Engine != "":
+			skipped = append(skipped, Skipped{ID: r.Fingerprint, Reason: "served by " + r.Engine + ", not by its own framework and GPUs"})
+			continue
+		case c.Model == "":
 			skipped = append(skipped, Skipped{ID: r.Fingerprint, Reason: "no resolved config stored with the result"})
 			continue
 		}
@@ -218,15 +227,15 @@ func StorePoints(set *campaign.Set, results []store.Result) ([]Point, []Skipped)
 			skipped = append(skipped, Skipped{ID: r.Fingerprint, Reason: fmt.Sprintf("%s, %s, %s or %s is not in the catalog", c.Model, c.Hardware, c.Quantization, c.Workload)})
 			continue
 		}
-		base := Point{ID: r.Fingerprint[:min(12, len(r.Fingerprint))] + "/" + r.RunID, Framework: c.Framework, Model: m, Hardware: h, Quant: q,
+		base := Point{ID: r.Fingerprint[:min(12, len(r.Fingerprint))] + "/" + r.Run, Framework: c.Framework, Model: m, Hardware: h, Quant: q,
 			Load: LoadFor(w, c.Concurrency, c.RequestRate, c.InputTokens, c.OutputTokens), Util: 0.9}
 		for _, mv := range []struct {
 			metric string
-			v      float64
-		}{{MetricTTFT, r.Metrics.TTFTP50}, {MetricTPOT, r.Metrics.TPOTP50}, {MetricThroughput, r.Metrics.OutputThroughput}} {
-			if mv.v > 0 && !math.IsNaN(mv.v) {
+			v      metrics.Value
+		}{{MetricTTFT, r.Summary.TTFT.P50}, {MetricTPOT, r.Summary.TPOT.P50}, {MetricThroughput, r.Summary.OutputThroughput}} {
+			if v, ok := mv.v.Get(); ok && v > 0 {
 				p := base
-				p.Metric, p.Value = mv.metric, mv.v
+				p.Metric, p.Value = mv.metric, v
 				points = append(points, p)
 			}
 		}

@@ -2,11 +2,11 @@ package sim
 
 import (
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"testing"
 
 	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/store"
 )
 
@@ -23,7 +23,7 @@ func TestCalibrateFromStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	run, err := st.CreateRun(ctx, store.Run{ID: "r1", Campaign: "nightly", MatrixHash: "h", Configs: 1})
+	run, err := st.CreateRun(ctx, result.Run{ID: "r1", Campaign: "nightly", MatrixHash: "h", Configs: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,11 +44,10 @@ func TestCalibrateFromStore(t *testing.T) {
 		l := LoadFor(set.Workloads[c.Workload], c.Concurrency, c.RequestRate, c.InputTokens, c.OutputTokens)
 		l.KVTokens = m.KVCapacityTokens(0.9)
 		pr := m.Simulate(l)
-		sum := metrics.Summary{Requests: 1, Succeeded: 1, OutputThroughput: pr.OutputThroughput,
-			TTFT: metrics.Stats{P50: pr.TTFTP50}, TPOT: metrics.Stats{P50: pr.TPOTP50}}
-		cfg, _ := json.Marshal(c)
-		sj, _ := json.Marshal(sum)
-		if err := st.PutResult(ctx, store.Result{RunID: run.ID, Fingerprint: c.Fingerprint, Attempts: 1, Config: cfg, Summary: sj}); err != nil {
+		sum := metrics.Summary{Requests: 1, Succeeded: 1, OutputThroughput: metrics.Of(pr.OutputThroughput),
+			TTFT: metrics.Stats{N: 1, P50: metrics.Of(pr.TTFTP50)}, TPOT: metrics.Stats{N: 1, P50: metrics.Of(pr.TPOTP50)}}
+		if err := st.PutResult(ctx, result.Result{Run: run.ID, Fingerprint: c.Fingerprint, Attempts: 1, Config: c, Summary: sum,
+			Provenance: result.Provenance{Kind: result.Measured}}); err != nil {
 			t.Fatal(err)
 		}
 		stored++

@@ -78,6 +78,10 @@ func groupCols(by []string) ([]string, error) {
 // metrics.Summarize). Both interpolate quantiles between closest ranks, so
 // they agree. Rows are sorted by group, then metric.
 func (s *store) Aggregate(ctx context.Context, q AggregateQuery) ([]Aggregate, error) {
+	// Per-request rows have no provenance or result of their own.
+	if q.Filter.Provenance != "" || q.Filter.Newest {
+		return nil, fmt.Errorf("store: aggregate: per-request rows cannot be filtered by provenance or newest result")
+	}
 	if s.d.name == "postgres" {
 		return s.aggregateSQL(ctx, q)
 	}
@@ -185,7 +189,9 @@ func (s *store) aggregateGo(ctx context.Context, q AggregateQuery) ([]Aggregate,
 				continue
 			}
 			st := metrics.Describe(x)
-			out = append(out, Aggregate{Group: g.group, Metric: m, N: st.N, Mean: st.Mean, Median: st.Median, P95: st.P95, P99: st.P99})
+			// Present: x is not empty.
+			out = append(out, Aggregate{Group: g.group, Metric: m, N: st.N, Mean: st.Mean.Or(0), Median: st.Median.Or(0),
+				P95: st.P95.Or(0), P99: st.P99.Or(0)})
 		}
 	}
 	slices.SortFunc(out, func(a, b Aggregate) int {

@@ -3,7 +3,6 @@ package store
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
 
@@ -32,7 +32,7 @@ func fillAggregates(t *testing.T, s Store) {
 	for ri, run := range []string{"r1", "r2"} {
 		mustRun(t, s, Run{ID: run, Campaign: "agg", MatrixHash: "h", Started: time.Date(2026, 11, 1+ri, 0, 0, 0, 0, time.UTC)})
 		for _, c := range configs {
-			if err := s.PutConfig(ctx, c.fp, c.c); err != nil {
+			if err := putConfig(t, s, c.fp, c.c); err != nil {
 				t.Fatal(err)
 			}
 			var batch []*sdk.Record
@@ -66,7 +66,7 @@ func fillAggregates(t *testing.T, s Store) {
 	if err := s.AppendRecords(ctx, "r2", "fa", 3, recsWithLatency(150, 160, 8e9)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutFailure(ctx, Failure{RunID: "r2", Fingerprint: "fa", Attempt: 3, Reason: "crashed"}); err != nil {
+	if err := s.PutFailure(ctx, Failure{Run: "r2", Fingerprint: "fa", Attempt: 3, Reason: "crashed"}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -163,7 +163,8 @@ func TestAggregateValues(t *testing.T) {
 			x    []float64
 		}{{"e2e_ms", e2e}, {"tpot_ms", tpot}, {"ttft_ms", ttft}} {
 			st := metrics.Describe(m.x)
-			want = append(want, Aggregate{Group: []string{"r2", "fa"}, Metric: m.name, N: st.N, Mean: st.Mean, Median: st.Median, P95: st.P95, P99: st.P99})
+			want = append(want, Aggregate{Group: []string{"r2", "fa"}, Metric: m.name, N: st.N, Mean: st.Mean.Or(0),
+				Median: st.Median.Or(0), P95: st.P95.Or(0), P99: st.P99.Or(0)})
 		}
 		if d := cmp.Diff(want, got, floats); d != "" {
 			t.Errorf("(-want +got):\n%s", d)
@@ -190,21 +191,26 @@ func TestViews(t *testing.T) {
 		mustRun(t, s, Run{ID: "r1", Campaign: "v", MatrixHash: "h"})
 		mustRun(t, s, Run{ID: "r2", Campaign: "v", MatrixHash: "h"})
 		day := time.Date(2026, 11, 2, 23, 30, 0, 0, time.UTC)
-		put := func(run, fp, hw, servedBy string, thr float64, at time.Time) {
+		put := func(run, fp, hw string, kind result.Kind, thr float64, at time.Time) {
 			t.Helper()
 			var m metrics.Summary
 			m.Requests, m.Succeeded, m.Failed = 10, 9, 1
-			m.TTFT.P50, m.TTFT.P99, m.TPOT.P50, m.OutputThroughput, m.Goodput = thr/10, thr/5, 4, thr, 3
-			sum, _ := json.Marshal(m)
-			c := json.RawMessage(fmt.Sprintf(`{"model":"llama","hardware":%q,"framework":"vllm","quantization":"fp16","workload":"chat"}`, hw))
-			if err := s.PutResult(ctx, Result{RunID: run, Fingerprint: fp, Attempts: 1, Config: c, Summary: sum, ServedBy: servedBy, Finished: at}); err != nil {
+			m.TTFT.P50, m.TTFT.P99, m.TPOT.P50, m.OutputThroughput, m.Goodput = metrics.Of(thr/10), metrics.Of(thr/5), metrics.Of(4), metrics.Of(thr), metrics.Of(3)
+			r := measuredResult(run, fp, "llama", hw, m, at)
+			r.Provenance.Kind = kind
+			if err := s.PutResult(ctx, r); err != nil {
 				t.Fatal(err)
 			}
 		}
-		put("r1", "h100", "h100", "vllm", 900, day)
-		put("r2", "h100", "h100", "vllm", 1000, day.Add(time.Hour)) // the next UTC day
-		put("r1", "a100", "a100", "vllm", 500, day)
-		put("r1", "l4", "l4", "sim (predicted)", 2000, day)
+		put("r1", "h100", "h100", result.Measured, 900, day)
+		put("r2", "h100", "h100", result.Measured, 1000, day.Add(time.Hour)) // the next UTC day
+		put("r1", "a100", "a100", result.Measured, 500, day)
+		put("r1", "l4", "l4", result.Predicted, 2000, day)
+		// A config whose throughput was not measured ranks last, with NULL.
+		put("r1", "t4", "t4", result.Measured, 0, day)
+		if err := s.PutResult(ctx, measuredResult("r1", "t4", "llama", "t4", metrics.Summary{Requests: 1}, day)); err != nil {
+			t.Fatal(err)
+		}
 
 		if err := s.RefreshViews(ctx); err != nil {
 			t.Fatal(err)
@@ -214,17 +220,18 @@ func TestViews(t *testing.T) {
 			t.Fatal(err)
 		}
 		type row struct {
-			HW        string
-			Predicted bool
-			Results   int
-			Best      float64
-			Rank      int
+			HW         string
+			Provenance result.Kind
+			Results    int
+			Best       string
+			Rank       int
 		}
 		var got []row
 		for _, r := range rk {
-			got = append(got, row{r.Hardware, r.Predicted, r.Results, r.BestOutputThroughput, r.Rank})
+			got = append(got, row{r.Hardware, r.Provenance, r.Results, r.BestOutputThroughput.String(), r.Rank})
 		}
-		want := []row{{"h100", false, 2, 1000, 1}, {"a100", false, 1, 500, 2}, {"l4", true, 1, 2000, 1}}
+		want := []row{{"h100", result.Measured, 2, "1000", 1}, {"a100", result.Measured, 1, "500", 2},
+			{"t4", result.Measured, 1, "–", 3}, {"l4", result.Predicted, 1, "2000", 1}}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("model_rankings (-want +got):\n%s", d)
 		}
@@ -238,22 +245,22 @@ func TestViews(t *testing.T) {
 		}
 		var days []string
 		for _, d := range ds {
-			days = append(days, fmt.Sprintf("%s %s %d %.0f", d.Day, d.Hardware, d.Results, d.MeanOutputThroughput))
+			days = append(days, fmt.Sprintf("%s %s %d %s", d.Day, d.Hardware, d.Results, d.MeanOutputThroughput))
 		}
-		wantDays := []string{"2026-11-02 a100 1 500", "2026-11-02 h100 1 900", "2026-11-02 l4 1 2000", "2026-11-03 h100 1 1000"}
+		wantDays := []string{"2026-11-02 a100 1 500", "2026-11-02 h100 1 900", "2026-11-02 l4 1 2000", "2026-11-02 t4 1 –", "2026-11-03 h100 1 1000"}
 		if d := cmp.Diff(wantDays, days); d != "" {
 			t.Errorf("daily_stats (-want +got):\n%s", d)
 		}
 
 		// A refresh sees new results; a second one in a row changes nothing.
-		put("r2", "a100", "a100", "vllm", 1500, day)
+		put("r2", "a100", "a100", result.Measured, 1500, day)
 		for range 2 {
 			if err := s.RefreshViews(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
 		rk, _ = s.ModelRankings(ctx)
-		if rk[0].Hardware != "a100" || rk[0].Rank != 1 || math.Abs(rk[0].BestOutputThroughput-1500) > 0 {
+		if rk[0].Hardware != "a100" || rk[0].Rank != 1 || rk[0].BestOutputThroughput != metrics.Of(1500) {
 			t.Errorf("after refresh: %+v", rk[0])
 		}
 	})
@@ -264,28 +271,41 @@ func TestStoredResults(t *testing.T) {
 		s := open(t, url)
 		mustRun(t, s, Run{ID: "r1", Campaign: "v", MatrixHash: "h"})
 		mustRun(t, s, Run{ID: "r2", Campaign: "w", MatrixHash: "h"})
-		for _, r := range []struct{ run, fp, by string }{
-			{"r1", "measured", "vllm at http://10.0.0.1:8000 (model m)"},
-			{"r1", "both", "sim (predicted)"}, {"r2", "both", "tgi at http://x (model m)"},
-			{"r2", "predicted", "sim (predicted)"},
+		t1, t2 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+		for _, r := range []struct {
+			run, fp string
+			kind    result.Kind
+			at      time.Time
+		}{
+			{"r1", "measured", result.Measured, t1},
+			{"r1", "both", result.Predicted, t1}, {"r2", "both", result.Measured, t2},
+			{"r1", "twice", result.Measured, t1}, {"r2", "twice", result.Measured, t2},
+			{"r2", "predicted", result.Predicted, t2},
 		} {
-			if err := s.PutResult(ctx, Result{RunID: r.run, Fingerprint: r.fp, Attempts: 1, Summary: summary(1), ServedBy: r.by}); err != nil {
+			res := measuredResult(r.run, r.fp, "m", "h", summary(1), r.at)
+			res.Provenance.Kind = r.kind
+			if err := s.PutResult(ctx, res); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := s.PutConfig(ctx, "none", json.RawMessage(`{}`)); err != nil {
+		if err := putConfig(t, s, "none", json.RawMessage(`{}`)); err != nil {
 			t.Fatal(err)
 		}
 		// More fingerprints than one query takes.
-		fps := []string{"measured", "both", "predicted", "none", "unknown"}
+		fps := []string{"measured", "both", "predicted", "twice", "none", "unknown"}
 		for i := range 2 * storedChunk {
 			fps = append(fps, fmt.Sprintf("filler-%d", i))
 		}
-		got, err := s.StoredResults(ctx, fps)
+		got, err := s.StoredResults(ctx, "r1", fps)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]Stored{"measured": {Measured: true}, "both": {Measured: true, Predicted: true}, "predicted": {Predicted: true}}
+		want := map[string]Stored{
+			"measured":  {Newest: map[result.Kind]time.Time{result.Measured: t1}, InRun: true},
+			"both":      {Newest: map[result.Kind]time.Time{result.Measured: t2, result.Predicted: t1}, InRun: true},
+			"twice":     {Newest: map[result.Kind]time.Time{result.Measured: t2}, InRun: true},
+			"predicted": {Newest: map[result.Kind]time.Time{result.Predicted: t2}},
+		}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("(-want +got):\n%s", d)
 		}

@@ -53,7 +53,7 @@ func appendAll(b *testing.B, s Store, run string, data []RecordBatch) time.Durat
 	b.Helper()
 	start := time.Now()
 	for i := 0; i < len(data); i += benchPerCall {
-		if err := s.AppendBatches(context.Background(), run, data[i:min(i+benchPerCall, len(data))]); err != nil {
+		if err := s.(*store).appendBatches(context.Background(), run, data[i:min(i+benchPerCall, len(data))]); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -73,7 +73,7 @@ func ingestTarget(b *testing.B, data []RecordBatch, started time.Time) (Store, s
 	mustRunB(b, s, started)
 	keys := map[string]int64{}
 	for _, d := range data {
-		if err := s.PutConfig(context.Background(), d.Fingerprint, []byte(`{"model":"m"}`)); err != nil {
+		if err := putConfig(b, s, d.Fingerprint, []byte(`{"model":"m"}`)); err != nil {
 			b.Fatal(err)
 		}
 		k, _, err := s.(*store).configKey(context.Background(), d.Fingerprint, false)
@@ -246,7 +246,7 @@ func BenchmarkSQLiteIngest(b *testing.B) {
 		}
 		mustRunB(b, s, time.Now())
 		for _, c := range data {
-			if err := s.PutConfig(context.Background(), c.Fingerprint, []byte(`{"model":"m"}`)); err != nil {
+			if err := putConfig(b, s, c.Fingerprint, []byte(`{"model":"m"}`)); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/llmsweep/llmsweep/internal/accuracy"
 	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/telemetry"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
@@ -194,7 +195,7 @@ func (s *store) configKey(ctx context.Context, fp string, create bool) (key int6
 	return key, true, nil
 }
 
-func (s *store) CreateRun(ctx context.Context, run Run) (Run, error) {
+func (s *store) CreateRun(ctx context.Context, run result.Run) (result.Run, error) {
 	run.Started, run.Finished = norm(run.Started), time.Time{} // FinishRun sets Finished
 	if run.Started.IsZero() {
 		run.Started = norm(time.Now())
@@ -203,9 +204,9 @@ func (s *store) CreateRun(ctx context.Context, run Run) (Run, error) {
 		run.ID = run.Started.Format("20060102T150405.000000000Z")
 	}
 	if run.Configs < 0 || run.Configs > math.MaxInt32 {
-		return Run{}, fmt.Errorf("store: run %s: %d configs is out of range", run.ID, run.Configs)
+		return result.Run{}, fmt.Errorf("store: run %s: %d configs is out of range", run.ID, run.Configs)
 	}
-	var stored *Run
+	var stored *result.Run
 	err := s.b.inTx(ctx, func(q querier) error {
 		if _, err := q.exec(ctx, s.d.insertRun, run.ID, run.Campaign, run.MatrixHash, run.Configs, run.Engine, s.d.time(run.Started)); err != nil {
 			return err
@@ -215,10 +216,10 @@ func (s *store) CreateRun(ctx context.Context, run Run) (Run, error) {
 		return err
 	})
 	if err != nil {
-		return Run{}, fmt.Errorf("store: create run %s: %w", run.ID, err)
+		return result.Run{}, fmt.Errorf("store: create run %s: %w", run.ID, err)
 	}
 	if stored.Campaign != run.Campaign || stored.MatrixHash != run.MatrixHash {
-		return Run{}, fmt.Errorf("store: run %s exists for campaign %q matrix %s, not campaign %q matrix %s",
+		return result.Run{}, fmt.Errorf("store: run %s exists for campaign %q matrix %s, not campaign %q matrix %s",
 			run.ID, stored.Campaign, stored.MatrixHash, run.Campaign, run.MatrixHash)
 	}
 	ref, err := s.run(ctx, run.ID)
@@ -226,15 +227,15 @@ func (s *store) CreateRun(ctx context.Context, run Run) (Run, error) {
 		err = s.b.prepareRun(ctx, ref)
 	}
 	if err != nil {
-		return Run{}, fmt.Errorf("store: create run %s: %w", run.ID, err)
+		return result.Run{}, fmt.Errorf("store: create run %s: %w", run.ID, err)
 	}
 	return *stored, nil
 }
 
 const runColumns = `id, campaign, matrix_hash, configs, engine, started, finished`
 
-func scanRun(row scanner) (*Run, error) {
-	var r Run
+func scanRun(row scanner) (*result.Run, error) {
+	var r result.Run
 	var started, finished ts
 	if err := row.Scan(&r.ID, &r.Campaign, &r.MatrixHash, &r.Configs, &r.Engine, &started, &finished); err != nil {
 		if isNoRows(err) {
@@ -246,15 +247,32 @@ func scanRun(row scanner) (*Run, error) {
 	return &r, nil
 }
 
-func getRun(ctx context.Context, q querier, id string) (*Run, error) {
+func getRun(ctx context.Context, q querier, id string) (*result.Run, error) {
 	return scanRun(q.queryRow(ctx, `SELECT `+runColumns+` FROM runs WHERE id = $1`, id))
 }
 
-func (s *store) Run(ctx context.Context, id string) (*Run, error) {
+func (s *store) Run(ctx context.Context, id string) (*result.Run, error) {
 	if err := need("run ID", id); err != nil {
 		return nil, err
 	}
 	return getRun(ctx, s.b, id)
+}
+
+func (s *store) Runs(ctx context.Context, campaign string) ([]result.Run, error) {
+	rows, err := s.b.query(ctx, `SELECT `+runColumns+` FROM runs WHERE $1 = '' OR campaign = $1 ORDER BY started, id`, campaign)
+	if err != nil {
+		return nil, fmt.Errorf("store: runs: %w", err)
+	}
+	defer rows.Close()
+	out := []result.Run{}
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: runs: %w", err)
+		}
+		out = append(out, *r)
+	}
+	return out, rows.Err()
 }
 
 func (s *store) FinishRun(ctx context.Context, id string, t time.Time) error {
@@ -274,7 +292,7 @@ func (s *store) FinishRun(ctx context.Context, id string, t time.Time) error {
 	return nil
 }
 
-func (s *store) LatestUnfinished(ctx context.Context, campaign, matrixHash string) (*Run, error) {
+func (s *store) LatestUnfinished(ctx context.Context, campaign, matrixHash string) (*result.Run, error) {
 	return scanRun(s.b.queryRow(ctx, `SELECT `+runColumns+` FROM runs
 		WHERE campaign = $1 AND matrix_hash = $2 AND finished IS NULL
 		ORDER BY started DESC, id DESC LIMIT 1`, campaign, matrixHash))
@@ -289,7 +307,9 @@ type dims struct {
 	Workload     string `json:"workload"`
 }
 
-func (s *store) PutConfig(ctx context.Context, fp string, resolved json.RawMessage) error {
+// putConfig stores a config's resolved JSON under its fingerprint. It is
+// idempotent; a config first seen through its records gets its JSON here.
+func (s *store) putConfig(ctx context.Context, fp string, resolved json.RawMessage) error {
 	if err := need("fingerprint", fp); err != nil {
 		return err
 	}
@@ -304,10 +324,18 @@ func (s *store) PutConfig(ctx context.Context, fp string, resolved json.RawMessa
 }
 
 func (s *store) AppendRecords(ctx context.Context, runID, fp string, attempt int, recs []*sdk.Record) error {
-	return s.AppendBatches(ctx, runID, []RecordBatch{{Fingerprint: fp, Attempt: attempt, Records: recs}})
+	return s.appendBatches(ctx, runID, []RecordBatch{{Fingerprint: fp, Attempt: attempt, Records: recs}})
 }
 
-func (s *store) AppendBatches(ctx context.Context, runID string, batches []RecordBatch) error {
+// RecordBatch is one attempt's records of one config.
+type RecordBatch struct {
+	Fingerprint string
+	Attempt     int
+	Records     []*sdk.Record
+}
+
+// appendBatches stores several configs' records in one transaction.
+func (s *store) appendBatches(ctx context.Context, runID string, batches []RecordBatch) error {
 	run, err := s.run(ctx, runID)
 	if err != nil {
 		return err
@@ -411,27 +439,6 @@ func (s *store) series(ctx context.Context, runID, fp string) (args []any, ok bo
 	return s.d.seriesArgs(run, key), true, nil
 }
 
-func (s *store) Recorded(ctx context.Context, runID, fp string) ([]int32, error) {
-	args, ok, err := s.series(ctx, runID, fp)
-	out := []int32{}
-	if err != nil || !ok {
-		return out, err
-	}
-	rows, err := s.b.query(ctx, s.d.recorded, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var i int32
-		if err := rows.Scan(&i); err != nil {
-			return nil, err
-		}
-		out = append(out, i)
-	}
-	return out, rows.Err()
-}
-
 // recordColumns are the columns of a request row after its key; a test holds
 // them to sdk.Record's fields.
 const recordColumns = `idx, scheduled_ns, start_ns, first_token_ns, end_ns, itl_ns, prompt_tokens, output_tokens,
@@ -481,30 +488,48 @@ func (s *store) Records(ctx context.Context, runID, fp string) ([]*sdk.Record, e
 	return out, rows.Err()
 }
 
-func (s *store) PutResult(ctx context.Context, r Result) error {
-	run, err := s.run(ctx, r.RunID)
+func (s *store) PutResult(ctx context.Context, r result.Result) error {
+	run, err := s.run(ctx, r.Run)
 	if err != nil {
 		return err
 	}
 	if err := need("fingerprint", r.Fingerprint); err != nil {
 		return err
 	}
-	var m metrics.Summary
-	if err := json.Unmarshal(r.Summary, &m); err != nil {
-		return fmt.Errorf("store: result %s: summary: %v", r.Fingerprint, err)
+	if _, err := result.ParseKind(string(r.Provenance.Kind)); err != nil {
+		return fmt.Errorf("store: result %s: %w", r.Fingerprint, err)
 	}
-	var acc, accJSON any
-	if len(r.Accuracy) > 0 {
-		var a accuracy.Result
-		if err := json.Unmarshal(r.Accuracy, &a); err != nil {
-			return fmt.Errorf("store: result %s: accuracy: %v", r.Fingerprint, err)
-		}
-		acc, accJSON = a.Accuracy, []byte(r.Accuracy)
+	cfg, err := json.Marshal(r.Config)
+	if err != nil {
+		return fmt.Errorf("store: result %s: config: %w", r.Fingerprint, err)
 	}
-	if len(r.Config) > 0 {
-		if err := s.PutConfig(ctx, r.Fingerprint, r.Config); err != nil {
-			return err
+	summary, err := json.Marshal(r.Summary)
+	if err != nil {
+		return fmt.Errorf("store: result %s: summary: %w", r.Fingerprint, err)
+	}
+	var acc, accJSON, util any
+	if r.Accuracy != nil {
+		b, err := json.Marshal(r.Accuracy)
+		if err != nil {
+			return fmt.Errorf("store: result %s: accuracy: %w", r.Fingerprint, err)
 		}
+		accJSON = b
+		if r.Accuracy.Samples > 0 {
+			acc = r.Accuracy.Accuracy
+		}
+	}
+	u := r.Utilization
+	if u == nil {
+		u = &telemetry.Summary{}
+	} else {
+		b, err := json.Marshal(u)
+		if err != nil {
+			return fmt.Errorf("store: result %s: utilization: %w", r.Fingerprint, err)
+		}
+		util = b
+	}
+	if err := s.putConfig(ctx, r.Fingerprint, cfg); err != nil {
+		return err
 	}
 	key, _, err := s.configKey(ctx, r.Fingerprint, true)
 	if err != nil {
@@ -513,32 +538,54 @@ func (s *store) PutResult(ctx context.Context, r Result) error {
 	if r.Finished.IsZero() {
 		r.Finished = time.Now()
 	}
+	m := &r.Summary
 	_, err = s.b.exec(ctx, `INSERT INTO results (run_key, config_key, attempts, summary, accuracy_json, served_by, finished,
-		requests, succeeded, failed, ttft_p50_ms, ttft_p99_ms, tpot_p50_ms, tpot_p99_ms, itl_p50_ms, e2e_p99_ms,
-		output_throughput, request_throughput, goodput, accuracy)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+		provenance, provenance_tool, provenance_version, engine, utilization,
+		requests, succeeded, failed, ttft_p50_ms, ttft_p90_ms, ttft_p99_ms, tpot_p50_ms, tpot_p90_ms, tpot_p99_ms,
+		itl_p50_ms, e2e_p50_ms, e2e_p99_ms, output_throughput, request_throughput, goodput, accuracy,
+		gpu_util_mean_pct, gpu_util_p95_pct, gpu_mem_peak_bytes, power_mean_w, cpu_mean_pct, rss_peak_bytes)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+		$23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)
 		ON CONFLICT (run_key, config_key) DO UPDATE SET attempts = excluded.attempts, summary = excluded.summary,
 		accuracy_json = excluded.accuracy_json, served_by = excluded.served_by, finished = excluded.finished,
+		provenance = excluded.provenance, provenance_tool = excluded.provenance_tool,
+		provenance_version = excluded.provenance_version, engine = excluded.engine, utilization = excluded.utilization,
 		requests = excluded.requests, succeeded = excluded.succeeded, failed = excluded.failed,
-		ttft_p50_ms = excluded.ttft_p50_ms, ttft_p99_ms = excluded.ttft_p99_ms, tpot_p50_ms = excluded.tpot_p50_ms,
-		tpot_p99_ms = excluded.tpot_p99_ms, itl_p50_ms = excluded.itl_p50_ms, e2e_p99_ms = excluded.e2e_p99_ms,
+		ttft_p50_ms = excluded.ttft_p50_ms, ttft_p90_ms = excluded.ttft_p90_ms, ttft_p99_ms = excluded.ttft_p99_ms,
+		tpot_p50_ms = excluded.tpot_p50_ms, tpot_p90_ms = excluded.tpot_p90_ms, tpot_p99_ms = excluded.tpot_p99_ms,
+		itl_p50_ms = excluded.itl_p50_ms, e2e_p50_ms = excluded.e2e_p50_ms, e2e_p99_ms = excluded.e2e_p99_ms,
 		output_throughput = excluded.output_throughput, request_throughput = excluded.request_throughput,
-		goodput = excluded.goodput, accuracy = excluded.accuracy`,
-		run.key, key, r.Attempts, []byte(r.Summary), accJSON, r.ServedBy, s.d.time(norm(r.Finished)),
-		m.Requests, m.Succeeded, m.Failed, m.TTFT.P50, m.TTFT.P99, m.TPOT.P50, m.TPOT.P99, m.ITL.P50, m.E2E.P99,
-		m.OutputThroughput, m.RequestThroughput, m.Goodput, acc)
+		goodput = excluded.goodput, accuracy = excluded.accuracy, gpu_util_mean_pct = excluded.gpu_util_mean_pct,
+		gpu_util_p95_pct = excluded.gpu_util_p95_pct, gpu_mem_peak_bytes = excluded.gpu_mem_peak_bytes,
+		power_mean_w = excluded.power_mean_w, cpu_mean_pct = excluded.cpu_mean_pct, rss_peak_bytes = excluded.rss_peak_bytes`,
+		run.key, key, r.Attempts, summary, accJSON, r.ServedBy, s.d.time(norm(r.Finished)),
+		string(r.Provenance.Kind), r.Provenance.Tool, r.Provenance.Version, r.Engine, util,
+		m.Requests, m.Succeeded, m.Failed, null(m.TTFT.P50), null(m.TTFT.P90), null(m.TTFT.P99),
+		null(m.TPOT.P50), null(m.TPOT.P90), null(m.TPOT.P99), null(m.ITL.P50), null(m.E2E.P50), null(m.E2E.P99),
+		null(m.OutputThroughput), null(m.RequestThroughput), null(m.Goodput), acc,
+		null(u.GPUUtilMean), null(u.GPUUtilP95), null(u.MemUsedPeakBytes), null(u.PowerMeanW), null(u.CPUMeanPct),
+		null(u.RSSPeakBytes))
 	if err != nil {
 		return fmt.Errorf("store: result %s: %w", r.Fingerprint, err)
 	}
 	return nil
 }
 
-// filterWhere is f as conditions on runs ru and configs c, whose values are
-// query parameters: nothing a user types is ever SQL text.
+// null is a metric as a query parameter: NULL when it was not measured.
+func null(v metrics.Value) any {
+	if x, ok := v.Get(); ok {
+		return x
+	}
+	return nil
+}
+
+// filterWhere is f as conditions on runs ru, configs c and results re, whose
+// values are query parameters: nothing a user types is ever SQL text.
 func filterWhere(f Filter) (where []string, args []any) {
 	for _, c := range []struct{ col, v string }{
 		{"ru.campaign", f.Campaign}, {"c.model", f.Model}, {"c.hardware", f.Hardware}, {"c.framework", f.Framework},
 		{"c.quantization", f.Quantization}, {"c.workload", f.Workload}, {"ru.id", f.RunID}, {"c.fingerprint", f.Fingerprint},
+		{"re.provenance", string(f.Provenance)},
 	} {
 		if c.v != "" {
 			args = append(args, c.v)
@@ -548,40 +595,73 @@ func filterWhere(f Filter) (where []string, args []any) {
 	return where, args
 }
 
-func (s *store) Results(ctx context.Context, f Filter) ([]Result, error) {
+func (s *store) Results(ctx context.Context, f Filter) ([]result.Result, error) {
 	where, args := filterWhere(f)
-	q := `SELECT ru.id, c.fingerprint, c.resolved, re.attempts, re.summary, re.accuracy_json, re.served_by, re.finished,
-		re.requests, re.succeeded, re.failed, re.ttft_p50_ms, re.ttft_p99_ms, re.tpot_p50_ms, re.tpot_p99_ms,
-		re.itl_p50_ms, re.e2e_p99_ms, re.output_throughput, re.request_throughput, re.goodput, re.accuracy
-		FROM results re JOIN runs ru ON ru.run_key = re.run_key JOIN configs c ON c.config_key = re.config_key`
+	from := `results re JOIN runs ru ON ru.run_key = re.run_key JOIN configs c ON c.config_key = re.config_key`
+	cond := ""
 	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+		cond = " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY re.finished, ru.id, c.fingerprint"
+	q := `SELECT ru.id, c.fingerprint, c.resolved, re.attempts, re.summary, re.accuracy_json, re.utilization, re.served_by,
+		re.finished, re.provenance, re.provenance_tool, re.provenance_version, re.engine
+		FROM ` + from + cond + ` ORDER BY re.finished, ru.id, c.fingerprint`
+	if f.Newest {
+		// Each config's newest result among those that match: ties on the
+		// finish time go to the later run.
+		q = `SELECT id, fingerprint, resolved, attempts, summary, accuracy_json, utilization, served_by, finished,
+			provenance, provenance_tool, provenance_version, engine FROM (
+			SELECT ru.id, c.fingerprint, c.resolved, re.attempts, re.summary, re.accuracy_json, re.utilization, re.served_by,
+			re.finished, re.provenance, re.provenance_tool, re.provenance_version, re.engine,
+			row_number() OVER (PARTITION BY re.config_key ORDER BY re.finished DESC, ru.started DESC, ru.id DESC) AS n
+			FROM ` + from + cond + `) x WHERE n = 1 ORDER BY finished, id, fingerprint`
+	}
 	rows, err := s.b.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: results: %w", err)
 	}
 	defer rows.Close()
-	out := []Result{}
+	out := []result.Result{}
 	for rows.Next() {
-		var r Result
-		var config, summary, accJSON []byte
+		var r result.Result
+		var config, summary, accJSON, util []byte
 		var finished ts
-		var acc sql.NullFloat64
-		m := &r.Metrics
-		if err := rows.Scan(&r.RunID, &r.Fingerprint, &config, &r.Attempts, &summary, &accJSON, &r.ServedBy, &finished,
-			&m.Requests, &m.Succeeded, &m.Failed, &m.TTFTP50, &m.TTFTP99, &m.TPOTP50, &m.TPOTP99,
-			&m.ITLP50, &m.E2EP99, &m.OutputThroughput, &m.RequestThroughput, &m.Goodput, &acc); err != nil {
+		if err := rows.Scan(&r.Run, &r.Fingerprint, &config, &r.Attempts, &summary, &accJSON, &util, &r.ServedBy, &finished,
+			&r.Provenance.Kind, &r.Provenance.Tool, &r.Provenance.Version, &r.Engine); err != nil {
 			return nil, fmt.Errorf("store: results: %w", err)
 		}
-		r.Config, r.Summary, r.Accuracy, r.Finished = config, summary, accJSON, finished.t
-		if acc.Valid {
-			m.Accuracy = &acc.Float64
+		r.Finished = finished.t
+		if err := decodeResult(&r, config, summary, accJSON, util); err != nil {
+			return nil, fmt.Errorf("store: result of config %s in run %s: %w", r.Fingerprint, r.Run, err)
 		}
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// decodeResult decodes a stored result's JSON columns: the one place where a
+// stored result is decoded (DESIGN 11).
+func decodeResult(r *result.Result, config, summary, acc, util []byte) error {
+	if len(config) > 0 {
+		if err := json.Unmarshal(config, &r.Config); err != nil {
+			return fmt.Errorf("config: %v", err)
+		}
+	}
+	if err := json.Unmarshal(summary, &r.Summary); err != nil {
+		return fmt.Errorf("summary: %v", err)
+	}
+	if len(acc) > 0 && string(acc) != "null" {
+		r.Accuracy = &accuracy.Result{}
+		if err := json.Unmarshal(acc, r.Accuracy); err != nil {
+			return fmt.Errorf("accuracy: %v", err)
+		}
+	}
+	if len(util) > 0 && string(util) != "null" {
+		r.Utilization = &telemetry.Summary{}
+		if err := json.Unmarshal(util, r.Utilization); err != nil {
+			return fmt.Errorf("utilization: %v", err)
+		}
+	}
+	return nil
 }
 
 func (s *store) Done(ctx context.Context, runID, fp string) (bool, error) {
@@ -594,13 +674,12 @@ func (s *store) Done(ctx context.Context, runID, fp string) (bool, error) {
 		return false, err
 	}
 	var done bool
-	err = s.b.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM results WHERE run_key = $1 AND config_key = $2)
-		OR EXISTS (SELECT 1 FROM failures WHERE run_key = $1 AND config_key = $2 AND final)`, run.key, key).Scan(&done)
+	err = s.b.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM results WHERE run_key = $1 AND config_key = $2)`, run.key, key).Scan(&done)
 	return done, err
 }
 
-func (s *store) PutFailure(ctx context.Context, f Failure) error {
-	run, err := s.run(ctx, f.RunID)
+func (s *store) PutFailure(ctx context.Context, f result.Failure) error {
+	run, err := s.run(ctx, f.Run)
 	if err != nil {
 		return err
 	}
@@ -623,21 +702,26 @@ func (s *store) PutFailure(ctx context.Context, f Failure) error {
 	return nil
 }
 
-func (s *store) Failures(ctx context.Context, runID string) ([]Failure, error) {
+func (s *store) Failures(ctx context.Context, runID string) ([]result.Failure, error) {
 	run, err := s.run(ctx, runID)
 	if err != nil {
 		return nil, err
 	}
+	// A config's latest final failure stands for it; one with a result is not failed.
 	rows, err := s.b.query(ctx, `SELECT c.fingerprint, f.attempt, f.final, f.reason, f.at
 		FROM failures f JOIN configs c ON c.config_key = f.config_key
-		WHERE f.run_key = $1 AND f.final ORDER BY f.at, c.fingerprint`, run.key)
+		WHERE f.run_key = $1 AND f.final
+		AND NOT EXISTS (SELECT 1 FROM results re WHERE re.run_key = f.run_key AND re.config_key = f.config_key)
+		AND NOT EXISTS (SELECT 1 FROM failures g WHERE g.run_key = f.run_key AND g.config_key = f.config_key
+			AND g.final AND g.attempt > f.attempt)
+		ORDER BY f.at, c.fingerprint`, run.key)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []Failure{}
+	out := []result.Failure{}
 	for rows.Next() {
-		f := Failure{RunID: runID}
+		f := result.Failure{Run: runID}
 		var at ts
 		if err := rows.Scan(&f.Fingerprint, &f.Attempt, &f.Final, &f.Reason, &at); err != nil {
 			return nil, err
@@ -646,20 +730,6 @@ func (s *store) Failures(ctx context.Context, runID string) ([]Failure, error) {
 		out = append(out, f)
 	}
 	return out, rows.Err()
-}
-
-func (s *store) Attempts(ctx context.Context, runID, fp string) (int, error) {
-	run, err := s.run(ctx, runID)
-	if err != nil {
-		return 0, err
-	}
-	key, ok, err := s.configKey(ctx, fp, false)
-	if err != nil || !ok {
-		return 0, err
-	}
-	var n int
-	err = s.b.queryRow(ctx, `SELECT coalesce(max(attempt), 0) FROM failures WHERE run_key = $1 AND config_key = $2`, run.key, key).Scan(&n)
-	return n, err
 }
 
 func (s *store) PutSamples(ctx context.Context, runID, fp string, samples []telemetry.Sample) error {
@@ -715,41 +785,4 @@ func (s *store) Samples(ctx context.Context, runID, fp string) ([]telemetry.Samp
 		out = append(out, x)
 	}
 	return out, rows.Err()
-}
-
-func (s *store) Checkpoint(ctx context.Context, runID string, c Checkpoint) error {
-	run, err := s.run(ctx, runID)
-	if err != nil {
-		return err
-	}
-	if c.Time.IsZero() {
-		c.Time = time.Now()
-	}
-	_, err = s.b.exec(ctx, `INSERT INTO checkpoints (run_key, done, failed, current_fp, interrupted, at)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_key) DO UPDATE SET done = excluded.done,
-		failed = excluded.failed, current_fp = excluded.current_fp, interrupted = excluded.interrupted, at = excluded.at`,
-		run.key, c.Done, c.Failed, c.Current, c.Interrupted, s.d.time(norm(c.Time)))
-	if err != nil {
-		return fmt.Errorf("store: checkpoint of run %s: %w", runID, err)
-	}
-	return nil
-}
-
-func (s *store) LastCheckpoint(ctx context.Context, runID string) (*Checkpoint, error) {
-	run, err := s.run(ctx, runID)
-	if err != nil {
-		return nil, err
-	}
-	var c Checkpoint
-	var at ts
-	err = s.b.queryRow(ctx, `SELECT done, failed, current_fp, interrupted, at FROM checkpoints WHERE run_key = $1`, run.key).
-		Scan(&c.Done, &c.Failed, &c.Current, &c.Interrupted, &at)
-	if isNoRows(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	c.Time = at.t
-	return &c, nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/store"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
@@ -18,9 +19,9 @@ func Example() {
 	url := "sqlite://" + filepath.Join(dir, "results.db")
 
 	s, _ := store.Open(ctx, url)
-	run, _ := s.CreateRun(ctx, store.Run{Campaign: "nightly", MatrixHash: "abc"})
+	run, _ := s.CreateRun(ctx, result.Run{Campaign: "nightly", MatrixHash: "abc"})
 	s.AppendRecords(ctx, run.ID, "fp1", 1, []*sdk.Record{{Index: 0}, {Index: 1}, {Index: 2}})
-	s.PutFailure(ctx, store.Failure{RunID: run.ID, Fingerprint: "fp1", Attempt: 1, Reason: "server died"})
+	s.PutFailure(ctx, result.Failure{Run: run.ID, Fingerprint: "fp1", Attempt: 1, Reason: "server died"})
 	s.AppendRecords(ctx, run.ID, "fp1", 2, []*sdk.Record{{Index: 0}, {Index: 1}})
 	s.AppendRecords(ctx, run.ID, "fp1", 2, []*sdk.Record{{Index: 1}}) // again: a no-op
 	s.Close()
@@ -29,8 +30,11 @@ func Example() {
 	s, _ = store.Open(ctx, url)
 	defer s.Close()
 	resume, _ := s.LatestUnfinished(ctx, "nightly", "abc")
-	done, _ := s.Recorded(ctx, resume.ID, "fp1")
-	next, _ := s.Attempts(ctx, resume.ID, "fp1")
-	fmt.Println(resume.ID == run.ID, done, next+1)
-	// Output: true [0 1] 2
+	recs, _ := s.Records(ctx, resume.ID, "fp1")
+	var done []int32
+	for _, r := range recs {
+		done = append(done, r.GetIndex())
+	}
+	fmt.Println(resume.ID == run.ID, done)
+	// Output: true [0 1]
 }

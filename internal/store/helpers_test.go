@@ -2,8 +2,13 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
+	"time"
 
+	"github.com/llmsweep/llmsweep/internal/matrix"
+	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/store/storetest"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
@@ -64,4 +69,23 @@ func seq(from, to int32) []int32 {
 		out = append(out, i)
 	}
 	return out
+}
+
+// The tests name the run types as the store package once did.
+type (
+	Run     = result.Run
+	Failure = result.Failure
+)
+
+// putConfig stores a config's resolved JSON, as PutResult does.
+func putConfig(t testing.TB, s Store, fp string, resolved json.RawMessage) error {
+	t.Helper()
+	return s.(*store).putConfig(context.Background(), fp, resolved)
+}
+
+// measuredResult is a measured result of a config with the given dimensions.
+func measuredResult(run, fp, model, hw string, m metrics.Summary, at time.Time) result.Result {
+	return result.Result{Run: run, Fingerprint: fp, Attempts: 1, Finished: at, Summary: m,
+		Config:     matrix.Config{Fingerprint: fp, Model: model, Hardware: hw, Framework: "vllm", Quantization: "fp16", Workload: "chat"},
+		Provenance: result.Provenance{Kind: result.Measured}, ServedBy: "vllm"}
 }

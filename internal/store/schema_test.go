@@ -2,6 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -272,4 +276,89 @@ func TestSearchPathWithoutSchema(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no existing schema") {
 		t.Errorf("Open with a missing schema: %v", err)
 	}
+}
+
+// A store written before results had a provenance column is upgraded in
+// place: the sim engine's and imported rows get their provenance from the
+// served_by text they carried, and nothing is lost.
+func TestUpgradeKeepsProvenance(t *testing.T) {
+	backends(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		var exec func(sql string, args ...any)
+		var dialect *dialect
+		var before int
+		if strings.HasPrefix(url, "sqlite") {
+			dialect, before = sqliteDialect, 3
+			path := strings.TrimPrefix(url, "sqlite://")
+			os.MkdirAll(filepath.Dir(path), 0o755)
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			exec = func(q string, args ...any) {
+				t.Helper()
+				if _, err := db.ExecContext(ctx, q, args...); err != nil {
+					t.Fatalf("%s: %v", q[:min(len(q), 60)], err)
+				}
+			}
+		} else {
+			dialect, before = pgDialect, 4
+			c, err := pgx.Connect(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close(ctx)
+			exec = func(q string, args ...any) {
+				t.Helper()
+				if _, err := c.Exec(ctx, q, args...); err != nil {
+					t.Fatalf("%s: %v", q[:min(len(q), 60)], err)
+				}
+			}
+		}
+		all, err := loadMigrations(migrationFiles, dialect.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec(dialect.createSchemaVersion)
+		for _, m := range all {
+			if m.version >= before || (m.variant != "" && m.variant != "native") {
+				continue
+			}
+			exec(m.sql)
+			exec(`INSERT INTO schema_version (version, name) VALUES ($1, $2)`, m.version, m.name)
+		}
+		now := time.Now().UnixMicro()
+		if dialect == pgDialect {
+			exec(`INSERT INTO runs (id, campaign, matrix_hash, configs, started) VALUES ('r', 'c', 'h', 3, now())`)
+			exec(`INSERT INTO configs (fingerprint, resolved, model) VALUES ('a', '{"model":"m"}', 'm'), ('b', '{"model":"m"}', 'm'), ('c', '{"model":"m"}', 'm')`)
+		} else {
+			exec(`INSERT INTO runs (id, run_key, campaign, matrix_hash, configs, started) VALUES ('r', 1, 'c', 'h', 3, $1)`, now)
+			exec(`INSERT INTO configs (fingerprint, config_key, resolved, model) VALUES ('a', 1, '{"model":"m"}', 'm'), ('b', 2, '{"model":"m"}', 'm'), ('c', 3, '{"model":"m"}', 'm')`)
+		}
+		finished := any(now)
+		if dialect == pgDialect {
+			finished = time.Now()
+		}
+		for i, by := range []string{"vllm at http://x (model m)", "sim (predicted)", "imported from genai-perf"} {
+			exec(`INSERT INTO results (run_key, config_key, attempts, summary, served_by, finished, requests, succeeded, failed,
+				ttft_p50_ms, ttft_p99_ms, tpot_p50_ms, tpot_p99_ms, itl_p50_ms, e2e_p99_ms, output_throughput, request_throughput, goodput)
+				SELECT ru.run_key, c.config_key, 1, '{"requests":5,"output_throughput":12.5}', $1, $2, 5, 5, 0, 1, 2, 3, 4, 5, 6, 12.5, 7, 8
+				FROM runs ru, configs c WHERE ru.id = 'r' AND c.fingerprint = $3`, by, finished, string(rune('a'+i)))
+		}
+		s := open(t, url)
+		rs, err := s.Results(ctx, Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range rs {
+			got = append(got, r.Fingerprint+" "+r.Provenance.String()+" "+r.Summary.OutputThroughput.String())
+		}
+		slices.Sort(got)
+		want := []string{"a measured 12.5", "b predicted by llmsweep-sim 12.5", "c imported from genai-perf 12.5"}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("(-want +got):\n%s", d)
+		}
+	})
 }

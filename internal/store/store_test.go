@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,7 +16,9 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/llmsweep/llmsweep/internal/accuracy"
+	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/telemetry"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
@@ -32,13 +34,18 @@ func mustRun(t *testing.T, s Store, r Run) Run {
 	return got
 }
 
+// recorded is the indices of a config's live records in a run.
 func recorded(t *testing.T, s Store, run, fp string) []int32 {
 	t.Helper()
-	got, err := s.Recorded(ctx, run, fp)
+	recs, err := s.Records(ctx, run, fp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return got
+	out := []int32{}
+	for _, r := range recs {
+		out = append(out, r.GetIndex())
+	}
+	return out
 }
 
 func TestRuns(t *testing.T) {
@@ -145,16 +152,13 @@ func TestVoidAttempts(t *testing.T) {
 			}
 		}
 		must(s.AppendRecords(ctx, run, "fp", 1, recs(0, 5, 1)))
-		must(s.PutFailure(ctx, Failure{RunID: run, Fingerprint: "fp", Attempt: 1, Reason: "server died"}))
+		must(s.PutFailure(ctx, Failure{Run: run, Fingerprint: "fp", Attempt: 1, Reason: "server died"}))
 		if got := recorded(t, s, run, "fp"); len(got) != 0 {
 			t.Fatalf("failed attempt's records still count: %v", got)
 		}
-		if n, err := s.Attempts(ctx, run, "fp"); n != 1 || err != nil {
-			t.Fatalf("Attempts = %d, %v", n, err)
-		}
 		// The retry measures afresh, and the same failure stored again changes nothing.
 		must(s.AppendRecords(ctx, run, "fp", 2, recs(0, 3, 2)))
-		must(s.PutFailure(ctx, Failure{RunID: run, Fingerprint: "fp", Attempt: 1, Reason: "again"}))
+		must(s.PutFailure(ctx, Failure{Run: run, Fingerprint: "fp", Attempt: 1, Reason: "again"}))
 		got, err := s.Records(ctx, run, "fp")
 		must(err)
 		if diff := cmp.Diff(recs(0, 3, 2), got, protocmp.Transform()); diff != "" {
@@ -170,22 +174,33 @@ func TestVoidAttempts(t *testing.T) {
 			t.Errorf("two live attempts (-want +got):\n%s", diff)
 		}
 		// The final failure repeats the last attempt's number and voids it too.
-		must(s.PutFailure(ctx, Failure{RunID: run, Fingerprint: "fp", Attempt: 3, Reason: "x"}))
-		must(s.PutFailure(ctx, Failure{RunID: run, Fingerprint: "fp", Attempt: 2, Final: true, Reason: "gave up", Time: time.Unix(5, 0)}))
+		must(s.PutFailure(ctx, Failure{Run: run, Fingerprint: "fp", Attempt: 3, Reason: "x"}))
+		must(s.PutFailure(ctx, Failure{Run: run, Fingerprint: "fp", Attempt: 2, Final: true, Reason: "gave up", Time: time.Unix(5, 0)}))
 		if got := recorded(t, s, run, "fp"); len(got) != 0 {
 			t.Errorf("after the final failure: %v", got)
 		}
-		if n, _ := s.Attempts(ctx, run, "fp"); n != 3 {
-			t.Errorf("Attempts = %d, want 3", n)
-		}
-		if done, _ := s.Done(ctx, run, "fp"); !done {
-			t.Error("final failure does not mark the config done")
+		// A config that failed for good is not done: a resumed run tries again.
+		if done, _ := s.Done(ctx, run, "fp"); done {
+			t.Error("a final failure marks the config done")
 		}
 		fs, err := s.Failures(ctx, run)
 		must(err)
-		want := []Failure{{RunID: run, Fingerprint: "fp", Attempt: 2, Final: true, Reason: "gave up", Time: time.Unix(5, 0).UTC()}}
+		want := []Failure{{Run: run, Fingerprint: "fp", Attempt: 2, Final: true, Reason: "gave up", Time: time.Unix(5, 0).UTC()}}
 		if diff := cmp.Diff(want, fs); diff != "" {
 			t.Errorf("Failures (-want +got):\n%s", diff)
+		}
+		// A later round fails again: its final failure stands for the config.
+		must(s.PutFailure(ctx, Failure{Run: run, Fingerprint: "fp", Attempt: 6, Final: true, Reason: "again", Time: time.Unix(9, 0)}))
+		if fs, _ := s.Failures(ctx, run); len(fs) != 1 || fs[0].Reason != "again" {
+			t.Errorf("after a second round: %+v", fs)
+		}
+		// Then it succeeds: it is done, and no longer failed.
+		must(s.PutResult(ctx, measuredResult(run, "fp", "m", "h", summary(1), time.Unix(10, 0))))
+		if done, _ := s.Done(ctx, run, "fp"); !done {
+			t.Error("a result does not mark the config done")
+		}
+		if fs, _ := s.Failures(ctx, run); len(fs) != 0 {
+			t.Errorf("a config with a result is still failed: %+v", fs)
 		}
 	})
 }
@@ -197,14 +212,7 @@ func TestResume(t *testing.T) {
 		run := mustRun(t, s1, Run{Campaign: "c", MatrixHash: "h", Configs: 2})
 		s1.AppendRecords(ctx, run.ID, "a", 1, recs(0, 4, 0))
 		s1.AppendRecords(ctx, run.ID, "a", 1, recs(6, 8, 0))
-		s1.PutFailure(ctx, Failure{RunID: run.ID, Fingerprint: "b", Attempt: 1, Reason: "oom"})
-		cp := Checkpoint{Done: 0, Failed: 0, Current: "a", Interrupted: true, Time: time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)}
-		if err := s1.Checkpoint(ctx, run.ID, Checkpoint{Current: "x"}); err != nil {
-			t.Fatal(err)
-		}
-		if err := s1.Checkpoint(ctx, run.ID, cp); err != nil {
-			t.Fatal(err)
-		}
+		s1.PutFailure(ctx, Failure{Run: run.ID, Fingerprint: "b", Attempt: 1, Reason: "oom"})
 
 		s2 := open(t, url)
 		got, err := s2.LatestUnfinished(ctx, "c", "h")
@@ -213,12 +221,6 @@ func TestResume(t *testing.T) {
 		}
 		if idx := recorded(t, s2, run.ID, "a"); !cmp.Equal(idx, []int32{0, 1, 2, 3, 6, 7}) {
 			t.Errorf("Recorded = %v", idx)
-		}
-		if n, _ := s2.Attempts(ctx, run.ID, "b"); n != 1 {
-			t.Errorf("Attempts(b) = %d", n)
-		}
-		if c, err := s2.LastCheckpoint(ctx, run.ID); err != nil || !cmp.Equal(c, &cp) {
-			t.Errorf("LastCheckpoint = %+v, %v; want %+v", c, err, cp)
 		}
 		// The resumed run fills the gap; what was already there stays.
 		if err := s2.AppendRecords(ctx, run.ID, "a", 1, recs(0, 8, 5)); err != nil {
@@ -233,9 +235,6 @@ func TestResume(t *testing.T) {
 		if got, _ := s1.LatestUnfinished(ctx, "c", "h"); got != nil {
 			t.Errorf("finished run still resumable: %+v", got)
 		}
-		if c, _ := s2.LastCheckpoint(ctx, mustRun(t, s2, Run{ID: "fresh", Campaign: "c"}).ID); c != nil {
-			t.Errorf("fresh run has a checkpoint: %+v", c)
-		}
 	})
 }
 
@@ -247,13 +246,12 @@ func slicesConcat(xs ...[]*sdk.Record) []*sdk.Record {
 	return out
 }
 
-func summary(ttft float64) json.RawMessage {
-	m := metrics.Summary{Requests: 10, Succeeded: 9, Failed: 1, DurationS: 2,
-		TTFT: metrics.Stats{P50: ttft, P99: ttft * 3}, TPOT: metrics.Stats{P50: 4, P99: 8},
-		ITL: metrics.Stats{P50: 3.5}, E2E: metrics.Stats{P99: 900}, OutputThroughput: 120.5,
-		RequestThroughput: 4.5, Goodput: 4}
-	b, _ := json.Marshal(m)
-	return b
+func summary(ttft float64) metrics.Summary {
+	v := metrics.Of
+	return metrics.Summary{Requests: 10, Succeeded: 9, Failed: 1, DurationS: v(2),
+		TTFT: metrics.Stats{N: 9, P50: v(ttft), P99: v(ttft * 3)}, TPOT: metrics.Stats{N: 9, P50: v(4), P99: v(8)},
+		ITL: metrics.Stats{N: 9, P50: v(3.5)}, E2E: metrics.Stats{N: 9, P99: v(900)}, OutputThroughput: v(120.5),
+		RequestThroughput: v(4.5), Goodput: v(4)}
 }
 
 func TestResults(t *testing.T) {
@@ -261,25 +259,31 @@ func TestResults(t *testing.T) {
 		s := open(t, url)
 		r1 := mustRun(t, s, Run{ID: "r1", Campaign: "nightly", MatrixHash: "h"}).ID
 		r2 := mustRun(t, s, Run{ID: "r2", Campaign: "sweep", MatrixHash: "h"}).ID
-		cfg := func(model, hw, fw, q, wl string) json.RawMessage {
-			// Key order and spacing as given: the bytes must come back unchanged.
-			return json.RawMessage(fmt.Sprintf(`{"model":%q,"hardware":%q,"framework":%q, "quantization":%q,"workload":%q,"tp":1}`, model, hw, fw, q, wl))
+		cfg := func(fp, model, hw, fw, q, wl string) matrix.Config {
+			return matrix.Config{Fingerprint: fp, Model: model, Hardware: hw, Framework: fw, Version: "1", Quantization: q,
+				Workload: wl, TP: 1, Concurrency: 4}
 		}
-		acc, _ := json.Marshal(accuracy.Result{Task: "arithmetic", Samples: 20, Correct: 15, Accuracy: 0.75})
+		acc := &accuracy.Result{Task: "arithmetic", Samples: 20, Correct: 15, Accuracy: 0.75}
+		util := &telemetry.Summary{Source: telemetry.SourceNVML, Samples: 10, Devices: 1, GPUUtilMean: metrics.Of(81),
+			GPUUtilP95: metrics.Of(97), MemUsedPeakBytes: metrics.Of(40 << 30)}
 		t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-		put := func(run, fp string, c json.RawMessage, ttft float64, acc json.RawMessage, at int) {
+		put := func(run string, c matrix.Config, ttft float64, acc *accuracy.Result, at int) {
 			t.Helper()
-			err := s.PutResult(ctx, Result{RunID: run, Fingerprint: fp, Attempts: 1, Config: c, Summary: summary(ttft),
-				Accuracy: acc, ServedBy: "vllm", Finished: t0.Add(time.Duration(at) * time.Minute)})
-			if err != nil {
+			r := measuredResult(run, c.Fingerprint, "", "", summary(ttft), t0.Add(time.Duration(at)*time.Minute))
+			r.Config, r.Accuracy = c, acc
+			if acc != nil {
+				r.Utilization = util
+			}
+			if err := s.PutResult(ctx, r); err != nil {
 				t.Fatal(err)
 			}
 		}
-		put(r1, "f1", cfg("llama", "h100", "vllm", "fp16", "chat"), 10, acc, 1)
-		put(r1, "f2", cfg("llama", "a100", "tgi", "fp16", "chat"), 20, nil, 2)
-		put(r1, "f3", cfg("qwen", "h100", "vllm", "awq", "rag"), 30, nil, 3)
-		put(r2, "f1", nil, 11, nil, 4) // the config is known already
-		put(r1, "f2", nil, 25, nil, 5) // replaces r1's f2
+		f1 := cfg("f1", "llama", "h100", "vllm", "fp16", "chat")
+		put(r1, f1, 10, acc, 1)
+		put(r1, cfg("f2", "llama", "a100", "tgi", "fp16", "chat"), 20, nil, 2)
+		put(r1, cfg("f3", "qwen", "h100", "vllm", "awq", "rag"), 30, nil, 3)
+		put(r2, f1, 11, nil, 4)
+		put(r1, cfg("f2", "llama", "a100", "tgi", "fp16", "chat"), 25, nil, 5) // replaces r1's f2
 
 		ids := func(f Filter) []string {
 			t.Helper()
@@ -289,7 +293,7 @@ func TestResults(t *testing.T) {
 			}
 			out := []string{}
 			for _, r := range rs {
-				out = append(out, r.RunID+"/"+r.Fingerprint)
+				out = append(out, r.Run+"/"+r.Fingerprint)
 			}
 			return out
 		}
@@ -305,6 +309,10 @@ func TestResults(t *testing.T) {
 			{Filter{Workload: "chat", RunID: "r2"}, []string{"r2/f1"}},
 			{Filter{Fingerprint: "f2"}, []string{"r1/f2"}},
 			{Filter{Model: "none"}, []string{}},
+			{Filter{Newest: true}, []string{"r1/f3", "r2/f1", "r1/f2"}},
+			{Filter{Newest: true, Campaign: "nightly"}, []string{"r1/f1", "r1/f3", "r1/f2"}},
+			{Filter{Provenance: result.Measured, Model: "qwen"}, []string{"r1/f3"}},
+			{Filter{Provenance: result.Predicted}, []string{}},
 		} {
 			if got := ids(c.f); !cmp.Equal(got, c.want) {
 				t.Errorf("Results(%+v) = %v, want %v", c.f, got, c.want)
@@ -314,28 +322,48 @@ func TestResults(t *testing.T) {
 		if len(rs) != 1 {
 			t.Fatalf("got %d results", len(rs))
 		}
-		r := rs[0]
-		if string(r.Config) != string(cfg("llama", "h100", "vllm", "fp16", "chat")) || string(r.Summary) != string(summary(10)) ||
-			string(r.Accuracy) != string(acc) || r.ServedBy != "vllm" || !r.Finished.Equal(t0.Add(time.Minute)) {
-			t.Errorf("result round trip: %+v", r)
+		want := measuredResult(r1, "f1", "", "", summary(10), t0.Add(time.Minute))
+		want.Config, want.Accuracy, want.Utilization = f1, acc, util
+		if diff := cmp.Diff(want, rs[0], cmp.AllowUnexported(metrics.Value{})); diff != "" {
+			t.Errorf("round trip (-want +got):\n%s", diff)
 		}
-		a := 0.75
-		want := Metrics{Requests: 10, Succeeded: 9, Failed: 1, TTFTP50: 10, TTFTP99: 30, TPOTP50: 4, TPOTP99: 8, ITLP50: 3.5,
-			E2EP99: 900, OutputThroughput: 120.5, RequestThroughput: 4.5, Goodput: 4, Accuracy: &a}
-		if diff := cmp.Diff(want, r.Metrics); diff != "" {
-			t.Errorf("metrics (-want +got):\n%s", diff)
-		}
-		if rs, _ := s.Results(ctx, Filter{Fingerprint: "f2"}); rs[0].Metrics.TTFTP50 != 25 || rs[0].Metrics.Accuracy != nil {
-			t.Errorf("replaced result: %+v", rs[0].Metrics)
+		if rs, _ := s.Results(ctx, Filter{Fingerprint: "f2"}); rs[0].Summary.TTFT.P50 != metrics.Of(25) || rs[0].Accuracy != nil {
+			t.Errorf("replaced result: %+v", rs[0])
 		}
 		if done, _ := s.Done(ctx, r1, "f3"); !done {
 			t.Error("result does not mark the config done")
 		}
-		if err := s.PutResult(ctx, Result{RunID: r1, Fingerprint: "f9", Summary: json.RawMessage(`[1]`)}); err == nil {
-			t.Error("a summary that is not a metrics.Summary was accepted")
+		bad := measuredResult(r1, "f9", "m", "h", summary(1), t0)
+		bad.Provenance.Kind = "guessed"
+		if err := s.PutResult(ctx, bad); err == nil || !strings.Contains(err.Error(), `provenance "guessed"`) {
+			t.Errorf("an unknown provenance: %v", err)
 		}
-		if err := s.PutConfig(ctx, "f9", json.RawMessage(`{"model":`)); err == nil {
+		if err := putConfig(t, s, "f9", json.RawMessage(`{"model":`)); err == nil {
 			t.Error("malformed config JSON accepted")
+		}
+	})
+}
+
+// What was not measured is NULL in the store and absent when read back.
+func TestUnmeasuredIsNull(t *testing.T) {
+	backends(t, func(t *testing.T, url string) {
+		s := open(t, url)
+		run := mustRun(t, s, Run{ID: "r", Campaign: "c"}).ID
+		if err := s.PutResult(ctx, measuredResult(run, "fp", "m", "h", metrics.Summary{Requests: 3, Succeeded: 3}, time.Unix(1, 0))); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		db := s.(*store).b
+		if err := db.queryRow(ctx, `SELECT count(*) FROM results WHERE ttft_p50_ms IS NULL AND output_throughput IS NULL
+			AND goodput IS NULL AND accuracy IS NULL AND gpu_util_mean_pct IS NULL`).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("NULL metrics: %d rows, %v", n, err)
+		}
+		rs, err := s.Results(ctx, Filter{})
+		if err != nil || len(rs) != 1 {
+			t.Fatal(rs, err)
+		}
+		if v := rs[0].Values(); len(v) != 0 {
+			t.Errorf("unmeasured metrics read back: %v", v)
 		}
 	})
 }
@@ -348,13 +376,13 @@ func TestPutConfigIdempotent(t *testing.T) {
 		s.AppendRecords(ctx, run, "fp", 1, recs(0, 2, 0))
 		c := json.RawMessage(`{"model":"m","workload":"w"}`)
 		for range 2 {
-			if err := s.PutConfig(ctx, "fp", c); err != nil {
+			if err := putConfig(t, s, "fp", c); err != nil {
 				t.Fatal(err)
 			}
 		}
-		s.PutResult(ctx, Result{RunID: run, Fingerprint: "fp", Summary: summary(1)})
-		rs, err := s.Results(ctx, Filter{Model: "m", Workload: "w"})
-		if err != nil || len(rs) != 1 || string(rs[0].Config) != string(c) {
+		s.PutResult(ctx, measuredResult(run, "fp", "m", "", summary(1), time.Unix(1, 0)))
+		rs, err := s.Results(ctx, Filter{Model: "m"})
+		if err != nil || len(rs) != 1 || rs[0].Config.Model != "m" {
 			t.Fatalf("Results = %+v, %v", rs, err)
 		}
 		if got := recorded(t, s, run, "fp"); !cmp.Equal(got, seq(0, 2)) {
@@ -400,7 +428,7 @@ func TestConcurrentAppends(t *testing.T) {
 		for w := range 8 {
 			wg.Go(func() {
 				from := int32(w * 25)
-				errs <- s.AppendBatches(ctx, run, []RecordBatch{
+				errs <- s.(*store).appendBatches(ctx, run, []RecordBatch{
 					{Fingerprint: "a", Attempt: 1, Records: recs(from, from+100, 0)},
 					{Fingerprint: "b", Attempt: 1, Records: recs(from, from+100, 0)},
 				})

@@ -6,17 +6,23 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/result"
 )
 
 // Ranking is a row of model_rankings: one serving stack of a model under one
-// workload, ranked among the model's stacks by best output throughput.
-// Predicted rows (the emulated engine's) are ranked apart from measured ones.
+// workload, ranked among the model's stacks of the same provenance and engine
+// by best output throughput. Figures no result measured are absent.
 type Ranking struct {
 	Model, Workload, Hardware, Framework, Quantization string
-	Predicted                                          bool
+	Provenance                                         result.Kind
+	Engine                                             string
 	Results                                            int
-	BestOutputThroughput, BestGoodput                  float64
-	BestTTFTP99, BestTPOTP50                           float64 // ms
+	BestOutputThroughput, BestGoodput                  metrics.Value
+	BestTTFTP99, BestTPOTP50                           metrics.Value // ms
+	MeanGPUUtilPct, PeakGPUMemBytes, MeanPowerW        metrics.Value
+	MeanCPUPct, PeakRSSBytes                           metrics.Value
 	LastFinished                                       time.Time
 	Rank                                               int
 }
@@ -25,27 +31,30 @@ type Ranking struct {
 type DailyStat struct {
 	Day                                      string // YYYY-MM-DD, UTC
 	Model, Hardware, Framework, Quantization string
+	Provenance                               result.Kind
+	Engine                                   string
 	Results, Requests, FailedRequests        int
-	MeanTTFTP50, MaxTTFTP99, MeanTPOTP50     float64 // ms
-	MeanOutputThroughput                     float64
+	MeanTTFTP50, MaxTTFTP99, MeanTPOTP50     metrics.Value // ms
+	MeanOutputThroughput, MeanGPUUtilPct     metrics.Value
 }
 
 // sqliteViews rebuild the tables that stand for PostgreSQL's materialized
-// views, with the same definitions (migrations/postgres/0003_views.sql).
+// views, with the same definitions (migrations/postgres/0004_provenance.sql).
 var sqliteViews = []string{
 	`DELETE FROM model_rankings`,
-	`INSERT INTO model_rankings SELECT c.model, c.workload, c.hardware, c.framework, c.quantization,
-		(re.served_by LIKE 'sim%'), count(*), max(re.output_throughput), max(re.goodput),
-		min(re.ttft_p99_ms), min(re.tpot_p50_ms), max(re.finished),
-		rank() OVER (PARTITION BY c.model, c.workload, (re.served_by LIKE 'sim%') ORDER BY max(re.output_throughput) DESC)
+	`INSERT INTO model_rankings SELECT c.model, c.workload, c.hardware, c.framework, c.quantization, re.provenance, re.engine,
+		count(*), max(re.output_throughput), max(re.goodput), min(re.ttft_p99_ms), min(re.tpot_p50_ms),
+		avg(re.gpu_util_mean_pct), max(re.gpu_mem_peak_bytes), avg(re.power_mean_w), avg(re.cpu_mean_pct), max(re.rss_peak_bytes),
+		max(re.finished),
+		rank() OVER (PARTITION BY c.model, c.workload, re.provenance, re.engine ORDER BY max(re.output_throughput) DESC NULLS LAST)
 		FROM results re JOIN configs c ON c.config_key = re.config_key
-		GROUP BY c.model, c.workload, c.hardware, c.framework, c.quantization, (re.served_by LIKE 'sim%')`,
+		GROUP BY c.model, c.workload, c.hardware, c.framework, c.quantization, re.provenance, re.engine`,
 	`DELETE FROM daily_stats`,
 	`INSERT INTO daily_stats SELECT date(re.finished / 1000000, 'unixepoch'), c.model, c.hardware, c.framework, c.quantization,
-		count(*), sum(re.requests), sum(re.failed), avg(re.ttft_p50_ms), max(re.ttft_p99_ms), avg(re.tpot_p50_ms),
-		avg(re.output_throughput)
+		re.provenance, re.engine, count(*), sum(re.requests), sum(re.failed), avg(re.ttft_p50_ms), max(re.ttft_p99_ms),
+		avg(re.tpot_p50_ms), avg(re.output_throughput), avg(re.gpu_util_mean_pct)
 		FROM results re JOIN configs c ON c.config_key = re.config_key
-		GROUP BY 1, c.model, c.hardware, c.framework, c.quantization`,
+		GROUP BY 1, c.model, c.hardware, c.framework, c.quantization, re.provenance, re.engine`,
 }
 
 // RefreshViews brings model_rankings and daily_stats up to date: on PostgreSQL
@@ -73,9 +82,10 @@ func (s *store) RefreshViews(ctx context.Context) error {
 
 // ModelRankings reads model_rankings as of the last RefreshViews.
 func (s *store) ModelRankings(ctx context.Context) ([]Ranking, error) {
-	rows, err := s.b.query(ctx, `SELECT model, workload, hardware, framework, quantization, predicted, results,
-		best_output_throughput, best_goodput, best_ttft_p99_ms, best_tpot_p50_ms, last_finished, rank
-		FROM model_rankings ORDER BY model, workload, predicted, rank, hardware, framework, quantization`)
+	rows, err := s.b.query(ctx, `SELECT model, workload, hardware, framework, quantization, provenance, engine, results,
+		best_output_throughput, best_goodput, best_ttft_p99_ms, best_tpot_p50_ms, mean_gpu_util_pct, peak_gpu_mem_bytes,
+		mean_power_w, mean_cpu_pct, peak_rss_bytes, last_finished, rank
+		FROM model_rankings ORDER BY model, workload, provenance, engine, rank, hardware, framework, quantization`)
 	if err != nil {
 		return nil, fmt.Errorf("store: model_rankings: %w", err)
 	}
@@ -84,8 +94,9 @@ func (s *store) ModelRankings(ctx context.Context) ([]Ranking, error) {
 	for rows.Next() {
 		var r Ranking
 		var last ts
-		if err := rows.Scan(&r.Model, &r.Workload, &r.Hardware, &r.Framework, &r.Quantization, &r.Predicted, &r.Results,
-			&r.BestOutputThroughput, &r.BestGoodput, &r.BestTTFTP99, &r.BestTPOTP50, &last, &r.Rank); err != nil {
+		if err := rows.Scan(&r.Model, &r.Workload, &r.Hardware, &r.Framework, &r.Quantization, &r.Provenance, &r.Engine,
+			&r.Results, &r.BestOutputThroughput, &r.BestGoodput, &r.BestTTFTP99, &r.BestTPOTP50, &r.MeanGPUUtilPct,
+			&r.PeakGPUMemBytes, &r.MeanPowerW, &r.MeanCPUPct, &r.PeakRSSBytes, &last, &r.Rank); err != nil {
 			return nil, fmt.Errorf("store: model_rankings: %w", err)
 		}
 		r.LastFinished = last.t
@@ -96,9 +107,10 @@ func (s *store) ModelRankings(ctx context.Context) ([]Ranking, error) {
 
 // DailyStats reads daily_stats as of the last RefreshViews.
 func (s *store) DailyStats(ctx context.Context) ([]DailyStat, error) {
-	rows, err := s.b.query(ctx, `SELECT CAST(day AS TEXT), model, hardware, framework, quantization, results, requests,
-		failed_requests, mean_ttft_p50_ms, max_ttft_p99_ms, mean_tpot_p50_ms, mean_output_throughput
-		FROM daily_stats ORDER BY day, model, hardware, framework, quantization`)
+	rows, err := s.b.query(ctx, `SELECT CAST(day AS TEXT), model, hardware, framework, quantization, provenance, engine,
+		results, requests, failed_requests, mean_ttft_p50_ms, max_ttft_p99_ms, mean_tpot_p50_ms, mean_output_throughput,
+		mean_gpu_util_pct
+		FROM daily_stats ORDER BY day, model, hardware, framework, quantization, provenance, engine`)
 	if err != nil {
 		return nil, fmt.Errorf("store: daily_stats: %w", err)
 	}
@@ -106,8 +118,9 @@ func (s *store) DailyStats(ctx context.Context) ([]DailyStat, error) {
 	out := []DailyStat{}
 	for rows.Next() {
 		var d DailyStat
-		if err := rows.Scan(&d.Day, &d.Model, &d.Hardware, &d.Framework, &d.Quantization, &d.Results, &d.Requests,
-			&d.FailedRequests, &d.MeanTTFTP50, &d.MaxTTFTP99, &d.MeanTPOTP50, &d.MeanOutputThroughput); err != nil {
+		if err := rows.Scan(&d.Day, &d.Model, &d.Hardware, &d.Framework, &d.Quantization, &d.Provenance, &d.Engine,
+			&d.Results, &d.Requests, &d.FailedRequests, &d.MeanTTFTP50, &d.MaxTTFTP99, &d.MeanTPOTP50,
+			&d.MeanOutputThroughput, &d.MeanGPUUtilPct); err != nil {
 			return nil, fmt.Errorf("store: daily_stats: %w", err)
 		}
 		out = append(out, d)
@@ -115,42 +128,53 @@ func (s *store) DailyStats(ctx context.Context) ([]DailyStat, error) {
 	return out, rows.Err()
 }
 
-// Stored says which kinds of result a config has in any run.
+// Stored is what the store holds of one config: when its newest result of
+// each provenance finished, and whether a given run has one. It is what the
+// reuse rule consults to decide whether to measure a config again.
 type Stored struct {
-	Measured  bool // a result served by a real engine
-	Predicted bool // a result of the emulated engine (served_by "sim ...")
+	Newest map[result.Kind]time.Time
+	InRun  bool
 }
 
 // storedChunk bounds the parameters of one query (SQLite allows 32,766).
 const storedChunk = 500
 
-// StoredResults returns, for those of fps that have results in any run, which
-// kinds: what a run consults to skip configs that are done already.
-func (s *store) StoredResults(ctx context.Context, fps []string) (map[string]Stored, error) {
+// StoredResults returns, for those of fps that have results, what is stored;
+// InRun is whether runID (may be empty) has a result of the config.
+func (s *store) StoredResults(ctx context.Context, runID string, fps []string) (map[string]Stored, error) {
 	out := map[string]Stored{}
 	for len(fps) > 0 {
 		n := min(len(fps), storedChunk)
-		args := make([]any, n)
+		args := make([]any, 0, n+1)
+		args = append(args, runID)
 		marks := make([]string, n)
 		for i, fp := range fps[:n] {
-			args[i], marks[i] = fp, "$"+strconv.Itoa(i+1)
+			args, marks[i] = append(args, fp), "$"+strconv.Itoa(i+2)
 		}
 		fps = fps[n:]
-		rows, err := s.b.query(ctx, `SELECT c.fingerprint,
-			max(CASE WHEN re.served_by LIKE 'sim%' THEN 0 ELSE 1 END), max(CASE WHEN re.served_by LIKE 'sim%' THEN 1 ELSE 0 END)
-			FROM results re JOIN configs c ON c.config_key = re.config_key
-			WHERE c.fingerprint IN (`+strings.Join(marks, ", ")+`) GROUP BY c.fingerprint`, args...)
+		rows, err := s.b.query(ctx, `SELECT c.fingerprint, re.provenance, max(re.finished),
+			max(CASE WHEN ru.id = $1 THEN 1 ELSE 0 END)
+			FROM results re JOIN configs c ON c.config_key = re.config_key JOIN runs ru ON ru.run_key = re.run_key
+			WHERE c.fingerprint IN (`+strings.Join(marks, ", ")+`) GROUP BY c.fingerprint, re.provenance`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: stored results: %w", err)
 		}
 		for rows.Next() {
 			var fp string
-			var measured, predicted int
-			if err := rows.Scan(&fp, &measured, &predicted); err != nil {
+			var kind result.Kind
+			var newest ts
+			var inRun int
+			if err := rows.Scan(&fp, &kind, &newest, &inRun); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("store: stored results: %w", err)
 			}
-			out[fp] = Stored{Measured: measured == 1, Predicted: predicted == 1}
+			st := out[fp]
+			if st.Newest == nil {
+				st.Newest = map[result.Kind]time.Time{}
+			}
+			st.Newest[kind] = newest.t
+			st.InRun = st.InRun || inRun == 1
+			out[fp] = st
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

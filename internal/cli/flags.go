@@ -1,0 +1,247 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"cuelang.org/go/cue/cuecontext"
+	"github.com/spf13/cobra"
+
+	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/result"
+	"github.com/llmsweep/llmsweep/internal/store"
+)
+
+// invocation is what the commands share (DESIGN 12): the flags that mean the
+// same thing on every command, declared once here with one help text and one
+// default, and the one way a campaign, the policies and the store are found.
+type invocation struct {
+	catalog string   // --catalog
+	store   string   // --store
+	names   []string // --campaign
+	bundle  string   // --bundle
+	output  string   // -o, --output
+}
+
+// Flag help texts, so that a flag reads the same on every command.
+const (
+	catalogHelp = "catalog `directory` (default: catalog/ of the CUE module, else the built-in catalog)"
+	storeHelp   = "the results store `URL`: sqlite://FILE or postgres://… (default $LLMSWEEP_STORE, else the campaign's store.url, else " + store.DefaultURL + ")"
+	bundleHelp  = "the campaign bundle `file` (in a pipeline pod); else the campaign comes from the CUE files given"
+)
+
+func (v *invocation) addCatalog(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&v.catalog, "catalog", "", catalogHelp)
+}
+
+// addStore declares --store; persistent, so that subcommands take it too.
+func (v *invocation) addStore(cmd *cobra.Command) {
+	cmd.PersistentFlags().StringVar(&v.store, "store", "", storeHelp)
+}
+
+// addCampaign declares --campaign: one name, or several with many.
+func (v *invocation) addCampaign(cmd *cobra.Command, many bool) {
+	if many {
+		cmd.Flags().StringSliceVar(&v.names, "campaign", nil, "only these `campaigns` (default: all loaded)")
+		return
+	}
+	cmd.Flags().Var(newOneName(&v.names), "campaign", "the `campaign`, when the files hold several")
+}
+
+func (v *invocation) addBundle(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&v.bundle, "bundle", "", bundleHelp)
+}
+
+// addOutput declares -o with the formats a command writes; the first is the default.
+func (v *invocation) addOutput(cmd *cobra.Command, formats ...string) {
+	cmd.Flags().StringVarP(&v.output, "output", "o", formats[0], strings.Join(formats, ", ")+" (`format`)")
+	cmd.PreRunE = chain(cmd.PreRunE, func(*cobra.Command, []string) error {
+		if !slices.Contains(formats, v.output) {
+			return fmt.Errorf("--output %q: want %s", v.output, strings.Join(formats, ", "))
+		}
+		return nil
+	})
+}
+
+func chain(a, b func(*cobra.Command, []string) error) func(*cobra.Command, []string) error {
+	if a == nil {
+		return b
+	}
+	return func(c *cobra.Command, args []string) error {
+		if err := a(c, args); err != nil {
+			return err
+		}
+		return b(c, args)
+	}
+}
+
+// oneName is a --campaign that takes one name.
+type oneName struct{ names *[]string }
+
+func newOneName(names *[]string) *oneName { return &oneName{names} }
+func (o *oneName) String() string {
+	if len(*o.names) == 0 {
+		return ""
+	}
+	return (*o.names)[0]
+}
+func (o *oneName) Set(s string) error { *o.names = []string{s}; return nil }
+func (o *oneName) Type() string       { return "string" }
+
+// load loads and vets paths (default campaigns/) as vet does, printing the
+// problems; it fails with exit code 1 when there are any.
+func (v *invocation) load(cmd *cobra.Command, paths []string) (*campaign.Set, error) {
+	if len(paths) == 0 {
+		paths = []string{"campaigns"}
+	}
+	set, err := campaign.Load(cuecontext.New(), paths, campaign.Options{Catalog: v.catalog})
+	var probs campaign.Problems
+	if errors.As(err, &probs) {
+		for _, p := range probs {
+			fmt.Fprintln(cmd.ErrOrStderr(), p.Error())
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "%d problem%s found\n", len(probs), plural(len(probs)))
+		return nil, exitError{exitFail}
+	}
+	return set, err
+}
+
+// campaigns loads paths and picks the campaigns --campaign names, or all.
+func (v *invocation) campaigns(cmd *cobra.Command, paths []string) (*campaign.Set, []campaign.Campaign, error) {
+	set, err := v.load(cmd, paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	all := keys(set.Campaigns)
+	names := v.names
+	if len(names) == 0 {
+		names = all
+	}
+	var out []campaign.Campaign
+	for _, n := range names {
+		c, ok := set.Campaigns[n]
+		if !ok {
+			hint := campaign.Suggest(n, all)
+			if hint == "" {
+				hint = " among " + strings.Join(all, ", ")
+			}
+			return nil, nil, fmt.Errorf("no campaign %q%s", n, hint)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, nil, errors.New("no campaign is loaded")
+	}
+	return set, out, nil
+}
+
+// campaign is the one campaign a command is about: from --bundle (in a pod),
+// or from the files given.
+func (v *invocation) campaign(cmd *cobra.Command, paths []string) (*campaign.Set, campaign.Campaign, error) {
+	if v.bundle != "" {
+		if len(paths) > 0 {
+			return nil, campaign.Campaign{}, errors.New("give --bundle or campaign files, not both")
+		}
+		b, err := os.ReadFile(v.bundle)
+		if err != nil {
+			return nil, campaign.Campaign{}, err
+		}
+		set, c, err := campaign.ReadBundle(b)
+		if err != nil {
+			return nil, campaign.Campaign{}, fmt.Errorf("%s: %w", v.bundle, err)
+		}
+		return set, c, nil
+	}
+	set, cs, err := v.campaigns(cmd, paths)
+	if err != nil {
+		return nil, campaign.Campaign{}, err
+	}
+	if len(cs) != 1 {
+		var n []string
+		for _, c := range cs {
+			n = append(n, c.Name)
+		}
+		return nil, campaign.Campaign{}, fmt.Errorf("%d campaigns are loaded (%s): name one with --campaign", len(cs), strings.Join(n, ", "))
+	}
+	return set, cs[0], nil
+}
+
+// policies returns the set's policies, or the shipped ones when it has none.
+func policies(set *campaign.Set) (map[string]campaign.Policy, error) {
+	if set != nil && len(set.Policies) > 0 {
+		return set.Policies, nil
+	}
+	return campaign.ShippedPolicies(cuecontext.New(), "")
+}
+
+// storeURL is the store a command uses: --store, else $LLMSWEEP_STORE, else
+// the campaign's store.url (when there is a campaign), else the default file.
+func (v *invocation) storeURL(c *campaign.Campaign) string {
+	switch {
+	case v.store != "":
+		return v.store
+	case os.Getenv("LLMSWEEP_STORE") != "":
+		return os.Getenv("LLMSWEEP_STORE")
+	case c != nil && c.Store.URL != "":
+		return c.Store.URL
+	}
+	return store.DefaultURL
+}
+
+// openExisting opens the store for a command that only reads it: a SQLite
+// file that does not exist is not created, and comes back as a nil store,
+// which holds no results.
+func (v *invocation) openExisting(ctx context.Context, c *campaign.Campaign) (store.Store, string, error) {
+	url := v.storeURL(c)
+	if path, ok := strings.CutPrefix(url, "sqlite://"); ok && !isRegularFile(path) {
+		return nil, url, nil
+	}
+	return v.openStore(ctx, c)
+}
+
+// openStore opens the store that storeURL names, creating it when needed.
+func (v *invocation) openStore(ctx context.Context, c *campaign.Campaign) (store.Store, string, error) {
+	url := v.storeURL(c)
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		return nil, url, fmt.Errorf("results store %s: %w", redact(url), err)
+	}
+	return st, url, nil
+}
+
+// filterFlags are the result filters of results and rank.
+type filterFlags struct {
+	f          store.Filter
+	provenance string
+}
+
+func (x *filterFlags) add(cmd *cobra.Command, campaign bool) {
+	fl := cmd.Flags()
+	if campaign {
+		fl.StringVar(&x.f.Campaign, "campaign", "", "only this `campaign`")
+	}
+	fl.StringVar(&x.f.RunID, "run", "", "only this run `id`")
+	fl.StringVar(&x.f.Model, "model", "", "only this `model`")
+	fl.StringVar(&x.f.Hardware, "hardware", "", "only this `hardware`")
+	fl.StringVar(&x.f.Framework, "framework", "", "only this `framework`")
+	fl.StringVar(&x.f.Quantization, "quantization", "", "only this `quantization`")
+	fl.StringVar(&x.f.Workload, "workload", "", "only this `workload`")
+	fl.StringVar(&x.provenance, "provenance", "", "only results that were `measured`, predicted or imported")
+}
+
+// filter is the store filter the flags give.
+func (x *filterFlags) filter() (store.Filter, error) {
+	f := x.f
+	if x.provenance != "" {
+		k, err := result.ParseKind(x.provenance)
+		if err != nil {
+			return f, fmt.Errorf("--provenance: %w", err)
+		}
+		f.Provenance = k
+	}
+	return f, nil
+}
