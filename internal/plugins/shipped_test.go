@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/llmsweep/llmsweep/internal/plugins"
-	"github.com/llmsweep/llmsweep/plugins/catalogsnap/snaptest"
+	"github.com/llmsweep/llmsweep/internal/testing/snaptest"
 	"github.com/llmsweep/llmsweep/plugins/sdk/conformance"
 )
 

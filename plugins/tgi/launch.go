@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/llmsweep/llmsweep/plugins/catalogsnap"
+	"github.com/llmsweep/llmsweep/plugins/sdk/catalogsnap"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
 

@@ -25,7 +25,7 @@ import (
 	"github.com/llmsweep/llmsweep/internal/golden"
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/plugins"
-	"github.com/llmsweep/llmsweep/plugins/catalogsnap"
+	"github.com/llmsweep/llmsweep/plugins/sdk/catalogsnap"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
 
