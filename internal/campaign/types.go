@@ -4,6 +4,8 @@ package campaign
 // of a validated CUE value: a field the schema has and these structs lack fails the
 // decode, so the two cannot drift apart silently.
 
+import "github.com/llmsweep/llmsweep/plugins/sdk/launch"
+
 // Hardware is #Hardware.
 type Hardware struct {
 	Name         string            `json:"name"`
@@ -59,30 +61,10 @@ type Image struct {
 	ROCmImage string `json:"rocm_image,omitempty"`
 }
 
-// Launcher is how a framework's server is started.
-type Launcher struct {
-	Command          []string            `json:"command"`
-	ModelFlag        string              `json:"model_flag"`
-	Flags            LauncherFlags       `json:"flags"`
-	QuantizationArgs map[string][]string `json:"quantization_args"`
-	PrequantizedArgs map[string][]string `json:"prequantized_args,omitempty"`
-	ExtraArgs        []string            `json:"extra_args"`
-	Env              map[string]string   `json:"env"`
-}
-
-// LauncherFlags are the framework's names for the parameters llmsweep sets.
-type LauncherFlags struct {
-	Port           string `json:"port"`
-	TensorParallel string `json:"tensor_parallel"`
-	MaxModelLen    string `json:"max_model_len"`
-	MaxInputTokens string `json:"max_input_tokens,omitempty"`
-	Revision       string `json:"revision,omitempty"`
-	Quantization   string `json:"quantization,omitempty"`
-	KVCacheDtype   string `json:"kv_cache_dtype,omitempty"`
-	MaxBatchSize   string `json:"max_batch_size,omitempty"`
-	GPUMemoryUtil  string `json:"gpu_memory_util,omitempty"`
-	Dtype          string `json:"dtype,omitempty"`
-}
+// Launcher is how a framework's server is started: the SDK's declarative
+// launcher, which derives the command line (plugins/sdk/launch), so that the
+// compiler and the catalog adapters decode one type.
+type Launcher = launch.Launcher
 
 // Quantization is #Quantization.
 type Quantization struct {

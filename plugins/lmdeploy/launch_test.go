@@ -54,9 +54,9 @@ func TestRefusals(t *testing.T) {
 	base.Framework, base.Version = "lmdeploy", framework().DefaultVersion
 	refusals := append(snaptest.CommonRefusals("lmdeploy"),
 		snaptest.Refusal{Name: "fp8", Edit: func(c *sdk.ServerConfig) { c.Quantization = "fp8" },
-			Want: "lmdeploy cannot run fp8 on hopper: TurboMind has no load-time FP8 weight format"},
+			Want: "lmdeploy has no fp8 kernels on GPU architecture hopper (H100-SXM5-80GB): there it runs fp16, bf16, int4-awq, int4-gptq"},
 		snaptest.Refusal{Name: "int8-w8a8", Edit: func(c *sdk.ServerConfig) { c.Quantization = "int8-w8a8" },
-			Want: "lmdeploy cannot run int8-w8a8 on hopper: TurboMind has no INT8 W8A8 weight format"},
+			Want: "lmdeploy has no int8-w8a8 kernels on GPU architecture hopper"},
 		snaptest.Refusal{Name: "bf16 on volta", Edit: func(c *sdk.ServerConfig) { c.GpuArch, c.Gpu = "volta", "V100-32GB" },
 			Want: "lmdeploy has no bf16 kernels on GPU architecture volta (V100-32GB): there it runs fp16, int4-awq, int4-gptq"},
 		snaptest.Refusal{Name: "cdna3", Edit: func(c *sdk.ServerConfig) { c.GpuArch, c.Gpu, c.GpuVendor = "cdna3", "MI300X-192GB", "amd" },
