@@ -9,7 +9,7 @@ SDK     := plugins/sdk
 GOFLAGS ?= -buildvcs=false
 export GOFLAGS
 
-PLUGINS := vllm tgi lmdeploy openai sim
+PLUGINS := vllm tgi lmdeploy sglang trtllm openai sim
 
 .PHONY: all build run test e2e test-outage test-k8s check check-generated fuzz generate proto bench clean
 
