@@ -33,6 +33,9 @@ func TestScripts(t *testing.T) {
 			dir, err := buildPlugins()
 			env.Setenv("PLUGINS", dir)
 			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/data") // not the user's plugins
+			if root, rerr := shipped.Root(); rerr == nil {
+				env.Setenv("SDK", root+"/plugins/sdk") // the checkout's plugin SDK
+			}
 			return err
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
