@@ -65,7 +65,7 @@ func (*InfoRequest) Descriptor() ([]byte, []int) {
 
 type Info struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
-	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`       // the framework's catalog name: vllm, tgi, lmdeploy, openai
+	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`       // the framework's catalog name: vllm, tgi, lmdeploy, sglang, trtllm, openai
 	Version string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"` // the plugin's own version
 	Display string                 `protobuf:"bytes,3,opt,name=display,proto3" json:"display,omitempty"`
 	// The request protocols its servers speak: openai-completions, openai-chat,
