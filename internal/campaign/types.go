@@ -4,7 +4,10 @@ package campaign
 // of a validated CUE value: a field the schema has and these structs lack fails the
 // decode, so the two cannot drift apart silently.
 
-import "github.com/llmsweep/llmsweep/plugins/sdk/launch"
+import (
+	"github.com/llmsweep/llmsweep/plugins/sdk/catalogsnap"
+	"github.com/llmsweep/llmsweep/plugins/sdk/launch"
+)
 
 // Hardware is #Hardware.
 type Hardware struct {
@@ -41,29 +44,15 @@ type Price struct {
 	Source          string  `json:"source"`
 }
 
-// Framework is #Framework.
-type Framework struct {
-	Name           string              `json:"name"`
-	Display        string              `json:"display"`
-	Versions       map[string]Image    `json:"versions"`
-	DefaultVersion string              `json:"default_version"`
-	Launcher       Launcher            `json:"launcher"`
-	Supports       map[string][]string `json:"supports"`
-	Protocols      []string            `json:"protocols"`
-	Port           int                 `json:"port"`
-	ReadinessPath  string              `json:"readiness_path"`
-	Docs           string              `json:"docs,omitempty"`
-}
+// Framework is #Framework: the catalog entry that a catalog adapter embeds a
+// snapshot of, so the compiler and the adapters decode one type.
+type Framework = catalogsnap.Framework
 
 // Image is a framework version's container images.
-type Image struct {
-	Image     string `json:"image"`
-	ROCmImage string `json:"rocm_image,omitempty"`
-}
+type Image = catalogsnap.Image
 
 // Launcher is how a framework's server is started: the SDK's declarative
-// launcher, which derives the command line (plugins/sdk/launch), so that the
-// compiler and the catalog adapters decode one type.
+// launcher, which derives the command line (plugins/sdk/launch).
 type Launcher = launch.Launcher
 
 // Quantization is #Quantization.

@@ -174,12 +174,12 @@ func serverOf(f campaign.Framework, h campaign.Hardware, ver, qn string, q campa
 	if h.GPU.Vendor == "amd" {
 		image = f.Versions[ver].ROCmImage
 	}
-	srv := Server{Image: image, Env: f.Launcher.Env, Port: f.Port, ReadinessPath: f.ReadinessPath}
+	srv := Server{Image: image, Env: f.Launcher.Env, Port: int(f.Port), ReadinessPath: f.ReadinessPath}
 	cfg := &sdk.ServerConfig{
 		Repo: repo, Revision: revision, Quantization: qn, Prequantized: prequantized, KvBits: int32(q.KVBits),
 		GpuArch: h.GPU.Arch, TensorParallel: int32(h.Count), MaxModelLen: int32(maxLen), GpuMemoryUtilization: util,
 	}
-	args, err := f.Launcher.Argv(f.Name, cfg, int32(f.Port))
+	args, err := f.Launcher.Argv(f.Name, cfg, f.Port)
 	if err != nil {
 		return srv, errors.New(strings.TrimPrefix(err.Error(), sdk.ErrInvalid.Error()+": "))
 	}

@@ -3,20 +3,9 @@ package main
 import (
 	"testing"
 
-	"github.com/llmsweep/llmsweep/internal/golden"
 	"github.com/llmsweep/llmsweep/internal/testing/snaptest"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
-
-func TestSnapshot(t *testing.T) { snaptest.CheckSnapshot(t, "sglang", "framework.json") }
-
-func TestInfo(t *testing.T) {
-	got, err := snaptest.ProtoJSON(adapter().Meta)
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden.Check(t, "testdata/info.json", got)
-}
 
 // options sets everything a compiled config leaves at its default: a pinned
 // revision, an FP8 KV cache, a batch cap, a port, an image, environment and
@@ -37,22 +26,16 @@ func options() snaptest.Case {
 
 // Every supported quantization at TP 1 and 8 on Hopper and CDNA3, the options,
 // and an FP8 checkpoint that names its own method.
-func TestLaunch(t *testing.T) {
-	cases := append(snaptest.Cases(framework(), "hopper", "cdna3"), options(), snaptest.Prequantized("sglang", framework().DefaultVersion))
-	snaptest.CheckGoldens(t, "testdata/launch", framework().Launch, cases)
-}
+func TestAdapter(t *testing.T) { snaptest.CheckAdapter(t, "sglang", plugin) }
 
-func TestAgreesWithCompiler(t *testing.T) {
-	n, distinct := snaptest.Agree(t, "sglang", framework().Launch)
-	if n == 0 {
-		t.Fatal("no campaign has an sglang server group")
-	}
-	t.Logf("%d server groups (%d distinct) agree with the compiler", n, distinct)
+func TestLaunch(t *testing.T) {
+	cases := append(snaptest.Cases(plugin.Framework(), "hopper", "cdna3"), options(), snaptest.Prequantized("sglang", plugin.Framework().DefaultVersion))
+	snaptest.CheckGoldens(t, "testdata/launch", plugin.Framework().Launch, cases)
 }
 
 func TestRefusals(t *testing.T) {
 	base := snaptest.Config("hopper", "bf16", 1)
-	base.Framework, base.Version = "sglang", framework().DefaultVersion
+	base.Framework, base.Version = "sglang", plugin.Framework().DefaultVersion
 	refusals := append(snaptest.CommonRefusals("sglang"),
 		snaptest.Refusal{Name: "fp8 on ampere", Edit: func(c *sdk.ServerConfig) {
 			c.GpuArch, c.Gpu, c.Quantization = "ampere", "A100-SXM4-80GB", "fp8"
@@ -64,5 +47,5 @@ func TestRefusals(t *testing.T) {
 			Want: "sglang does not run bf16 on GPU architecture blackwell (B200-180GB)"},
 		snaptest.Refusal{Name: "int4 KV cache", Edit: func(c *sdk.ServerConfig) { c.KvBits = 4 }, Want: "sglang: no 4-bit KV cache (16 or 8)"},
 	)
-	snaptest.CheckRefusals(t, framework().Launch, base, refusals)
+	snaptest.CheckRefusals(t, plugin.Framework().Launch, base, refusals)
 }

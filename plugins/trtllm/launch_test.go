@@ -3,20 +3,9 @@ package main
 import (
 	"testing"
 
-	"github.com/llmsweep/llmsweep/internal/golden"
 	"github.com/llmsweep/llmsweep/internal/testing/snaptest"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
-
-func TestSnapshot(t *testing.T) { snaptest.CheckSnapshot(t, "trtllm", "framework.json") }
-
-func TestInfo(t *testing.T) {
-	got, err := snaptest.ProtoJSON(adapter().Meta)
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden.Check(t, "testdata/info.json", got)
-}
 
 // options sets what trtllm-serve can take beyond a compiled config's defaults:
 // a batch cap, a prompt cap, a port, an image, environment and extra arguments.
@@ -35,23 +24,17 @@ func options() snaptest.Case {
 
 // Every supported quantization at TP 1 and 8 on Hopper (TensorRT-LLM has no
 // CDNA3 build), and the options.
-func TestLaunch(t *testing.T) {
-	cases := append(snaptest.Cases(framework(), "hopper", "cdna3"), options())
-	snaptest.CheckGoldens(t, "testdata/launch", framework().Launch, cases)
-}
+func TestAdapter(t *testing.T) { snaptest.CheckAdapter(t, "trtllm", plugin) }
 
-func TestAgreesWithCompiler(t *testing.T) {
-	n, distinct := snaptest.Agree(t, "trtllm", framework().Launch)
-	if n == 0 {
-		t.Fatal("no campaign has a trtllm server group")
-	}
-	t.Logf("%d server groups (%d distinct) agree with the compiler", n, distinct)
+func TestLaunch(t *testing.T) {
+	cases := append(snaptest.Cases(plugin.Framework(), "hopper", "cdna3"), options())
+	snaptest.CheckGoldens(t, "testdata/launch", plugin.Framework().Launch, cases)
 }
 
 // What trtllm-serve's command line cannot express is refused, not dropped.
 func TestRefusals(t *testing.T) {
 	base := snaptest.Config("hopper", "bf16", 1)
-	base.Framework, base.Version = "trtllm", framework().DefaultVersion
+	base.Framework, base.Version = "trtllm", plugin.Framework().DefaultVersion
 	refusals := append(snaptest.CommonRefusals("trtllm"),
 		snaptest.Refusal{Name: "fp8", Edit: func(c *sdk.ServerConfig) { c.Quantization = "fp8" },
 			Want: "trtllm has no fp8 kernels on GPU architecture hopper (H100-SXM5-80GB): there it runs bf16"},
@@ -65,5 +48,5 @@ func TestRefusals(t *testing.T) {
 		snaptest.Refusal{Name: "prompt as long as the context", Edit: func(c *sdk.ServerConfig) { c.MaxInputTokens = c.MaxModelLen },
 			Want: "trtllm: max_input_tokens 8192 must be at least 1 and below max_model_len 8192 (--max_num_tokens < --max_seq_len)"},
 	)
-	snaptest.CheckRefusals(t, framework().Launch, base, refusals)
+	snaptest.CheckRefusals(t, plugin.Framework().Launch, base, refusals)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/llmsweep/llmsweep/internal/plugins"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 	"github.com/llmsweep/llmsweep/plugins/sdk/catalogsnap"
+	"github.com/llmsweep/llmsweep/plugins/sdk/conformance"
 )
 
 // Launch is an adapter's launch function.
@@ -50,28 +51,7 @@ func repo(t *testing.T) *campaign.Set {
 
 // Snapshot is the catalog entry f as an adapter embeds it (its framework.json).
 func Snapshot(f campaign.Framework) []byte {
-	snap := catalogsnap.Framework{
-		Name:           f.Name,
-		Display:        f.Display,
-		Versions:       map[string]catalogsnap.Image{},
-		DefaultVersion: f.DefaultVersion,
-		Launcher:       f.Launcher,
-		Supports:       f.Supports,
-		Protocols:      f.Protocols,
-		Port:           int32(f.Port),
-		ReadinessPath:  f.ReadinessPath,
-		Docs:           f.Docs,
-	}
-	if snap.Launcher.Env == nil {
-		snap.Launcher.Env = map[string]string{}
-	}
-	if snap.Launcher.ExtraArgs == nil {
-		snap.Launcher.ExtraArgs = []string{}
-	}
-	for v, img := range f.Versions {
-		snap.Versions[v] = catalogsnap.Image{Image: img.Image, ROCmImage: img.ROCmImage}
-	}
-	b, err := json.MarshalIndent(snap, "", "  ")
+	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		panic(err) // plain structs and maps of strings always marshal
 	}
@@ -336,6 +316,35 @@ func CheckRefusals(t *testing.T, launch Launch, base *sdk.ServerConfig, refusals
 			}
 		})
 	}
+}
+
+// CheckAdapter runs what every catalog adapter must pass: its snapshot is its
+// catalog entry (go test -update rewrites it), its Info is testdata/info.json,
+// its LaunchSpec gives the compiler's command line for every server group of
+// every shipped campaign (and there is at least one), and it passes the
+// conformance kit in-process. internal/plugins runs the kit against its binary.
+func CheckAdapter(t *testing.T, name string, p *catalogsnap.Plugin) {
+	t.Run("snapshot", func(t *testing.T) { CheckSnapshot(t, name, "framework.json") })
+	if _, err := catalogsnap.Parse(p.Snapshot); err != nil {
+		t.Fatalf("the embedded snapshot: %v (go test -update rewrites it)", err)
+	}
+	t.Run("info", func(t *testing.T) {
+		got, err := ProtoJSON(p.Adapter().Meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden.Check(t, "testdata/info.json", got)
+	})
+	t.Run("agrees-with-compiler", func(t *testing.T) {
+		n, distinct := Agree(t, name, p.Framework().Launch)
+		if n == 0 {
+			t.Fatalf("no shipped campaign has a %s server group", name)
+		}
+		t.Logf("%d server groups (%d distinct) agree with the compiler", n, distinct)
+	})
+	t.Run("conformance", func(t *testing.T) {
+		conformance.Run(t, conformance.Target{Impl: p.Adapter(), Config: Conformance(name)})
+	})
 }
 
 // Conformance is a config that the shipped plugin of a name can launch, for the

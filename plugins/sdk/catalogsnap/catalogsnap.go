@@ -17,12 +17,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 	"github.com/llmsweep/llmsweep/plugins/sdk/launch"
 )
 
-// Framework is a catalog framework entry (schema #Framework).
+// Framework is a catalog framework entry (schema #Framework): llmsweep decodes
+// the catalog's into it, and a snapshot is its JSON.
 type Framework struct {
 	Name           string              `json:"name"`
 	Display        string              `json:"display"`
@@ -227,3 +229,31 @@ func (f *Framework) image(cfg *sdk.ServerConfig) (string, error) {
 func (f *Framework) Adapter(pluginVersion string) *sdk.Adapter {
 	return &sdk.Adapter{Meta: f.Info(pluginVersion), Launch: f.Launch, ReadinessPath: f.ReadinessPath}
 }
+
+// Plugin is a catalog adapter: the snapshot of its catalog entry that it
+// embeds, and its own version. An adapter's whole main is
+//
+//	//go:embed framework.json
+//	var snapshot []byte
+//
+//	var plugin = &catalogsnap.Plugin{Snapshot: snapshot, Version: "0.1.0"}
+//
+//	func main() { sdk.Serve(plugin.Adapter()) }
+type Plugin struct {
+	Snapshot []byte
+	Version  string // the plugin's own, not the framework's
+
+	once sync.Once
+	f    *Framework
+}
+
+// Framework is the parsed snapshot. It is parsed on first use, so that a test
+// can still rewrite a snapshot that no longer parses; a binary whose snapshot
+// does not parse is a build mistake, and panics.
+func (p *Plugin) Framework() *Framework {
+	p.once.Do(func() { p.f = MustParse(p.Snapshot) })
+	return p.f
+}
+
+// Adapter is the plugin's sdk.Adapter.
+func (p *Plugin) Adapter() *sdk.Adapter { return p.Framework().Adapter(p.Version) }
