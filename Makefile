@@ -3,10 +3,13 @@
 
 GO      ?= go
 BIN     := bin
+# The plugin SDK is its own Go module (plugins/sdk/go.mod): the main module uses it
+# through a replace directive, and every target that vets or tests runs in both.
+SDK     := plugins/sdk
 GOFLAGS ?= -buildvcs=false
 export GOFLAGS
 
-PLUGINS := vllm tgi lmdeploy openai sim
+PLUGINS := vllm tgi lmdeploy sglang trtllm openai sim
 
 .PHONY: all build run test e2e test-outage test-k8s check check-generated fuzz generate proto bench clean
 
@@ -36,6 +39,7 @@ run: build
 test: check build
 	tools/chromium/ensure.sh
 	LLMSWEEP_BROWSER_TESTS=1 $(GO) test -count=1 ./...
+	cd $(SDK) && $(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory check-generated
 
 ## e2e: the quickstart campaign against a real engine: ollama built from the Go module
@@ -63,6 +67,7 @@ check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd $(SDK) && $(GO) vet ./... && $(GO) mod tidy -diff
 
 ## fuzz: run the parsers' fuzzers, FUZZTIME each (5m by default): the CUE loader, the
 ## SSE parser, the stream chunk decoder and client, the ShareGPT loader, Argo's
@@ -70,9 +75,9 @@ check:
 FUZZTIME ?= 5m
 fuzz:
 	$(GO) test ./internal/campaign -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./plugins/sdk/sse -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./plugins/sdk/stream -run '^$$' -fuzz '^FuzzDecodeChunk$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./plugins/sdk/stream -run '^$$' -fuzz '^FuzzDo$$' -fuzztime $(FUZZTIME)
+	cd $(SDK) && $(GO) test ./sse -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME)
+	cd $(SDK) && $(GO) test ./stream -run '^$$' -fuzz '^FuzzDecodeChunk$$' -fuzztime $(FUZZTIME)
+	cd $(SDK) && $(GO) test ./stream -run '^$$' -fuzz '^FuzzDo$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/sharegpt -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/notify -run '^$$' -fuzz '^FuzzParseArgoFailures$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/sim -run '^$$' -fuzz '^FuzzReadPoints$$' -fuzztime $(FUZZTIME)
@@ -98,8 +103,8 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/generated/
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/matrix/ ./internal/diff/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/rank/
-	$(GO) test -run '^$$' -bench . -benchmem ./plugins/sdk/sse/ ./plugins/sdk/stream/
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./plugins/sdk/loadgen/bench/
+	cd $(SDK) && $(GO) test -run '^$$' -bench . -benchmem ./sse/ ./stream/
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/testing/loadgenbench/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./plugins/sim/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/store/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/sim/

@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +13,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/llmsweep/llmsweep/internal/cli"
+	"github.com/llmsweep/llmsweep/internal/testing/shipped"
 )
 
 func TestMain(m *testing.M) {
@@ -34,6 +33,9 @@ func TestScripts(t *testing.T) {
 			dir, err := buildPlugins()
 			env.Setenv("PLUGINS", dir)
 			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/data") // not the user's plugins
+			if root, rerr := shipped.Root(); rerr == nil {
+				env.Setenv("SDK", root+"/plugins/sdk") // the checkout's plugin SDK
+			}
 			return err
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -56,13 +58,7 @@ func buildPlugins() (string, error) {
 		if pluginsErr != nil {
 			return
 		}
-		for _, name := range []string{"vllm", "tgi", "lmdeploy", "openai", "sim"} {
-			out, err := exec.Command("go", "build", "-o", filepath.Join(pluginsDir, "llmsweep-plugin-"+name), "../../plugins/"+name).CombinedOutput()
-			if err != nil {
-				pluginsErr = fmt.Errorf("building plugin %s: %v\n%s", name, err, out)
-				return
-			}
-		}
+		pluginsErr = shipped.Build(pluginsDir)
 	})
 	return pluginsDir, pluginsErr
 }

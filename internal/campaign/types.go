@@ -11,6 +11,11 @@ import (
 // of a validated CUE value: a field the schema has and these structs lack fails the
 // decode, so the two cannot drift apart silently.
 
+import (
+	"github.com/llmsweep/llmsweep/plugins/sdk/catalogsnap"
+	"github.com/llmsweep/llmsweep/plugins/sdk/launch"
+)
+
 // Hardware is #Hardware.
 type Hardware struct {
 	Name         string            `json:"name"`
@@ -46,50 +51,16 @@ type Price struct {
 	Source          string  `json:"source"`
 }
 
-// Framework is #Framework.
-type Framework struct {
-	Name           string              `json:"name"`
-	Display        string              `json:"display"`
-	Versions       map[string]Image    `json:"versions"`
-	DefaultVersion string              `json:"default_version"`
-	Launcher       Launcher            `json:"launcher"`
-	Supports       map[string][]string `json:"supports"`
-	Protocols      []string            `json:"protocols"`
-	Port           int                 `json:"port"`
-	ReadinessPath  string              `json:"readiness_path"`
-	Docs           string              `json:"docs,omitempty"`
-}
+// Framework is #Framework: the catalog entry that a catalog adapter embeds a
+// snapshot of, so the compiler and the adapters decode one type.
+type Framework = catalogsnap.Framework
 
 // Image is a framework version's container images.
-type Image struct {
-	Image     string `json:"image"`
-	ROCmImage string `json:"rocm_image,omitempty"`
-}
+type Image = catalogsnap.Image
 
-// Launcher is how a framework's server is started.
-type Launcher struct {
-	Command          []string            `json:"command"`
-	ModelFlag        string              `json:"model_flag"`
-	Flags            LauncherFlags       `json:"flags"`
-	QuantizationArgs map[string][]string `json:"quantization_args"`
-	PrequantizedArgs map[string][]string `json:"prequantized_args,omitempty"`
-	ExtraArgs        []string            `json:"extra_args"`
-	Env              map[string]string   `json:"env"`
-}
-
-// LauncherFlags are the framework's names for the parameters llmsweep sets.
-type LauncherFlags struct {
-	Port           string `json:"port"`
-	TensorParallel string `json:"tensor_parallel"`
-	MaxModelLen    string `json:"max_model_len"`
-	MaxInputTokens string `json:"max_input_tokens,omitempty"`
-	Revision       string `json:"revision,omitempty"`
-	Quantization   string `json:"quantization,omitempty"`
-	KVCacheDtype   string `json:"kv_cache_dtype,omitempty"`
-	MaxBatchSize   string `json:"max_batch_size,omitempty"`
-	GPUMemoryUtil  string `json:"gpu_memory_util,omitempty"`
-	Dtype          string `json:"dtype,omitempty"`
-}
+// Launcher is how a framework's server is started: the SDK's declarative
+// launcher, which derives the command line (plugins/sdk/launch).
+type Launcher = launch.Launcher
 
 // Quantization is #Quantization.
 type Quantization struct {

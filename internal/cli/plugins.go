@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/llmsweep/llmsweep/internal/plugins"
+	"github.com/llmsweep/llmsweep/internal/scaffold"
 )
 
 func newPlugins() *cobra.Command {
@@ -170,7 +172,44 @@ func newPlugins() *cobra.Command {
 			return f.Close()
 		},
 	}
-	cmd.AddCommand(list, info, lockCmd)
+	cmd.AddCommand(list, info, lockCmd, newPluginsNew())
+	return cmd
+}
+
+func newPluginsNew() *cobra.Command {
+	var opt scaffold.Options
+	cmd := &cobra.Command{
+		Use:   "new <name>",
+		Short: "Write a new framework plugin: its own Go module, which builds and passes the conformance kit as written",
+		Long: "Writes main.go, a launch function, a conformance test, a Makefile and a README into --dir\n" +
+			"(default ./" + plugins.Prefix + "<name>). The module replaces the plugin SDK by --sdk, by default\n" +
+			"the plugins/sdk folder of the llmsweep checkout that holds the working directory or this binary.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opt.Name = args[0]
+			if opt.Dir == "" {
+				opt.Dir = plugins.Prefix + opt.Name
+			}
+			if opt.SDK == "" {
+				exe, _ := os.Executable()
+				opt.SDK = scaffold.FindSDK(".", filepath.Dir(exe))
+			}
+			files, err := scaffold.Write(opt)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "wrote %s (the SDK from %s):\n", opt.Dir, opt.SDK)
+			for _, f := range files {
+				fmt.Fprintf(out, "  %s\n", f)
+			}
+			fmt.Fprintf(out, "next: cd %s && make test && make build && LLMSWEEP_PLUGIN_PATH=$PWD/bin llmsweep plugins list\n", opt.Dir)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&opt.Dir, "dir", "", "the `folder` to write (it must not exist, or be empty)")
+	cmd.Flags().StringVar(&opt.Module, "module", "", "the new Go module's `path` (default "+plugins.Prefix+"<name>)")
+	cmd.Flags().StringVar(&opt.SDK, "sdk", "", "the plugin SDK's `folder`, an llmsweep checkout's plugins/sdk")
 	return cmd
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
 
 // Prune reasons, the keys of Summary.Pruned.
@@ -152,14 +154,6 @@ func memory(m campaign.Model, h campaign.Hardware, q campaign.Quantization, util
 	}
 }
 
-// server is the launch shared by every config of a batch group.
-type server struct {
-	repo, revision, image, digest string
-	args                          []string
-	env                           map[string]string
-	maxModelLen                   int
-}
-
 // Server is a batch group's server launch, as the manifests need it.
 type Server struct {
 	Image string            `json:"image"`
@@ -170,34 +164,45 @@ type Server struct {
 	ReadinessPath string `json:"readiness_path"`
 }
 
-// launch builds the framework's command line for a model on a GPU shape.
-func launch(f campaign.Framework, m campaign.Model, repo, revision string, q string, tp, maxLen int, util float64) []string {
-	l := f.Launcher
-	args := slices.Clone(l.Command)
-	if l.ModelFlag != "" {
-		args = append(args, l.ModelFlag)
+// serverOf is the server launch of a model's checkpoint (repo at revision) in
+// quantization qn on hardware h with framework f at version ver, for sequences
+// of up to maxLen tokens. Its command line comes from the framework's launcher
+// through package launch, which the catalog adapters use too, so that both
+// derive it once; an error is a config the launcher cannot express.
+func serverOf(f campaign.Framework, h campaign.Hardware, ver, qn string, q campaign.Quantization, repo, revision string, prequantized bool, maxLen int, util float64) (Server, error) {
+	image := f.Versions[ver].Image
+	if h.GPU.Vendor == "amd" {
+		image = f.Versions[ver].ROCmImage
 	}
-	args = append(args, repo)
-	add := func(flag, val string) {
-		if flag != "" {
-			args = append(args, flag, val)
-		}
+	srv := Server{Image: image, Env: f.Launcher.Env, Port: int(f.Port), ReadinessPath: f.ReadinessPath}
+	cfg := &sdk.ServerConfig{
+		Repo: repo, Revision: revision, Quantization: qn, Prequantized: prequantized, KvBits: int32(q.KVBits),
+		GpuArch: h.GPU.Arch, TensorParallel: int32(h.Count), MaxModelLen: int32(maxLen), GpuMemoryUtilization: util,
 	}
-	add(l.Flags.Port, strconv.Itoa(f.Port))
-	add(l.Flags.TensorParallel, strconv.Itoa(tp))
-	add(l.Flags.MaxModelLen, strconv.Itoa(maxLen))
-	// Prompts may use all but one token of the budget (TGI needs input < total).
-	add(l.Flags.MaxInputTokens, strconv.Itoa(maxLen-1))
-	if revision != "main" {
-		add(l.Flags.Revision, revision)
+	args, err := f.Launcher.Argv(f.Name, cfg, f.Port)
+	if err != nil {
+		return srv, errors.New(strings.TrimPrefix(err.Error(), sdk.ErrInvalid.Error()+": "))
 	}
-	add(l.Flags.GPUMemoryUtil, strconv.FormatFloat(util, 'f', -1, 64))
-	qargs := l.QuantizationArgs[q]
-	if pre, ok := l.PrequantizedArgs[q]; ok && m.Checkpoints[q].Repo != "" {
-		qargs = pre
+	srv.Args = args
+	return srv, nil
+}
+
+// ServerFor is the server launch of a compiled config, as its group's.
+func ServerFor(s *campaign.Set, c campaign.Campaign, cfg *Config) (Server, error) {
+	f, ok := s.Frameworks[cfg.Framework]
+	if !ok {
+		return Server{}, fmt.Errorf("config %s: framework %q is not in the catalog", cfg.Fingerprint, cfg.Framework)
 	}
-	args = append(args, qargs...)
-	return append(args, l.ExtraArgs...)
+	h, ok := s.Hardware[cfg.Hardware]
+	if !ok {
+		return Server{}, fmt.Errorf("config %s: hardware %q is not in the catalog", cfg.Fingerprint, cfg.Hardware)
+	}
+	q, ok := s.Quantizations[cfg.Quantization]
+	if !ok {
+		return Server{}, fmt.Errorf("config %s: quantization %q is not in the catalog", cfg.Fingerprint, cfg.Quantization)
+	}
+	return serverOf(f, h, cfg.Version, cfg.Quantization, q, cfg.Repo, cfg.Revision,
+		hasCheckpoint(s.Models[cfg.Model], cfg.Quantization), cfg.MaxModelLen, c.Grid.GPUMemoryUtilization)
 }
 
 // Digest is a short identifier of its parts: the first 16 hex digits of the sha256
@@ -259,34 +264,33 @@ func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), p
 		for _, fn := range sel.Frameworks {
 			f := s.Frameworks[fn]
 			for _, ver := range c.Versions(f) {
-				image := f.Versions[ver].Image
-				if h.GPU.Vendor == "amd" {
-					image = f.Versions[ver].ROCmImage
-				}
 				for _, qn := range sel.Quantizations {
 					q := s.Quantizations[qn]
 					repo, rev := m.HF.Repo, m.HF.Revision
 					if ck, ok := m.Checkpoints[qn]; ok {
 						repo, rev = ck.Repo, ck.Revision
 					}
-					args := launch(f, m, repo, rev, qn, h.Count, maxLen, c.Grid.GPUMemoryUtilization)
+					srv, launchErr := serverOf(f, h, ver, qn, q, repo, rev, hasCheckpoint(m, qn), maxLen, c.Grid.GPUMemoryUtilization)
+					image := srv.Image
 					envKeys := make([]string, 0, len(f.Launcher.Env))
 					for k, v := range f.Launcher.Env {
 						envKeys = append(envKeys, k+"="+v)
 					}
 					sort.Strings(envKeys)
 					g := &Group{
-						Key: strings.Join([]string{model, hn, fn, ver, qn, "tp" + strconv.Itoa(h.Count)}, "/"),
-						Server: Server{Image: image, Args: args, Env: f.Launcher.Env, Port: f.Port,
-							ReadinessPath: f.ReadinessPath},
+						Key:    strings.Join([]string{model, hn, fn, ver, qn, "tp" + strconv.Itoa(h.Count)}, "/"),
+						Server: srv,
 					}
-					sdigest := digest(append(append([]string{image}, args...), envKeys...)...)
+					sdigest := digest(append(append([]string{image}, srv.Args...), envKeys...)...)
 					// Reasons that hold for the whole group.
 					reason, detail := "", func() string { return "" }
 					switch {
 					case !slices.Contains(q.Requires.Archs, h.GPU.Arch) || !slices.Contains(f.Supports[h.GPU.Arch], qn) || image == "":
 						reason = ReasonUnsupported
 						detail = func() string { return fmt.Sprintf("%s has no %s kernels on %s (%s)", fn, qn, h.GPU.Arch, h.GPU.Model) }
+					case launchErr != nil:
+						reason = ReasonUnsupported
+						detail = func() string { return launchErr.Error() }
 					case !q.Online && !hasCheckpoint(m, qn):
 						reason = ReasonNoCheckpoint
 						detail = func() string {

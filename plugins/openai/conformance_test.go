@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/llmsweep/llmsweep/plugins/catalogsnap/snaptest"
+	"github.com/llmsweep/llmsweep/internal/testing/snaptest"
 	"github.com/llmsweep/llmsweep/plugins/sdk/conformance"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/llmsweep/llmsweep/internal/golden"
-	"github.com/llmsweep/llmsweep/plugins/catalogsnap/snaptest"
+	"github.com/llmsweep/llmsweep/internal/testing/snaptest"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
 

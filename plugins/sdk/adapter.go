@@ -27,7 +27,9 @@ import (
 type Adapter struct {
 	Meta *Info
 	// Launch maps a resolved server config to the framework's launcher. It must be
-	// pure: the conformance kit checks that it is deterministic.
+	// pure: the conformance kit checks that it is deterministic. It is not asked
+	// when the host sends the launch it compiled for this framework
+	// (ServerConfig.launch): the adapter launches that as given.
 	Launch func(cfg *ServerConfig) (*LaunchSpec, error)
 	// ServedModel is the model name a launched server answers to; default cfg.Repo.
 	ServedModel func(cfg *ServerConfig) string
@@ -56,7 +58,7 @@ func (a *Adapter) LaunchSpec(_ context.Context, cfg *ServerConfig) (*LaunchSpec,
 	if cfg == nil {
 		return nil, fmt.Errorf("%w: no server config", ErrInvalid)
 	}
-	return a.Launch(cfg)
+	return a.launchSpec(cfg)
 }
 
 // Start attaches to req.AttachUrl, or launches the framework's command on this
@@ -82,7 +84,7 @@ func (a *Adapter) Start(ctx context.Context, req *StartRequest) (*Server, error)
 	if cfg == nil {
 		return nil, fmt.Errorf("%w: start needs a server config or an attach URL", ErrInvalid)
 	}
-	spec, err := a.Launch(cfg)
+	spec, err := a.launchSpec(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -37,21 +37,24 @@ var Handshake = plugin.HandshakeConfig{
 
 // The messages are the protocol's own types, so that nothing is converted twice.
 type (
-	Info             = pluginpb.Info
-	FrameworkVersion = pluginpb.FrameworkVersion
-	ServerConfig     = pluginpb.ServerConfig
-	LaunchSpec       = pluginpb.LaunchSpec
-	Probe            = pluginpb.Probe
-	Resources        = pluginpb.Resources
-	StartRequest     = pluginpb.StartRequest
-	Server           = pluginpb.Server
-	HealthRequest    = pluginpb.HealthRequest
-	Health           = pluginpb.Health
-	BenchmarkSpec    = pluginpb.BenchmarkSpec
-	Distribution     = pluginpb.Distribution
-	Prompt           = pluginpb.Prompt
-	Record           = pluginpb.Record
-	Summary          = pluginpb.Summary
+	Info              = pluginpb.Info
+	FrameworkVersion  = pluginpb.FrameworkVersion
+	ServerConfig      = pluginpb.ServerConfig
+	Hardware          = pluginpb.Hardware
+	ModelArchitecture = pluginpb.ModelArchitecture
+	Efficiency        = pluginpb.Efficiency
+	LaunchSpec        = pluginpb.LaunchSpec
+	Probe             = pluginpb.Probe
+	Resources         = pluginpb.Resources
+	StartRequest      = pluginpb.StartRequest
+	Server            = pluginpb.Server
+	HealthRequest     = pluginpb.HealthRequest
+	Health            = pluginpb.Health
+	BenchmarkSpec     = pluginpb.BenchmarkSpec
+	Distribution      = pluginpb.Distribution
+	Prompt            = pluginpb.Prompt
+	Record            = pluginpb.Record
+	Summary           = pluginpb.Summary
 )
 
 // Framework is what a plugin implements. Every method honours cancellation of its

@@ -3,20 +3,9 @@ package main
 import (
 	"testing"
 
-	"github.com/llmsweep/llmsweep/internal/golden"
-	"github.com/llmsweep/llmsweep/plugins/catalogsnap/snaptest"
+	"github.com/llmsweep/llmsweep/internal/testing/snaptest"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
-
-func TestSnapshot(t *testing.T) { snaptest.CheckSnapshot(t, "tgi", "framework.json") }
-
-func TestInfo(t *testing.T) {
-	got, err := snaptest.ProtoJSON(adapter().Meta)
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden.Check(t, "testdata/info.json", got)
-}
 
 // options sets everything a compiled config leaves at its default.
 func options() snaptest.Case {
@@ -34,22 +23,16 @@ func options() snaptest.Case {
 	return snaptest.Case{Name: "options", Config: cfg}
 }
 
-func TestLaunch(t *testing.T) {
-	cases := append(snaptest.Cases(framework(), "hopper", "cdna3"), options(), snaptest.Prequantized("tgi", framework().DefaultVersion))
-	snaptest.CheckGoldens(t, "testdata/launch", launch, cases)
-}
+func TestAdapter(t *testing.T) { snaptest.CheckAdapter(t, "tgi", plugin) }
 
-func TestAgreesWithCompiler(t *testing.T) {
-	n, distinct := snaptest.Agree(t, "tgi", launch)
-	if n == 0 {
-		t.Fatal("no campaign has a tgi server group")
-	}
-	t.Logf("%d server groups (%d distinct) agree with the compiler", n, distinct)
+func TestLaunch(t *testing.T) {
+	cases := append(snaptest.Cases(plugin.Framework(), "hopper", "cdna3"), options(), snaptest.Prequantized("tgi", plugin.Framework().DefaultVersion))
+	snaptest.CheckGoldens(t, "testdata/launch", plugin.Framework().Launch, cases)
 }
 
 func TestRefusals(t *testing.T) {
 	base := snaptest.Config("hopper", "bf16", 1)
-	base.Framework, base.Version = "tgi", framework().DefaultVersion
+	base.Framework, base.Version = "tgi", plugin.Framework().DefaultVersion
 	refusals := append(snaptest.CommonRefusals("tgi"),
 		snaptest.Refusal{Name: "fp8 on ampere", Edit: func(c *sdk.ServerConfig) {
 			c.GpuArch, c.Gpu, c.Quantization = "ampere", "A100-SXM4-80GB", "fp8"
@@ -66,5 +49,5 @@ func TestRefusals(t *testing.T) {
 		snaptest.Refusal{Name: "no room for input", Edit: func(c *sdk.ServerConfig) { c.MaxModelLen = 1 },
 			Want: "tgi: max_input_tokens 0 must be at least 1 and below max_model_len 1"},
 	)
-	snaptest.CheckRefusals(t, launch, base, refusals)
+	snaptest.CheckRefusals(t, plugin.Framework().Launch, base, refusals)
 }

@@ -3,20 +3,9 @@ package main
 import (
 	"testing"
 
-	"github.com/llmsweep/llmsweep/internal/golden"
-	"github.com/llmsweep/llmsweep/plugins/catalogsnap/snaptest"
+	"github.com/llmsweep/llmsweep/internal/testing/snaptest"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
-
-func TestSnapshot(t *testing.T) { snaptest.CheckSnapshot(t, "vllm", "framework.json") }
-
-func TestInfo(t *testing.T) {
-	got, err := snaptest.ProtoJSON(adapter().Meta)
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden.Check(t, "testdata/info.json", got)
-}
 
 // options sets everything a compiled config leaves at its default.
 func options() snaptest.Case {
@@ -33,22 +22,16 @@ func options() snaptest.Case {
 	return snaptest.Case{Name: "options", Config: cfg}
 }
 
-func TestLaunch(t *testing.T) {
-	cases := append(snaptest.Cases(framework(), "hopper", "cdna3"), options(), snaptest.Prequantized("vllm", framework().DefaultVersion))
-	snaptest.CheckGoldens(t, "testdata/launch", launch, cases)
-}
+func TestAdapter(t *testing.T) { snaptest.CheckAdapter(t, "vllm", plugin) }
 
-func TestAgreesWithCompiler(t *testing.T) {
-	n, distinct := snaptest.Agree(t, "vllm", launch)
-	if n == 0 {
-		t.Fatal("no campaign has a vllm server group")
-	}
-	t.Logf("%d server groups (%d distinct) agree with the compiler", n, distinct)
+func TestLaunch(t *testing.T) {
+	cases := append(snaptest.Cases(plugin.Framework(), "hopper", "cdna3"), options(), snaptest.Prequantized("vllm", plugin.Framework().DefaultVersion))
+	snaptest.CheckGoldens(t, "testdata/launch", plugin.Framework().Launch, cases)
 }
 
 func TestRefusals(t *testing.T) {
 	base := snaptest.Config("hopper", "bf16", 1)
-	base.Framework, base.Version = "vllm", framework().DefaultVersion
+	base.Framework, base.Version = "vllm", plugin.Framework().DefaultVersion
 	refusals := append(snaptest.CommonRefusals("vllm"),
 		snaptest.Refusal{Name: "fp8 on ampere", Edit: func(c *sdk.ServerConfig) {
 			c.GpuArch, c.Gpu, c.Quantization = "ampere", "A100-SXM4-80GB", "fp8"
@@ -58,5 +41,5 @@ func TestRefusals(t *testing.T) {
 		}, Want: "vllm has no int4-awq kernels on GPU architecture cdna3 (MI300X-192GB)"},
 		snaptest.Refusal{Name: "int4 KV cache", Edit: func(c *sdk.ServerConfig) { c.KvBits = 4 }, Want: "vllm: no 4-bit KV cache (16 or 8)"},
 	)
-	snaptest.CheckRefusals(t, launch, base, refusals)
+	snaptest.CheckRefusals(t, plugin.Framework().Launch, base, refusals)
 }

@@ -1,7 +1,24 @@
-// Command llmsweep-plugin-vllm is the llmsweep adapter for vLLM's OpenAI-compatible
-// server.
+// Command llmsweep-plugin-vllm is the llmsweep adapter for
+// vLLM's OpenAI-compatible server (vllm serve).
+//
+// It is its catalog entry (catalog/frameworks.cue) and nothing else: the entry's
+// versions and images, what it runs on which GPU, and its launcher, where each
+// flag cites its source. framework.json is the entry's snapshot, which
+// go test -update rewrites from the catalog; package launch derives the
+// LaunchSpec from it as llmsweep's compiler derives the manifests' command.
 package main
 
-import "github.com/llmsweep/llmsweep/plugins/sdk"
+import (
+	_ "embed"
 
-func main() { sdk.Serve(adapter()) }
+	"github.com/llmsweep/llmsweep/plugins/sdk"
+	"github.com/llmsweep/llmsweep/plugins/sdk/catalogsnap"
+)
+
+//go:embed framework.json
+var snapshot []byte
+
+// plugin's version is the plugin's own, not vLLM's.
+var plugin = &catalogsnap.Plugin{Snapshot: snapshot, Version: "0.1.0"}
+
+func main() { sdk.Serve(plugin.Adapter()) }

@@ -65,7 +65,7 @@ func (*InfoRequest) Descriptor() ([]byte, []int) {
 
 type Info struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
-	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`       // the framework's catalog name: vllm, tgi, lmdeploy, openai
+	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`       // the framework's catalog name: vllm, tgi, lmdeploy, sglang, trtllm, openai
 	Version string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"` // the plugin's own version
 	Display string                 `protobuf:"bytes,3,opt,name=display,proto3" json:"display,omitempty"`
 	// The request protocols its servers speak: openai-completions, openai-chat,
@@ -263,7 +263,21 @@ type ServerConfig struct {
 	Env                  map[string]string      `protobuf:"bytes,22,rep,name=env,proto3" json:"env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// prequantized: repo is a pre-quantized checkpoint of the quantization, whose
 	// config names its method; online quantization of 16-bit weights otherwise.
-	Prequantized  bool `protobuf:"varint,23,opt,name=prequantized,proto3" json:"prequantized,omitempty"`
+	Prequantized bool `protobuf:"varint,23,opt,name=prequantized,proto3" json:"prequantized,omitempty"`
+	// hardware is the rest of the catalog's node shape (gpu, gpu_arch,
+	// gpu_vendor and gpus above are its GPU and count).
+	Hardware *Hardware `protobuf:"bytes,24,opt,name=hardware,proto3" json:"hardware,omitempty"`
+	// architecture is the catalog's metadata of the model.
+	Architecture *ModelArchitecture `protobuf:"bytes,25,opt,name=architecture,proto3" json:"architecture,omitempty"`
+	// efficiency is what the catalog expects this framework to reach of this
+	// GPU's peaks (catalog/efficiency.cue). Performance models (the sim plugin)
+	// predict with it; plugins of real servers ignore it.
+	Efficiency *Efficiency `protobuf:"bytes,26,opt,name=efficiency,proto3" json:"efficiency,omitempty"`
+	// launch is the server launch llmsweep compiled from its catalog for this
+	// config: exactly what the Argo manifests run. A plugin of the config's
+	// framework launches it as given (sdk.Adapter does); when it is empty the
+	// plugin maps the config to a launcher itself.
+	Launch        *LaunchSpec `protobuf:"bytes,27,opt,name=launch,proto3" json:"launch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -459,6 +473,330 @@ func (x *ServerConfig) GetPrequantized() bool {
 	return false
 }
 
+func (x *ServerConfig) GetHardware() *Hardware {
+	if x != nil {
+		return x.Hardware
+	}
+	return nil
+}
+
+func (x *ServerConfig) GetArchitecture() *ModelArchitecture {
+	if x != nil {
+		return x.Architecture
+	}
+	return nil
+}
+
+func (x *ServerConfig) GetEfficiency() *Efficiency {
+	if x != nil {
+		return x.Efficiency
+	}
+	return nil
+}
+
+func (x *ServerConfig) GetLaunch() *LaunchSpec {
+	if x != nil {
+		return x.Launch
+	}
+	return nil
+}
+
+// Hardware is a node shape's figures beyond its GPU model and count.
+type Hardware struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Name      string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`                              // the catalog's hardware name, e.g. h100-sxm-x8
+	MemoryGib float64                `protobuf:"fixed64,2,opt,name=memory_gib,json=memoryGib,proto3" json:"memory_gib,omitempty"` // of one GPU
+	HbmTbps   float64                `protobuf:"fixed64,3,opt,name=hbm_tbps,json=hbmTbps,proto3" json:"hbm_tbps,omitempty"`       // of one GPU
+	// Dense tensor TFLOPS of one GPU by precision: fp16, fp8, int8, ...
+	DenseTflops      map[string]float64 `protobuf:"bytes,4,rep,name=dense_tflops,json=denseTflops,proto3" json:"dense_tflops,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	Interconnect     string             `protobuf:"bytes,5,opt,name=interconnect,proto3" json:"interconnect,omitempty"` // nvlink, pcie, xgmi, ...
+	InterconnectGbps float64            `protobuf:"fixed64,6,opt,name=interconnect_gbps,json=interconnectGbps,proto3" json:"interconnect_gbps,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *Hardware) Reset() {
+	*x = Hardware{}
+	mi := &file_framework_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Hardware) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Hardware) ProtoMessage() {}
+
+func (x *Hardware) ProtoReflect() protoreflect.Message {
+	mi := &file_framework_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Hardware.ProtoReflect.Descriptor instead.
+func (*Hardware) Descriptor() ([]byte, []int) {
+	return file_framework_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Hardware) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Hardware) GetMemoryGib() float64 {
+	if x != nil {
+		return x.MemoryGib
+	}
+	return 0
+}
+
+func (x *Hardware) GetHbmTbps() float64 {
+	if x != nil {
+		return x.HbmTbps
+	}
+	return 0
+}
+
+func (x *Hardware) GetDenseTflops() map[string]float64 {
+	if x != nil {
+		return x.DenseTflops
+	}
+	return nil
+}
+
+func (x *Hardware) GetInterconnect() string {
+	if x != nil {
+		return x.Interconnect
+	}
+	return ""
+}
+
+func (x *Hardware) GetInterconnectGbps() float64 {
+	if x != nil {
+		return x.InterconnectGbps
+	}
+	return 0
+}
+
+// ModelArchitecture is a model's shape, as in its config.json.
+type ModelArchitecture struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ParamsB          float64                `protobuf:"fixed64,1,opt,name=params_b,json=paramsB,proto3" json:"params_b,omitempty"`
+	ActiveParamsB    float64                `protobuf:"fixed64,2,opt,name=active_params_b,json=activeParamsB,proto3" json:"active_params_b,omitempty"` // MoE: parameters used per token
+	Layers           int32                  `protobuf:"varint,3,opt,name=layers,proto3" json:"layers,omitempty"`
+	HiddenSize       int32                  `protobuf:"varint,4,opt,name=hidden_size,json=hiddenSize,proto3" json:"hidden_size,omitempty"`
+	IntermediateSize int32                  `protobuf:"varint,5,opt,name=intermediate_size,json=intermediateSize,proto3" json:"intermediate_size,omitempty"`
+	AttentionHeads   int32                  `protobuf:"varint,6,opt,name=attention_heads,json=attentionHeads,proto3" json:"attention_heads,omitempty"`
+	KvHeads          int32                  `protobuf:"varint,7,opt,name=kv_heads,json=kvHeads,proto3" json:"kv_heads,omitempty"`
+	HeadDim          int32                  `protobuf:"varint,8,opt,name=head_dim,json=headDim,proto3" json:"head_dim,omitempty"`
+	VocabSize        int32                  `protobuf:"varint,9,opt,name=vocab_size,json=vocabSize,proto3" json:"vocab_size,omitempty"`
+	MaxContext       int32                  `protobuf:"varint,10,opt,name=max_context,json=maxContext,proto3" json:"max_context,omitempty"`
+	Dtype            string                 `protobuf:"bytes,11,opt,name=dtype,proto3" json:"dtype,omitempty"`      // the checkpoint's native dtype, e.g. bfloat16
+	Experts          int32                  `protobuf:"varint,12,opt,name=experts,proto3" json:"experts,omitempty"` // MoE: routed experts; 0 for a dense model
+	ExpertsPerToken  int32                  `protobuf:"varint,13,opt,name=experts_per_token,json=expertsPerToken,proto3" json:"experts_per_token,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ModelArchitecture) Reset() {
+	*x = ModelArchitecture{}
+	mi := &file_framework_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelArchitecture) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelArchitecture) ProtoMessage() {}
+
+func (x *ModelArchitecture) ProtoReflect() protoreflect.Message {
+	mi := &file_framework_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelArchitecture.ProtoReflect.Descriptor instead.
+func (*ModelArchitecture) Descriptor() ([]byte, []int) {
+	return file_framework_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ModelArchitecture) GetParamsB() float64 {
+	if x != nil {
+		return x.ParamsB
+	}
+	return 0
+}
+
+func (x *ModelArchitecture) GetActiveParamsB() float64 {
+	if x != nil {
+		return x.ActiveParamsB
+	}
+	return 0
+}
+
+func (x *ModelArchitecture) GetLayers() int32 {
+	if x != nil {
+		return x.Layers
+	}
+	return 0
+}
+
+func (x *ModelArchitecture) GetHiddenSize() int32 {
+	if x != nil {
+		return x.HiddenSize
+	}
+	return 0
+}
+
+func (x *ModelArchitecture) GetIntermediateSize() int32 {
+	if x != nil {
+		return x.IntermediateSize
+	}
+	return 0
+}
+
+func (x *ModelArchitecture) GetAttentionHeads() int32 {
+	if x != nil {
+		return x.AttentionHeads
+	}
+	return 0
+}
+
+func (x *ModelArchitecture) GetKvHeads() int32 {
+	if x != nil {
+		return x.KvHeads
+	}
+	return 0
+}
+
+func (x *ModelArchitecture) GetHeadDim() int32 {
+	if x != nil {
+		return x.HeadDim
+	}
+	return 0
+}
+
+func (x *ModelArchitecture) GetVocabSize() int32 {
+	if x != nil {
+		return x.VocabSize
+	}
+	return 0
+}
+
+func (x *ModelArchitecture) GetMaxContext() int32 {
+	if x != nil {
+		return x.MaxContext
+	}
+	return 0
+}
+
+func (x *ModelArchitecture) GetDtype() string {
+	if x != nil {
+		return x.Dtype
+	}
+	return ""
+}
+
+func (x *ModelArchitecture) GetExperts() int32 {
+	if x != nil {
+		return x.Experts
+	}
+	return 0
+}
+
+func (x *ModelArchitecture) GetExpertsPerToken() int32 {
+	if x != nil {
+		return x.ExpertsPerToken
+	}
+	return 0
+}
+
+// Efficiency is the fraction of a GPU's datasheet peaks a framework reaches.
+type Efficiency struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Mfu           float64                `protobuf:"fixed64,1,opt,name=mfu,proto3" json:"mfu,omitempty"`                     // of the dense compute peak
+	Mbu           float64                `protobuf:"fixed64,2,opt,name=mbu,proto3" json:"mbu,omitempty"`                     // of the HBM bandwidth
+	StepMs        float64                `protobuf:"fixed64,3,opt,name=step_ms,json=stepMs,proto3" json:"step_ms,omitempty"` // host time every engine iteration adds
+	Source        string                 `protobuf:"bytes,4,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Efficiency) Reset() {
+	*x = Efficiency{}
+	mi := &file_framework_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Efficiency) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Efficiency) ProtoMessage() {}
+
+func (x *Efficiency) ProtoReflect() protoreflect.Message {
+	mi := &file_framework_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Efficiency.ProtoReflect.Descriptor instead.
+func (*Efficiency) Descriptor() ([]byte, []int) {
+	return file_framework_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Efficiency) GetMfu() float64 {
+	if x != nil {
+		return x.Mfu
+	}
+	return 0
+}
+
+func (x *Efficiency) GetMbu() float64 {
+	if x != nil {
+		return x.Mbu
+	}
+	return 0
+}
+
+func (x *Efficiency) GetStepMs() float64 {
+	if x != nil {
+		return x.StepMs
+	}
+	return 0
+}
+
+func (x *Efficiency) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
 type LaunchSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Image string                 `protobuf:"bytes,1,opt,name=image,proto3" json:"image,omitempty"`
@@ -475,7 +813,7 @@ type LaunchSpec struct {
 
 func (x *LaunchSpec) Reset() {
 	*x = LaunchSpec{}
-	mi := &file_framework_proto_msgTypes[4]
+	mi := &file_framework_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -487,7 +825,7 @@ func (x *LaunchSpec) String() string {
 func (*LaunchSpec) ProtoMessage() {}
 
 func (x *LaunchSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_framework_proto_msgTypes[4]
+	mi := &file_framework_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -500,7 +838,7 @@ func (x *LaunchSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LaunchSpec.ProtoReflect.Descriptor instead.
 func (*LaunchSpec) Descriptor() ([]byte, []int) {
-	return file_framework_proto_rawDescGZIP(), []int{4}
+	return file_framework_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LaunchSpec) GetImage() string {
@@ -566,7 +904,7 @@ type Probe struct {
 
 func (x *Probe) Reset() {
 	*x = Probe{}
-	mi := &file_framework_proto_msgTypes[5]
+	mi := &file_framework_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -578,7 +916,7 @@ func (x *Probe) String() string {
 func (*Probe) ProtoMessage() {}
 
 func (x *Probe) ProtoReflect() protoreflect.Message {
-	mi := &file_framework_proto_msgTypes[5]
+	mi := &file_framework_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -591,7 +929,7 @@ func (x *Probe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Probe.ProtoReflect.Descriptor instead.
 func (*Probe) Descriptor() ([]byte, []int) {
-	return file_framework_proto_rawDescGZIP(), []int{5}
+	return file_framework_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Probe) GetPath() string {
@@ -649,7 +987,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_framework_proto_msgTypes[6]
+	mi := &file_framework_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -661,7 +999,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_framework_proto_msgTypes[6]
+	mi := &file_framework_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -674,7 +1012,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_framework_proto_rawDescGZIP(), []int{6}
+	return file_framework_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Resources) GetGpus() int32 {
@@ -726,7 +1064,7 @@ type StartRequest struct {
 
 func (x *StartRequest) Reset() {
 	*x = StartRequest{}
-	mi := &file_framework_proto_msgTypes[7]
+	mi := &file_framework_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -738,7 +1076,7 @@ func (x *StartRequest) String() string {
 func (*StartRequest) ProtoMessage() {}
 
 func (x *StartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_framework_proto_msgTypes[7]
+	mi := &file_framework_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -751,7 +1089,7 @@ func (x *StartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartRequest.ProtoReflect.Descriptor instead.
 func (*StartRequest) Descriptor() ([]byte, []int) {
-	return file_framework_proto_rawDescGZIP(), []int{7}
+	return file_framework_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StartRequest) GetConfig() *ServerConfig {
@@ -796,7 +1134,7 @@ type Server struct {
 
 func (x *Server) Reset() {
 	*x = Server{}
-	mi := &file_framework_proto_msgTypes[8]
+	mi := &file_framework_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -808,7 +1146,7 @@ func (x *Server) String() string {
 func (*Server) ProtoMessage() {}
 
 func (x *Server) ProtoReflect() protoreflect.Message {
-	mi := &file_framework_proto_msgTypes[8]
+	mi := &file_framework_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -821,7 +1159,7 @@ func (x *Server) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Server.ProtoReflect.Descriptor instead.
 func (*Server) Descriptor() ([]byte, []int) {
-	return file_framework_proto_rawDescGZIP(), []int{8}
+	return file_framework_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Server) GetId() string {
@@ -875,7 +1213,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_framework_proto_msgTypes[9]
+	mi := &file_framework_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -887,7 +1225,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_framework_proto_msgTypes[9]
+	mi := &file_framework_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -900,7 +1238,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_framework_proto_rawDescGZIP(), []int{9}
+	return file_framework_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StopRequest) GetId() string {
@@ -918,7 +1256,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_framework_proto_msgTypes[10]
+	mi := &file_framework_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +1268,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_framework_proto_msgTypes[10]
+	mi := &file_framework_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +1281,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_framework_proto_rawDescGZIP(), []int{10}
+	return file_framework_proto_rawDescGZIP(), []int{13}
 }
 
 type HealthRequest struct {
@@ -956,7 +1294,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_framework_proto_msgTypes[11]
+	mi := &file_framework_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -968,7 +1306,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_framework_proto_msgTypes[11]
+	mi := &file_framework_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -981,7 +1319,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_framework_proto_rawDescGZIP(), []int{11}
+	return file_framework_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *HealthRequest) GetId() string {
@@ -1009,7 +1347,7 @@ type Health struct {
 
 func (x *Health) Reset() {
 	*x = Health{}
-	mi := &file_framework_proto_msgTypes[12]
+	mi := &file_framework_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1359,7 @@ func (x *Health) String() string {
 func (*Health) ProtoMessage() {}
 
 func (x *Health) ProtoReflect() protoreflect.Message {
-	mi := &file_framework_proto_msgTypes[12]
+	mi := &file_framework_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1372,7 @@ func (x *Health) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Health.ProtoReflect.Descriptor instead.
 func (*Health) Descriptor() ([]byte, []int) {
-	return file_framework_proto_rawDescGZIP(), []int{12}
+	return file_framework_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Health) GetReady() bool {
@@ -1073,7 +1411,7 @@ type Distribution struct {
 
 func (x *Distribution) Reset() {
 	*x = Distribution{}
-	mi := &file_framework_proto_msgTypes[13]
+	mi := &file_framework_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1085,7 +1423,7 @@ func (x *Distribution) String() string {
 func (*Distribution) ProtoMessage() {}
 
 func (x *Distribution) ProtoReflect() protoreflect.Message {
-	mi := &file_framework_proto_msgTypes[13]
+	mi := &file_framework_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1098,7 +1436,7 @@ func (x *Distribution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Distribution.ProtoReflect.Descriptor instead.
 func (*Distribution) Descriptor() ([]byte, []int) {
-	return file_framework_proto_rawDescGZIP(), []int{13}
+	return file_framework_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Distribution) GetKind() string {
@@ -1161,7 +1499,7 @@ type Prompt struct {
 
 func (x *Prompt) Reset() {
 	*x = Prompt{}
-	mi := &file_framework_proto_msgTypes[14]
+	mi := &file_framework_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1511,7 @@ func (x *Prompt) String() string {
 func (*Prompt) ProtoMessage() {}
 
 func (x *Prompt) ProtoReflect() protoreflect.Message {
-	mi := &file_framework_proto_msgTypes[14]
+	mi := &file_framework_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1186,7 +1524,7 @@ func (x *Prompt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Prompt.ProtoReflect.Descriptor instead.
 func (*Prompt) Descriptor() ([]byte, []int) {
-	return file_framework_proto_rawDescGZIP(), []int{14}
+	return file_framework_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Prompt) GetText() string {
@@ -1243,7 +1581,7 @@ type BenchmarkSpec struct {
 
 func (x *BenchmarkSpec) Reset() {
 	*x = BenchmarkSpec{}
-	mi := &file_framework_proto_msgTypes[15]
+	mi := &file_framework_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1255,7 +1593,7 @@ func (x *BenchmarkSpec) String() string {
 func (*BenchmarkSpec) ProtoMessage() {}
 
 func (x *BenchmarkSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_framework_proto_msgTypes[15]
+	mi := &file_framework_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1268,7 +1606,7 @@ func (x *BenchmarkSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BenchmarkSpec.ProtoReflect.Descriptor instead.
 func (*BenchmarkSpec) Descriptor() ([]byte, []int) {
-	return file_framework_proto_rawDescGZIP(), []int{15}
+	return file_framework_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *BenchmarkSpec) GetBaseUrl() string {
@@ -1451,7 +1789,7 @@ type Record struct {
 
 func (x *Record) Reset() {
 	*x = Record{}
-	mi := &file_framework_proto_msgTypes[16]
+	mi := &file_framework_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1463,7 +1801,7 @@ func (x *Record) String() string {
 func (*Record) ProtoMessage() {}
 
 func (x *Record) ProtoReflect() protoreflect.Message {
-	mi := &file_framework_proto_msgTypes[16]
+	mi := &file_framework_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1476,7 +1814,7 @@ func (x *Record) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Record.ProtoReflect.Descriptor instead.
 func (*Record) Descriptor() ([]byte, []int) {
-	return file_framework_proto_rawDescGZIP(), []int{16}
+	return file_framework_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Record) GetIndex() int32 {
@@ -1615,7 +1953,7 @@ type Summary struct {
 
 func (x *Summary) Reset() {
 	*x = Summary{}
-	mi := &file_framework_proto_msgTypes[17]
+	mi := &file_framework_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1627,7 +1965,7 @@ func (x *Summary) String() string {
 func (*Summary) ProtoMessage() {}
 
 func (x *Summary) ProtoReflect() protoreflect.Message {
-	mi := &file_framework_proto_msgTypes[17]
+	mi := &file_framework_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1640,7 +1978,7 @@ func (x *Summary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Summary.ProtoReflect.Descriptor instead.
 func (*Summary) Descriptor() ([]byte, []int) {
-	return file_framework_proto_rawDescGZIP(), []int{17}
+	return file_framework_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Summary) GetRequests() int32 {
@@ -1719,7 +2057,7 @@ type RunEvent struct {
 
 func (x *RunEvent) Reset() {
 	*x = RunEvent{}
-	mi := &file_framework_proto_msgTypes[18]
+	mi := &file_framework_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1731,7 +2069,7 @@ func (x *RunEvent) String() string {
 func (*RunEvent) ProtoMessage() {}
 
 func (x *RunEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_framework_proto_msgTypes[18]
+	mi := &file_framework_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1744,7 +2082,7 @@ func (x *RunEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunEvent.ProtoReflect.Descriptor instead.
 func (*RunEvent) Descriptor() ([]byte, []int) {
-	return file_framework_proto_rawDescGZIP(), []int{18}
+	return file_framework_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RunEvent) GetEvent() isRunEvent_Event {
@@ -1808,7 +2146,7 @@ const file_framework_proto_rawDesc = "" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x14\n" +
 	"\x05image\x18\x02 \x01(\tR\x05image\x12\x1d\n" +
 	"\n" +
-	"rocm_image\x18\x03 \x01(\tR\trocmImage\"\xb0\x06\n" +
+	"rocm_image\x18\x03 \x01(\tR\trocmImage\"\xad\b\n" +
 	"\fServerConfig\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x12\n" +
 	"\x04repo\x18\x02 \x01(\tR\x04repo\x12\x1a\n" +
@@ -1836,10 +2174,51 @@ const file_framework_proto_rawDesc = "" +
 	"\n" +
 	"extra_args\x18\x15 \x03(\tR\textraArgs\x12;\n" +
 	"\x03env\x18\x16 \x03(\v2).llmsweep.plugin.v1.ServerConfig.EnvEntryR\x03env\x12\"\n" +
-	"\fprequantized\x18\x17 \x01(\bR\fprequantized\x1a6\n" +
+	"\fprequantized\x18\x17 \x01(\bR\fprequantized\x128\n" +
+	"\bhardware\x18\x18 \x01(\v2\x1c.llmsweep.plugin.v1.HardwareR\bhardware\x12I\n" +
+	"\farchitecture\x18\x19 \x01(\v2%.llmsweep.plugin.v1.ModelArchitectureR\farchitecture\x12>\n" +
+	"\n" +
+	"efficiency\x18\x1a \x01(\v2\x1e.llmsweep.plugin.v1.EfficiencyR\n" +
+	"efficiency\x126\n" +
+	"\x06launch\x18\x1b \x01(\v2\x1e.llmsweep.plugin.v1.LaunchSpecR\x06launch\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xcd\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xbb\x02\n" +
+	"\bHardware\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"memory_gib\x18\x02 \x01(\x01R\tmemoryGib\x12\x19\n" +
+	"\bhbm_tbps\x18\x03 \x01(\x01R\ahbmTbps\x12P\n" +
+	"\fdense_tflops\x18\x04 \x03(\v2-.llmsweep.plugin.v1.Hardware.DenseTflopsEntryR\vdenseTflops\x12\"\n" +
+	"\finterconnect\x18\x05 \x01(\tR\finterconnect\x12+\n" +
+	"\x11interconnect_gbps\x18\x06 \x01(\x01R\x10interconnectGbps\x1a>\n" +
+	"\x10DenseTflopsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xb7\x03\n" +
+	"\x11ModelArchitecture\x12\x19\n" +
+	"\bparams_b\x18\x01 \x01(\x01R\aparamsB\x12&\n" +
+	"\x0factive_params_b\x18\x02 \x01(\x01R\ractiveParamsB\x12\x16\n" +
+	"\x06layers\x18\x03 \x01(\x05R\x06layers\x12\x1f\n" +
+	"\vhidden_size\x18\x04 \x01(\x05R\n" +
+	"hiddenSize\x12+\n" +
+	"\x11intermediate_size\x18\x05 \x01(\x05R\x10intermediateSize\x12'\n" +
+	"\x0fattention_heads\x18\x06 \x01(\x05R\x0eattentionHeads\x12\x19\n" +
+	"\bkv_heads\x18\a \x01(\x05R\akvHeads\x12\x19\n" +
+	"\bhead_dim\x18\b \x01(\x05R\aheadDim\x12\x1d\n" +
+	"\n" +
+	"vocab_size\x18\t \x01(\x05R\tvocabSize\x12\x1f\n" +
+	"\vmax_context\x18\n" +
+	" \x01(\x05R\n" +
+	"maxContext\x12\x14\n" +
+	"\x05dtype\x18\v \x01(\tR\x05dtype\x12\x18\n" +
+	"\aexperts\x18\f \x01(\x05R\aexperts\x12*\n" +
+	"\x11experts_per_token\x18\r \x01(\x05R\x0fexpertsPerToken\"a\n" +
+	"\n" +
+	"Efficiency\x12\x10\n" +
+	"\x03mfu\x18\x01 \x01(\x01R\x03mfu\x12\x10\n" +
+	"\x03mbu\x18\x02 \x01(\x01R\x03mbu\x12\x17\n" +
+	"\astep_ms\x18\x03 \x01(\x01R\x06stepMs\x12\x16\n" +
+	"\x06source\x18\x04 \x01(\tR\x06source\"\xcd\x02\n" +
 	"\n" +
 	"LaunchSpec\x12\x14\n" +
 	"\x05image\x18\x01 \x01(\tR\x05image\x12\x18\n" +
@@ -1987,61 +2366,70 @@ func file_framework_proto_rawDescGZIP() []byte {
 	return file_framework_proto_rawDescData
 }
 
-var file_framework_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_framework_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_framework_proto_goTypes = []any{
-	(*InfoRequest)(nil),      // 0: llmsweep.plugin.v1.InfoRequest
-	(*Info)(nil),             // 1: llmsweep.plugin.v1.Info
-	(*FrameworkVersion)(nil), // 2: llmsweep.plugin.v1.FrameworkVersion
-	(*ServerConfig)(nil),     // 3: llmsweep.plugin.v1.ServerConfig
-	(*LaunchSpec)(nil),       // 4: llmsweep.plugin.v1.LaunchSpec
-	(*Probe)(nil),            // 5: llmsweep.plugin.v1.Probe
-	(*Resources)(nil),        // 6: llmsweep.plugin.v1.Resources
-	(*StartRequest)(nil),     // 7: llmsweep.plugin.v1.StartRequest
-	(*Server)(nil),           // 8: llmsweep.plugin.v1.Server
-	(*StopRequest)(nil),      // 9: llmsweep.plugin.v1.StopRequest
-	(*StopResponse)(nil),     // 10: llmsweep.plugin.v1.StopResponse
-	(*HealthRequest)(nil),    // 11: llmsweep.plugin.v1.HealthRequest
-	(*Health)(nil),           // 12: llmsweep.plugin.v1.Health
-	(*Distribution)(nil),     // 13: llmsweep.plugin.v1.Distribution
-	(*Prompt)(nil),           // 14: llmsweep.plugin.v1.Prompt
-	(*BenchmarkSpec)(nil),    // 15: llmsweep.plugin.v1.BenchmarkSpec
-	(*Record)(nil),           // 16: llmsweep.plugin.v1.Record
-	(*Summary)(nil),          // 17: llmsweep.plugin.v1.Summary
-	(*RunEvent)(nil),         // 18: llmsweep.plugin.v1.RunEvent
-	nil,                      // 19: llmsweep.plugin.v1.ServerConfig.EnvEntry
-	nil,                      // 20: llmsweep.plugin.v1.LaunchSpec.EnvEntry
-	nil,                      // 21: llmsweep.plugin.v1.BenchmarkSpec.HeadersEntry
+	(*InfoRequest)(nil),       // 0: llmsweep.plugin.v1.InfoRequest
+	(*Info)(nil),              // 1: llmsweep.plugin.v1.Info
+	(*FrameworkVersion)(nil),  // 2: llmsweep.plugin.v1.FrameworkVersion
+	(*ServerConfig)(nil),      // 3: llmsweep.plugin.v1.ServerConfig
+	(*Hardware)(nil),          // 4: llmsweep.plugin.v1.Hardware
+	(*ModelArchitecture)(nil), // 5: llmsweep.plugin.v1.ModelArchitecture
+	(*Efficiency)(nil),        // 6: llmsweep.plugin.v1.Efficiency
+	(*LaunchSpec)(nil),        // 7: llmsweep.plugin.v1.LaunchSpec
+	(*Probe)(nil),             // 8: llmsweep.plugin.v1.Probe
+	(*Resources)(nil),         // 9: llmsweep.plugin.v1.Resources
+	(*StartRequest)(nil),      // 10: llmsweep.plugin.v1.StartRequest
+	(*Server)(nil),            // 11: llmsweep.plugin.v1.Server
+	(*StopRequest)(nil),       // 12: llmsweep.plugin.v1.StopRequest
+	(*StopResponse)(nil),      // 13: llmsweep.plugin.v1.StopResponse
+	(*HealthRequest)(nil),     // 14: llmsweep.plugin.v1.HealthRequest
+	(*Health)(nil),            // 15: llmsweep.plugin.v1.Health
+	(*Distribution)(nil),      // 16: llmsweep.plugin.v1.Distribution
+	(*Prompt)(nil),            // 17: llmsweep.plugin.v1.Prompt
+	(*BenchmarkSpec)(nil),     // 18: llmsweep.plugin.v1.BenchmarkSpec
+	(*Record)(nil),            // 19: llmsweep.plugin.v1.Record
+	(*Summary)(nil),           // 20: llmsweep.plugin.v1.Summary
+	(*RunEvent)(nil),          // 21: llmsweep.plugin.v1.RunEvent
+	nil,                       // 22: llmsweep.plugin.v1.ServerConfig.EnvEntry
+	nil,                       // 23: llmsweep.plugin.v1.Hardware.DenseTflopsEntry
+	nil,                       // 24: llmsweep.plugin.v1.LaunchSpec.EnvEntry
+	nil,                       // 25: llmsweep.plugin.v1.BenchmarkSpec.HeadersEntry
 }
 var file_framework_proto_depIdxs = []int32{
 	2,  // 0: llmsweep.plugin.v1.Info.versions:type_name -> llmsweep.plugin.v1.FrameworkVersion
-	19, // 1: llmsweep.plugin.v1.ServerConfig.env:type_name -> llmsweep.plugin.v1.ServerConfig.EnvEntry
-	20, // 2: llmsweep.plugin.v1.LaunchSpec.env:type_name -> llmsweep.plugin.v1.LaunchSpec.EnvEntry
-	5,  // 3: llmsweep.plugin.v1.LaunchSpec.readiness:type_name -> llmsweep.plugin.v1.Probe
-	6,  // 4: llmsweep.plugin.v1.LaunchSpec.resources:type_name -> llmsweep.plugin.v1.Resources
-	3,  // 5: llmsweep.plugin.v1.StartRequest.config:type_name -> llmsweep.plugin.v1.ServerConfig
-	13, // 6: llmsweep.plugin.v1.BenchmarkSpec.input_tokens:type_name -> llmsweep.plugin.v1.Distribution
-	13, // 7: llmsweep.plugin.v1.BenchmarkSpec.output_tokens:type_name -> llmsweep.plugin.v1.Distribution
-	14, // 8: llmsweep.plugin.v1.BenchmarkSpec.prompts:type_name -> llmsweep.plugin.v1.Prompt
-	21, // 9: llmsweep.plugin.v1.BenchmarkSpec.headers:type_name -> llmsweep.plugin.v1.BenchmarkSpec.HeadersEntry
-	16, // 10: llmsweep.plugin.v1.RunEvent.record:type_name -> llmsweep.plugin.v1.Record
-	17, // 11: llmsweep.plugin.v1.RunEvent.summary:type_name -> llmsweep.plugin.v1.Summary
-	0,  // 12: llmsweep.plugin.v1.Framework.Info:input_type -> llmsweep.plugin.v1.InfoRequest
-	3,  // 13: llmsweep.plugin.v1.Framework.LaunchSpec:input_type -> llmsweep.plugin.v1.ServerConfig
-	7,  // 14: llmsweep.plugin.v1.Framework.Start:input_type -> llmsweep.plugin.v1.StartRequest
-	9,  // 15: llmsweep.plugin.v1.Framework.Stop:input_type -> llmsweep.plugin.v1.StopRequest
-	11, // 16: llmsweep.plugin.v1.Framework.Health:input_type -> llmsweep.plugin.v1.HealthRequest
-	15, // 17: llmsweep.plugin.v1.Framework.Run:input_type -> llmsweep.plugin.v1.BenchmarkSpec
-	1,  // 18: llmsweep.plugin.v1.Framework.Info:output_type -> llmsweep.plugin.v1.Info
-	4,  // 19: llmsweep.plugin.v1.Framework.LaunchSpec:output_type -> llmsweep.plugin.v1.LaunchSpec
-	8,  // 20: llmsweep.plugin.v1.Framework.Start:output_type -> llmsweep.plugin.v1.Server
-	10, // 21: llmsweep.plugin.v1.Framework.Stop:output_type -> llmsweep.plugin.v1.StopResponse
-	12, // 22: llmsweep.plugin.v1.Framework.Health:output_type -> llmsweep.plugin.v1.Health
-	18, // 23: llmsweep.plugin.v1.Framework.Run:output_type -> llmsweep.plugin.v1.RunEvent
-	18, // [18:24] is the sub-list for method output_type
-	12, // [12:18] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	22, // 1: llmsweep.plugin.v1.ServerConfig.env:type_name -> llmsweep.plugin.v1.ServerConfig.EnvEntry
+	4,  // 2: llmsweep.plugin.v1.ServerConfig.hardware:type_name -> llmsweep.plugin.v1.Hardware
+	5,  // 3: llmsweep.plugin.v1.ServerConfig.architecture:type_name -> llmsweep.plugin.v1.ModelArchitecture
+	6,  // 4: llmsweep.plugin.v1.ServerConfig.efficiency:type_name -> llmsweep.plugin.v1.Efficiency
+	7,  // 5: llmsweep.plugin.v1.ServerConfig.launch:type_name -> llmsweep.plugin.v1.LaunchSpec
+	23, // 6: llmsweep.plugin.v1.Hardware.dense_tflops:type_name -> llmsweep.plugin.v1.Hardware.DenseTflopsEntry
+	24, // 7: llmsweep.plugin.v1.LaunchSpec.env:type_name -> llmsweep.plugin.v1.LaunchSpec.EnvEntry
+	8,  // 8: llmsweep.plugin.v1.LaunchSpec.readiness:type_name -> llmsweep.plugin.v1.Probe
+	9,  // 9: llmsweep.plugin.v1.LaunchSpec.resources:type_name -> llmsweep.plugin.v1.Resources
+	3,  // 10: llmsweep.plugin.v1.StartRequest.config:type_name -> llmsweep.plugin.v1.ServerConfig
+	16, // 11: llmsweep.plugin.v1.BenchmarkSpec.input_tokens:type_name -> llmsweep.plugin.v1.Distribution
+	16, // 12: llmsweep.plugin.v1.BenchmarkSpec.output_tokens:type_name -> llmsweep.plugin.v1.Distribution
+	17, // 13: llmsweep.plugin.v1.BenchmarkSpec.prompts:type_name -> llmsweep.plugin.v1.Prompt
+	25, // 14: llmsweep.plugin.v1.BenchmarkSpec.headers:type_name -> llmsweep.plugin.v1.BenchmarkSpec.HeadersEntry
+	19, // 15: llmsweep.plugin.v1.RunEvent.record:type_name -> llmsweep.plugin.v1.Record
+	20, // 16: llmsweep.plugin.v1.RunEvent.summary:type_name -> llmsweep.plugin.v1.Summary
+	0,  // 17: llmsweep.plugin.v1.Framework.Info:input_type -> llmsweep.plugin.v1.InfoRequest
+	3,  // 18: llmsweep.plugin.v1.Framework.LaunchSpec:input_type -> llmsweep.plugin.v1.ServerConfig
+	10, // 19: llmsweep.plugin.v1.Framework.Start:input_type -> llmsweep.plugin.v1.StartRequest
+	12, // 20: llmsweep.plugin.v1.Framework.Stop:input_type -> llmsweep.plugin.v1.StopRequest
+	14, // 21: llmsweep.plugin.v1.Framework.Health:input_type -> llmsweep.plugin.v1.HealthRequest
+	18, // 22: llmsweep.plugin.v1.Framework.Run:input_type -> llmsweep.plugin.v1.BenchmarkSpec
+	1,  // 23: llmsweep.plugin.v1.Framework.Info:output_type -> llmsweep.plugin.v1.Info
+	7,  // 24: llmsweep.plugin.v1.Framework.LaunchSpec:output_type -> llmsweep.plugin.v1.LaunchSpec
+	11, // 25: llmsweep.plugin.v1.Framework.Start:output_type -> llmsweep.plugin.v1.Server
+	13, // 26: llmsweep.plugin.v1.Framework.Stop:output_type -> llmsweep.plugin.v1.StopResponse
+	15, // 27: llmsweep.plugin.v1.Framework.Health:output_type -> llmsweep.plugin.v1.Health
+	21, // 28: llmsweep.plugin.v1.Framework.Run:output_type -> llmsweep.plugin.v1.RunEvent
+	23, // [23:29] is the sub-list for method output_type
+	17, // [17:23] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_framework_proto_init() }
@@ -2049,7 +2437,7 @@ func file_framework_proto_init() {
 	if File_framework_proto != nil {
 		return
 	}
-	file_framework_proto_msgTypes[18].OneofWrappers = []any{
+	file_framework_proto_msgTypes[21].OneofWrappers = []any{
 		(*RunEvent_Record)(nil),
 		(*RunEvent_Summary)(nil),
 	}
@@ -2059,7 +2447,7 @@ func file_framework_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_framework_proto_rawDesc), len(file_framework_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,8 +25,9 @@ import (
 	"github.com/llmsweep/llmsweep/internal/golden"
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/plugins"
-	"github.com/llmsweep/llmsweep/plugins/catalogsnap"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
+	"github.com/llmsweep/llmsweep/plugins/sdk/catalogsnap"
+	"github.com/llmsweep/llmsweep/plugins/sdk/conformance"
 )
 
 // Launch is an adapter's launch function.
@@ -50,25 +51,7 @@ func repo(t *testing.T) *campaign.Set {
 
 // Snapshot is the catalog entry f as an adapter embeds it (its framework.json).
 func Snapshot(f campaign.Framework) []byte {
-	snap := catalogsnap.Framework{
-		Name:           f.Name,
-		Display:        f.Display,
-		Versions:       map[string]catalogsnap.Image{},
-		DefaultVersion: f.DefaultVersion,
-		Launcher:       catalogsnap.Launcher{Env: f.Launcher.Env},
-		Supports:       f.Supports,
-		Protocols:      f.Protocols,
-		Port:           int32(f.Port),
-		ReadinessPath:  f.ReadinessPath,
-		Docs:           f.Docs,
-	}
-	if snap.Launcher.Env == nil {
-		snap.Launcher.Env = map[string]string{}
-	}
-	for v, img := range f.Versions {
-		snap.Versions[v] = catalogsnap.Image{Image: img.Image, ROCmImage: img.ROCmImage}
-	}
-	b, err := json.MarshalIndent(snap, "", "  ")
+	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		panic(err) // plain structs and maps of strings always marshal
 	}
@@ -202,6 +185,15 @@ func sameSpec(a, b *sdk.LaunchSpec) bool {
 // from matrix.Compiler.Model's unexported callback type.
 func discard[T any](T) {}
 
+// EachGroup calls fn with every server group campaign c compiles to, model by
+// model, in the compiler's order.
+func EachGroup(s *campaign.Set, c campaign.Campaign, fn func(*matrix.Group)) {
+	x := &matrix.Compiler{Set: s}
+	for _, model := range s.Select(c).Models {
+		x.Model(c, model, fn, discard)
+	}
+}
+
 // Agree compiles every shipped campaign and checks, for each server group of
 // framework name, that launch gives the compiler's argv, image, environment, port
 // and readiness path for one config of the group mapped through
@@ -214,22 +206,19 @@ func Agree(t *testing.T, name string, launch Launch) (groups, distinct int) {
 	failed := 0
 	for _, cn := range slices.Sorted(maps.Keys(s.Campaigns)) {
 		c := s.Campaigns[cn]
-		x := &matrix.Compiler{Set: s}
-		for _, model := range s.Select(c).Models {
-			x.Model(c, model, func(g *matrix.Group) {
-				cfg := &g.Configs[0]
-				if cfg.Framework != name {
-					return
+		EachGroup(s, c, func(g *matrix.Group) {
+			cfg := &g.Configs[0]
+			if cfg.Framework != name {
+				return
+			}
+			groups++
+			seen[g.Key] = true
+			if err := agree(s, c, cfg, g.Server, launch); err != nil {
+				if failed++; failed <= maxReported {
+					t.Errorf("campaign %s, group %s: %v", cn, g.Key, err)
 				}
-				groups++
-				seen[g.Key] = true
-				if err := agree(s, c, cfg, g.Server, launch); err != nil {
-					if failed++; failed <= maxReported {
-						t.Errorf("campaign %s, group %s: %v", cn, g.Key, err)
-					}
-				}
-			}, discard)
-		}
+			}
+		})
 	}
 	if failed > maxReported {
 		t.Errorf("... and %d more groups disagree", failed-maxReported)
@@ -245,6 +234,9 @@ func agree(s *campaign.Set, c campaign.Campaign, cfg *matrix.Config, want matrix
 	if err != nil {
 		return err
 	}
+	// The adapter's own mapping is what is held to the compiler's, not the
+	// compiled launch the host sends along.
+	sc.Launch = nil
 	spec, err := launch(sc)
 	if err != nil {
 		return fmt.Errorf("the adapter refuses a config the compiler keeps: %w", err)
@@ -299,7 +291,7 @@ func CommonRefusals(name string) []Refusal {
 		{"no GPU arch", func(c *sdk.ServerConfig) { c.GpuArch = "" }, name + ": no GPU architecture given"},
 		{"unknown version", func(c *sdk.ServerConfig) { c.Version = "9.9.9" }, name + `: unknown version "9.9.9"; known: `},
 		{"unknown arch", func(c *sdk.ServerConfig) { c.GpuArch, c.Gpu = "pascal", "P100" }, name + " does not run bf16 on GPU architecture pascal (P100): it supports "},
-		{"unknown quantization", func(c *sdk.ServerConfig) { c.Quantization = "nf4" }, name + `: no launch arguments for quantization "nf4" on hopper`},
+		{"unknown quantization", func(c *sdk.ServerConfig) { c.Quantization = "nf4" }, name + " has no nf4 kernels on GPU architecture hopper"},
 	}
 }
 
@@ -324,6 +316,35 @@ func CheckRefusals(t *testing.T, launch Launch, base *sdk.ServerConfig, refusals
 			}
 		})
 	}
+}
+
+// CheckAdapter runs what every catalog adapter must pass: its snapshot is its
+// catalog entry (go test -update rewrites it), its Info is testdata/info.json,
+// its LaunchSpec gives the compiler's command line for every server group of
+// every shipped campaign (and there is at least one), and it passes the
+// conformance kit in-process. internal/plugins runs the kit against its binary.
+func CheckAdapter(t *testing.T, name string, p *catalogsnap.Plugin) {
+	t.Run("snapshot", func(t *testing.T) { CheckSnapshot(t, name, "framework.json") })
+	if _, err := catalogsnap.Parse(p.Snapshot); err != nil {
+		t.Fatalf("the embedded snapshot: %v (go test -update rewrites it)", err)
+	}
+	t.Run("info", func(t *testing.T) {
+		got, err := ProtoJSON(p.Adapter().Meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden.Check(t, "testdata/info.json", got)
+	})
+	t.Run("agrees-with-compiler", func(t *testing.T) {
+		n, distinct := Agree(t, name, p.Framework().Launch)
+		if n == 0 {
+			t.Fatalf("no shipped campaign has a %s server group", name)
+		}
+		t.Logf("%d server groups (%d distinct) agree with the compiler", n, distinct)
+	})
+	t.Run("conformance", func(t *testing.T) {
+		conformance.Run(t, conformance.Target{Impl: p.Adapter(), Config: Conformance(name)})
+	})
 }
 
 // Conformance is a config that the shipped plugin of a name can launch, for the

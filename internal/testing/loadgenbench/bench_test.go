@@ -2,8 +2,8 @@
 // scripted server share one process, so what is measured is the SDK, not a
 // model. Run with
 //
-//	go test -run '^$' -bench . -benchtime 1x ./plugins/sdk/loadgen/bench/
-package bench
+//	go test -run '^$' -bench . -benchtime 1x ./internal/testing/loadgenbench/
+package loadgenbench
 
 import (
 	"bytes"

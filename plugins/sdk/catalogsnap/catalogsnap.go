@@ -2,7 +2,8 @@
 // adapter embeds (its framework.json, which the adapter's tests keep equal to
 // catalog/frameworks.cue), and answers from it what the adapter needs at run time:
 // its sdk.Info, the image of a version, whether it runs a quantization on a GPU
-// architecture, and the parts of a LaunchSpec every framework shares.
+// architecture, and the LaunchSpec of a config, whose command line package launch
+// derives from the entry's launcher exactly as llmsweep's compiler does.
 //
 // A plugin binary carries the snapshot instead of loading the catalog, so that it
 // needs neither CUE nor the repository to run.
@@ -16,19 +17,20 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/llmsweep/llmsweep/plugins/sdk"
+	"github.com/llmsweep/llmsweep/plugins/sdk/launch"
 )
 
-// Framework is the part of a catalog framework entry (schema #Framework) that a
-// plugin uses. The launcher's flags are not in it: each adapter spells its
-// launcher out in Go, and a test holds that to the compiler's argv.
+// Framework is a catalog framework entry (schema #Framework): llmsweep decodes
+// the catalog's into it, and a snapshot is its JSON.
 type Framework struct {
 	Name           string              `json:"name"`
 	Display        string              `json:"display"`
 	Versions       map[string]Image    `json:"versions"`
 	DefaultVersion string              `json:"default_version"`
-	Launcher       Launcher            `json:"launcher"`
+	Launcher       launch.Launcher     `json:"launcher"`
 	Supports       map[string][]string `json:"supports"`
 	Protocols      []string            `json:"protocols"`
 	Port           int32               `json:"port"`
@@ -40,11 +42,6 @@ type Framework struct {
 type Image struct {
 	Image     string `json:"image"`
 	ROCmImage string `json:"rocm_image,omitempty"`
-}
-
-// Launcher holds the launcher's environment.
-type Launcher struct {
-	Env map[string]string `json:"env"`
 }
 
 // Parse decodes a snapshot strictly: an unknown field is an error, so that a
@@ -65,6 +62,8 @@ func Parse(data []byte) (*Framework, error) {
 		return nil, fmt.Errorf("catalog snapshot %s: default version %q has no image", f.Name, f.DefaultVersion)
 	case f.Port <= 0 || !strings.HasPrefix(f.ReadinessPath, "/"):
 		return nil, fmt.Errorf("catalog snapshot %s: port %d and readiness path %q are required", f.Name, f.Port, f.ReadinessPath)
+	case len(f.Launcher.Command) == 0:
+		return nil, fmt.Errorf("catalog snapshot %s: the launcher has no command", f.Name)
 	}
 	return &f, nil
 }
@@ -123,9 +122,10 @@ func compareVersions(a, b string) int {
 	return len(pa) - len(pb)
 }
 
-// Launch checks what every framework needs of a config and returns a LaunchSpec
-// with everything but Command and Args: the image, port, environment, readiness
-// probe and resources. Errors wrap sdk.ErrInvalid.
+// Launch is the LaunchSpec of a config: the version's image for the GPU vendor,
+// the command line the launcher gives (package launch), the launcher's
+// environment under the config's, the port, readiness probe and resources.
+// Errors wrap sdk.ErrInvalid.
 func (f *Framework) Launch(cfg *sdk.ServerConfig) (*sdk.LaunchSpec, error) {
 	if err := f.check(cfg); err != nil {
 		return nil, err
@@ -138,18 +138,25 @@ func (f *Framework) Launch(cfg *sdk.ServerConfig) (*sdk.LaunchSpec, error) {
 	if port == 0 {
 		port = f.Port
 	}
+	argv, err := f.Launcher.Argv(f.Name, cfg, port)
+	if err != nil {
+		return nil, err
+	}
 	env := map[string]string{}
 	maps.Copy(env, f.Launcher.Env)
 	maps.Copy(env, cfg.GetEnv())
 	if len(env) == 0 {
 		env = nil
 	}
+	n := len(f.Launcher.Command)
 	return &sdk.LaunchSpec{
 		Image:     image,
+		Command:   argv[:n:n],
+		Args:      argv[n:],
 		Env:       env,
 		Port:      port,
-		Readiness: Readiness(f.ReadinessPath, port),
-		Resources: Resources(cfg),
+		Readiness: sdk.ReadinessProbe(f.ReadinessPath, port),
+		Resources: sdk.ServerResources(cfg),
 	}, nil
 }
 
@@ -217,69 +224,36 @@ func (f *Framework) image(cfg *sdk.ServerConfig) (string, error) {
 	return img, nil
 }
 
-// Model loading takes minutes (download, weight load, CUDA graph capture), so the
-// probe allows an hour, as the generated Argo manifests do.
-const (
-	probeInitialDelay = 30
-	probePeriod       = 10
-	probeTimeout      = 5
-	probeFailures     = 360 // 360 × 10 s = 1 h after the initial delay
-)
-
-// Readiness is the probe of a server that answers path on port once its model is
-// loaded.
-func Readiness(path string, port int32) *sdk.Probe {
-	return &sdk.Probe{
-		Path:                path,
-		Port:                port,
-		InitialDelaySeconds: probeInitialDelay,
-		PeriodSeconds:       probePeriod,
-		TimeoutSeconds:      probeTimeout,
-		FailureThreshold:    probeFailures,
-	}
+// Adapter is the plugin of a catalog framework: its Info and its LaunchSpec come
+// from the snapshot, the rest is sdk.Adapter's.
+func (f *Framework) Adapter(pluginVersion string) *sdk.Adapter {
+	return &sdk.Adapter{Meta: f.Info(pluginVersion), Launch: f.Launch, ReadinessPath: f.ReadinessPath}
 }
 
-// Per-GPU requests, kept small enough for a one-GPU L4 node (8 vCPU, 32 GiB).
-const (
-	cpuPerGPU       = 4
-	memoryGiBPerGPU = 16
-	// NCCL/RCCL move tensor-parallel traffic through /dev/shm, and vLLM's engine
-	// processes exchange inputs through shared memory even at tp 1; a container's
-	// default 64 MiB is far too small for either.
-	shmGiB         = 2
-	shmGiBParallel = 16
-)
+// Plugin is a catalog adapter: the snapshot of its catalog entry that it
+// embeds, and its own version. An adapter's whole main is
+//
+//	//go:embed framework.json
+//	var snapshot []byte
+//
+//	var plugin = &catalogsnap.Plugin{Snapshot: snapshot, Version: "0.1.0"}
+//
+//	func main() { sdk.Serve(plugin.Adapter()) }
+type Plugin struct {
+	Snapshot []byte
+	Version  string // the plugin's own, not the framework's
 
-// Resources are the pod resources of a server on cfg's GPUs.
-func Resources(cfg *sdk.ServerConfig) *sdk.Resources {
-	gpus := cfg.GetGpus()
-	if gpus == 0 {
-		gpus = max(cfg.GetTensorParallel(), 1)
-	}
-	r := &sdk.Resources{
-		Gpus:        gpus,
-		GpuResource: "nvidia.com/gpu",
-		Cpu:         float64(cpuPerGPU * gpus),
-		MemoryGib:   float64(memoryGiBPerGPU * gpus),
-		ShmGib:      shmGiB,
-	}
-	if cfg.GetGpuVendor() == "amd" {
-		r.GpuResource = "amd.com/gpu"
-	}
-	if cfg.GetTensorParallel() > 1 {
-		r.ShmGib = shmGiBParallel
-	}
-	return r
+	once sync.Once
+	f    *Framework
 }
 
-// Revision is the revision flag's value, or "" when the config serves the
-// default branch and the flag is left out (as the compiler leaves it out).
-func Revision(cfg *sdk.ServerConfig) string {
-	if r := cfg.GetRevision(); r != "main" {
-		return r
-	}
-	return ""
+// Framework is the parsed snapshot. It is parsed on first use, so that a test
+// can still rewrite a snapshot that no longer parses; a binary whose snapshot
+// does not parse is a build mistake, and panics.
+func (p *Plugin) Framework() *Framework {
+	p.once.Do(func() { p.f = MustParse(p.Snapshot) })
+	return p.f
 }
 
-// FormatFloat formats a fraction as the compiler does (shortest exact form).
-func FormatFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+// Adapter is the plugin's sdk.Adapter.
+func (p *Plugin) Adapter() *sdk.Adapter { return p.Framework().Adapter(p.Version) }

@@ -17,7 +17,7 @@ const snap = `{
     "0.9.0": {"image": "fw:0.9.0"}
   },
   "default_version": "0.10.1",
-  "launcher": {"env": {"A": "catalog", "B": "catalog"}},
+  "launcher": {"command": ["fw", "serve"], "model_flag": "", "flags": {"port": "--port", "tensor_parallel": "--tp", "max_model_len": "--max-len"}, "quantization_args": {"bf16": ["--dtype", "bfloat16"]}, "extra_args": ["--quiet"], "env": {"A": "catalog", "B": "catalog"}},
   "supports": {"hopper": ["bf16", "fp8"], "cdna3": ["bf16"]},
   "protocols": ["openai-chat"],
   "port": 8000,
@@ -34,9 +34,11 @@ func TestParse(t *testing.T) {
 		"unknown field":   {`"display": "A framework", "launch": {},`, `unknown field "launch"`},
 		"default unknown": {`"default_version": "0.11.0",`, `default version "0.11.0" has no image`},
 		"no port":         {`"port": 0,`, "port 0 and readiness path"},
+		"no command":      {`"launcher": {"command": [], "flags": {}, "quantization_args": {}, "extra_args": [], "env": {}},`, "the launcher has no command"},
 	} {
-		key := tc.edit[:strings.Index(tc.edit, ":")]
-		i := strings.Index(snap, key)
+		// The top-level line of the key (nested objects have keys of the same name).
+		key := "\n  " + tc.edit[:strings.Index(tc.edit, ":")]
+		i := strings.Index(snap, key) + 3
 		j := i + strings.Index(snap[i:], "\n")
 		_, err := Parse([]byte(snap[:i] + tc.edit + snap[j:]))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -72,6 +74,9 @@ func TestLaunch(t *testing.T) {
 	}
 	if spec.Image != "fw:0.10.1" || spec.Port != 8000 || spec.Env["A"] != "catalog" || spec.Env["B"] != "config" {
 		t.Errorf("spec %v: want the default version's image, the catalog's port, and the config's env over the catalog's", spec)
+	}
+	if want := "fw serve | org/m --port 8000 --tp 1 --max-len 4096 --dtype bfloat16 --quiet"; strings.Join(spec.Command, " ")+" | "+strings.Join(spec.Args, " ") != want {
+		t.Errorf("command %q args %q; want %s", spec.Command, spec.Args, want)
 	}
 	if r := spec.Resources; r.Gpus != 1 || r.GpuResource != "nvidia.com/gpu" || r.ShmGib < 1 {
 		t.Errorf("resources %v", r)
