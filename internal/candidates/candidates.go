@@ -12,11 +12,16 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"slices"
+	"sort"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/metrics"
 	"github.com/llmsweep/llmsweep/internal/rank"
 	"github.com/llmsweep/llmsweep/internal/result"
 )
@@ -210,4 +215,52 @@ func keysOf(m map[string]campaign.Criterion) string {
 		s += k + ": " + m[k].Metric
 	}
 	return s
+}
+
+// WriteText writes the ranking for people: each recommendation with its
+// criteria values and each criterion's contribution, what was left out, the
+// Pareto front, and what each constraint removed.
+func (r *Ranking) WriteText(w io.Writer, p campaign.Policy) error {
+	crit := slices.Sorted(maps.Keys(r.Criteria))
+	fmt.Fprintf(w, "policy %s (%s, %s normalization): %d configs considered, the top %d:\n\n",
+		p.Name, p.Method, p.Normalization, r.Considered, len(r.Ranked))
+	for _, d := range r.Dropped {
+		fmt.Fprintf(w, "left out: %s\n", d)
+	}
+	if len(r.Dropped) > 0 {
+		fmt.Fprintln(w)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "RANK\tSCORE\tCONFIG")
+	for _, c := range crit {
+		fmt.Fprintf(tw, "\t%s (%s, w %.2g)", strings.ToUpper(c), r.Criteria[c].Metric, r.Criteria[c].Weight)
+	}
+	fmt.Fprintln(tw)
+	for i, x := range r.Ranked {
+		if i >= p.TopN {
+			break
+		}
+		fmt.Fprintf(tw, "%d\t%.4f\t%s", x.Rank, x.Score, x.ID)
+		for _, c := range crit {
+			fmt.Fprintf(tw, "\t%s (%+.3f)", metrics.Num(x.Values[r.Criteria[c].Metric]), x.Contributions[c])
+		}
+		fmt.Fprintln(tw)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nEach criterion shows its value and (its contribution to the score).\n")
+	fmt.Fprintf(w, "\nPareto front over the criteria (%d configs):\n", len(r.Front))
+	for _, id := range r.Front {
+		fmt.Fprintf(w, "  %s\n", id)
+	}
+	if len(r.Removed) > 0 {
+		fmt.Fprintln(w, "\nRemoved before ranking:")
+		reasons := slices.Sorted(maps.Keys(r.Removed))
+		sort.SliceStable(reasons, func(i, j int) bool { return r.Removed[reasons[i]] > r.Removed[reasons[j]] })
+		for _, x := range reasons {
+			fmt.Fprintf(w, "  %5d  %s\n", r.Removed[x], x)
+		}
+	}
+	return nil
 }

@@ -2,14 +2,9 @@ package cli
 
 import (
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
-	"io"
 	"os"
-	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -67,7 +62,7 @@ In the pipeline it runs after the batches and marks the run finished.`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "no successful requests stored for campaign %s%s in %s\n", c.Name, runWords(q.Filter.RunID), redact(url))
 				return nil
 			}
-			return writeAggregates(cmd.OutOrStdout(), f.inv.output, q.By, rows)
+			return store.WriteAggregates(cmd.OutOrStdout(), f.inv.output, q.By, rows)
 		},
 	}
 	f.add(cmd)
@@ -104,39 +99,6 @@ func pickRun(ctx context.Context, st store.Store, c campaign.Campaign, id string
 		return "", fmt.Errorf("campaign %s has no results in the store yet: run it first (llmsweep run)", c.Name)
 	}
 	return res[len(res)-1].Run, nil // results come oldest first
-}
-
-func writeAggregates(w io.Writer, output string, by []string, rows []store.Aggregate) error {
-	num := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
-	header := append(append([]string{}, by...), "metric", "n", "mean", "median", "p95", "p99")
-	cells := func(a store.Aggregate) []string {
-		return append(append([]string{}, a.Group...), a.Metric, strconv.Itoa(a.N), num(a.Mean), num(a.Median), num(a.P95), num(a.P99))
-	}
-	switch output {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			By         []string          `json:"by"`
-			Aggregates []store.Aggregate `json:"aggregates"`
-		}{append([]string{}, by...), rows})
-	case "csv":
-		cw := csv.NewWriter(w)
-		cw.Write(header)
-		for _, a := range rows {
-			cw.Write(cells(a))
-		}
-		cw.Flush()
-		return cw.Error()
-	case "table":
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, strings.ToUpper(strings.Join(header, "\t")))
-		for _, a := range rows {
-			fmt.Fprintln(tw, strings.Join(cells(a), "\t"))
-		}
-		return tw.Flush()
-	}
-	return fmt.Errorf("--output %q: want table, json or csv", output)
 }
 
 func newRefreshViews() *cobra.Command {

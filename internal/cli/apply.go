@@ -193,43 +193,20 @@ func diffLive(cmd *cobra.Command, args []string, inv *invocation, kf kubeFlags) 
 	if err != nil {
 		return err
 	}
-	type report struct {
-		Campaign string            `json:"campaign"`
-		Changed  []kube.ObjectDiff `json:"changed"`
-		Stale    []kube.Result     `json:"stale"`
-	}
-	var reports []report
-	changed := 0
-	for _, s := range sets {
-		d, stale, err := client.Diff(cmd.Context(), s, kube.Options{Namespace: kf.namespace})
-		if err != nil {
-			return fmt.Errorf("campaign %s: %w", s.Campaign, err)
-		}
-		if len(d) > 0 {
-			changed++
-		}
-		reports = append(reports, report{s.Campaign, d, stale})
+	reports, changed, err := client.DiffAll(cmd.Context(), sets, kube.Options{Namespace: kf.namespace})
+	if err != nil {
+		return err
 	}
 	w := cmd.OutOrStdout()
 	if output == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(reports); err != nil {
-			return err
-		}
+		err = enc.Encode(reports)
 	} else {
-		for _, r := range reports {
-			for _, d := range r.Changed {
-				if d.Note != "" {
-					fmt.Fprintf(w, "# %s: %s\n", d.Object, d.Note)
-				}
-				fmt.Fprint(w, d.Unified)
-			}
-			for _, st := range r.Stale {
-				fmt.Fprintf(w, "# %s: %s (apply --prune deletes it)\n", r.Campaign, st)
-			}
-		}
-		fmt.Fprintf(w, "%d of %d campaigns differ from the cluster\n", changed, len(reports))
+		err = kube.WriteLiveDiffs(w, reports)
+	}
+	if err != nil {
+		return err
 	}
 	if changed > 0 {
 		return exitError{exitFail}

@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -54,38 +53,21 @@ It exits 1 when a regression is found, for CI gates.`,
 			if err != nil {
 				return err
 			}
-			deltas, regressions := cmp.Deltas, cmp.Regressions
 			w := cmd.OutOrStdout()
 			if inv.output == "json" {
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
-				if err := enc.Encode(deltas); err != nil {
-					return err
-				}
+				err = enc.Encode(cmp.Deltas)
 			} else {
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "CONFIG\tWHAT\tMETRIC\tA\tB\tCHANGE\tp\t")
-				for _, d := range deltas {
-					p, flag := "-", ""
-					if d.Tested {
-						p = fmt.Sprintf("%.3g", d.P)
-					}
-					if d.Regression {
-						flag = "REGRESSION"
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.3f\t%+.1f%%\t%s\t%s\n", d.Fingerprint[:12], d.What, d.Metric, d.A, d.B, 100*d.Change, p, flag)
-				}
-				tw.Flush()
-				fmt.Fprintf(w, "%d configs compared (%d only in %s, %d only in %s); %d regressions beyond %.0f%% (alpha %g)\n",
-					cmp.Shared, cmp.OnlyA, args[0], cmp.OnlyB, args[1], regressions, 100*threshold, alpha)
-				for _, m := range keys(cmp.Unmeasured) {
-					fmt.Fprintf(w, "%s not compared for %d configs: a run did not measure it\n", m, cmp.Unmeasured[m])
-				}
+				err = cmp.WriteText(w, args[0], args[1], threshold, alpha)
+			}
+			if err != nil {
+				return err
 			}
 			if cmp.Shared == 0 {
 				return fmt.Errorf("runs %s and %s share no config", args[0], args[1])
 			}
-			if regressions > 0 {
+			if cmp.Regressions > 0 {
 				return exitError{exitFail}
 			}
 			return nil

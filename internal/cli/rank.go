@@ -4,19 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
-	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"cuelang.org/go/cue/cuecontext"
 	"github.com/spf13/cobra"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/candidates"
-	"github.com/llmsweep/llmsweep/internal/report"
 	"github.com/llmsweep/llmsweep/internal/store"
 )
 
@@ -86,8 +82,7 @@ under their own label ("... @ENGINE"), never as the configs.`,
 					"ranked": res.Ranked, "front": res.Front, "removed": res.Removed,
 				})
 			}
-			printRanking(cmd.OutOrStdout(), p, res)
-			return nil
+			return res.WriteText(cmd.OutOrStdout(), p)
 		},
 	}
 	f := cmd.Flags()
@@ -189,48 +184,4 @@ func pickPolicy(ps map[string]campaign.Policy, name string) (campaign.Policy, er
 		return campaign.Policy{}, errors.New("the policy file defines no policy")
 	}
 	return campaign.Policy{}, fmt.Errorf("the file defines %d policies (%s): pick one with --policy-name", len(names), strings.Join(names, ", "))
-}
-
-func printRanking(w io.Writer, p campaign.Policy, res *candidates.Ranking) {
-	crit := keys(res.Criteria)
-	removed := res.Removed
-	fmt.Fprintf(w, "policy %s (%s, %s normalization): %d configs considered, the top %d:\n\n",
-		p.Name, p.Method, p.Normalization, res.Considered, len(res.Ranked))
-	for _, d := range res.Dropped {
-		fmt.Fprintf(w, "left out: %s\n", d)
-	}
-	if len(res.Dropped) > 0 {
-		fmt.Fprintln(w)
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprint(tw, "RANK\tSCORE\tCONFIG")
-	for _, c := range crit {
-		fmt.Fprintf(tw, "\t%s (%s, w %.2g)", strings.ToUpper(c), p.Criteria[c].Metric, p.Criteria[c].Weight)
-	}
-	fmt.Fprintln(tw)
-	for i, r := range res.Ranked {
-		if i >= p.TopN {
-			break
-		}
-		fmt.Fprintf(tw, "%d\t%.4f\t%s", r.Rank, r.Score, r.ID)
-		for _, c := range crit {
-			v := r.Values[p.Criteria[c].Metric]
-			fmt.Fprintf(tw, "\t%s (%+.3f)", report.Num(v), r.Contributions[c])
-		}
-		fmt.Fprintln(tw)
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "\nEach criterion shows its value and (its contribution to the score).\n")
-	fmt.Fprintf(w, "\nPareto front over the criteria (%d configs):\n", len(res.Front))
-	for _, id := range res.Front {
-		fmt.Fprintf(w, "  %s\n", id)
-	}
-	if len(removed) > 0 {
-		fmt.Fprintln(w, "\nRemoved before ranking:")
-		reasons := keys(removed)
-		sort.SliceStable(reasons, func(i, j int) bool { return removed[reasons[i]] > removed[reasons[j]] })
-		for _, r := range reasons {
-			fmt.Fprintf(w, "  %5d  %s\n", removed[r], r)
-		}
-	}
 }

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"syscall"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +18,6 @@ import (
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/monitoring"
 	"github.com/llmsweep/llmsweep/internal/pipeline"
-	"github.com/llmsweep/llmsweep/internal/report"
 	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/runner"
 )
@@ -234,39 +232,11 @@ func execute(ctx context.Context, cmd *cobra.Command, f *runFlags, set *campaign
 
 // printResults writes a run's results table, then its failures.
 func printResults(w io.Writer, results []result.Result, failures []result.Failure) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "MODEL\tHARDWARE\tFRAMEWORK\tQUANT\tWORKLOAD\tLOAD\tOK\tFAIL\tTTFT P50 ms\tTTFT P99 ms\tTPOT P50 ms\tITL P50 ms\tE2E P99 ms\tOUT tok/s\treq/s\tGOODPUT\tACCURACY\tUTILIZATION\t")
-	engines := map[string]bool{}
-	predicted := false
-	for _, r := range results {
-		cfg, s := r.Config, &r.Summary
-		acc := "–"
-		if a := r.Accuracy; a != nil && a.Samples > 0 {
-			acc = fmt.Sprintf("%.0f%% of %d", 100*a.Accuracy, a.Samples)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%.1f\t%.1f\t%.2f\t%.2f\t%.1f\t%.1f\t%.2f\t%.2f\t%s\t%s\t\n",
-			cfg.Model, cfg.Hardware, cfg.Framework+" "+cfg.Version, cfg.Quantization, cfg.Workload, matrix.Load(cfg.Concurrency, cfg.RequestRate),
-			s.Succeeded, s.Failed, s.TTFT.P50, s.TTFT.P99, s.TPOT.P50, s.ITL.P50, s.E2E.P99,
-			s.OutputThroughput, s.RequestThroughput, s.Goodput, acc, report.Utilization(r.Utilization))
-		predicted = predicted || r.Provenance.Kind == result.Predicted
-		if r.Engine != "" && r.Engine != runner.SimEngine {
-			engines[r.Engine] = true
-		}
-	}
-	tw.Flush()
-	if predicted {
-		fmt.Fprintln(w, predictedNote)
-	}
-	for _, e := range keys(engines) {
-		fmt.Fprintf(w, "served by %s, not by the frameworks and GPUs named above: kept apart from their own results\n", e)
-	}
+	result.WriteTable(w, results)
 	for _, f := range failures {
 		fmt.Fprintf(w, "FAILED %s after %d attempts: %s\n", f.Fingerprint[:min(12, len(f.Fingerprint))], f.Attempt, f.Reason)
 	}
 }
-
-// predictedNote labels results that the sim engine emulated.
-const predictedNote = "PREDICTED, not measured: the sim engine emulated the frameworks and GPUs named above from a performance model"
 
 // serveMetrics starts the --metrics-addr endpoint of run and exec; it stops
 // with ctx. An empty addr serves nothing and returns nil metrics, which are

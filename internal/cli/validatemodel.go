@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/spf13/cobra"
 
@@ -102,28 +101,6 @@ It is the first step of every campaign workflow, where it reads the campaign fro
 	inv.addBundle(cmd)
 	inv.addCatalog(cmd)
 	return cmd
-}
-
-// onlineModels are the models the loaded campaigns use, or every model when no
-// campaign is loaded.
-func onlineModels(s *campaign.Set) []campaign.Model {
-	used := map[string]bool{}
-	for _, c := range s.Campaigns {
-		for _, m := range s.Select(c).Models {
-			used[m] = true
-		}
-	}
-	if len(used) == 0 {
-		for m := range s.Models {
-			used[m] = true
-		}
-	}
-	var out []campaign.Model
-	for m := range used {
-		out = append(out, s.Models[m])
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
 }
 
 // hubError says what to do about a Hub failure.

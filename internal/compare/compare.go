@@ -7,8 +7,13 @@ package compare
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
+	"text/tabwriter"
 
 	"github.com/llmsweep/llmsweep/internal/metrics"
 	"github.com/llmsweep/llmsweep/internal/result"
@@ -154,4 +159,30 @@ func samples(recs []*sdk.Record, f func(*sdk.Record) (float64, bool)) []float64 
 		}
 	}
 	return out
+}
+
+// WriteText writes the comparison for people: each metric's change, the
+// regressions flagged, and a summary line.
+func (r *Result) WriteText(w io.Writer, runA, runB string, threshold, alpha float64) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CONFIG\tWHAT\tMETRIC\tA\tB\tCHANGE\tp\t")
+	for _, d := range r.Deltas {
+		p, flag := "-", ""
+		if d.Tested {
+			p = fmt.Sprintf("%.3g", d.P)
+		}
+		if d.Regression {
+			flag = "REGRESSION"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.3f\t%+.1f%%\t%s\t%s\n", d.Fingerprint[:min(12, len(d.Fingerprint))], d.What, d.Metric, d.A, d.B, 100*d.Change, p, flag)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%d configs compared (%d only in %s, %d only in %s); %d regressions beyond %.0f%% (alpha %g)\n",
+		r.Shared, r.OnlyA, runA, r.OnlyB, runB, r.Regressions, 100*threshold, alpha)
+	for _, m := range slices.Sorted(maps.Keys(r.Unmeasured)) {
+		fmt.Fprintf(w, "%s not compared for %d configs: a run did not measure it\n", m, r.Unmeasured[m])
+	}
+	return nil
 }

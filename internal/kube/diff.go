@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/rogpeppe/go-internal/diff"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -105,4 +106,51 @@ func render(m map[string]any) ([]byte, error) {
 		return nil, nil
 	}
 	return yaml.Marshal(m)
+}
+
+// LiveDiff is one campaign's difference from the cluster: the objects that
+// would change, and those it no longer generates (apply --prune deletes them).
+type LiveDiff struct {
+	Campaign string       `json:"campaign"`
+	Changed  []ObjectDiff `json:"changed"`
+	Stale    []Result     `json:"stale"`
+}
+
+// DiffAll diffs each set against the cluster, and counts the campaigns that differ.
+func (c *Client) DiffAll(ctx context.Context, sets []*Set, opt Options) ([]LiveDiff, int, error) {
+	var out []LiveDiff
+	changed := 0
+	for _, s := range sets {
+		d, stale, err := c.Diff(ctx, s, opt)
+		if err != nil {
+			return nil, 0, fmt.Errorf("campaign %s: %w", s.Campaign, err)
+		}
+		if len(d) > 0 {
+			changed++
+		}
+		out = append(out, LiveDiff{s.Campaign, d, stale})
+	}
+	return out, changed, nil
+}
+
+// WriteLiveDiffs writes the differences as unified diffs, as kubectl diff does,
+// with a summary line.
+func WriteLiveDiffs(w io.Writer, ds []LiveDiff) error {
+	changed := 0
+	for _, r := range ds {
+		if len(r.Changed) > 0 {
+			changed++
+		}
+		for _, d := range r.Changed {
+			if d.Note != "" {
+				fmt.Fprintf(w, "# %s: %s\n", d.Object, d.Note)
+			}
+			fmt.Fprint(w, d.Unified)
+		}
+		for _, st := range r.Stale {
+			fmt.Fprintf(w, "# %s: %s (apply --prune deletes it)\n", r.Campaign, st)
+		}
+	}
+	_, err := fmt.Fprintf(w, "%d of %d campaigns differ from the cluster\n", changed, len(ds))
+	return err
 }

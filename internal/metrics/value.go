@@ -115,3 +115,23 @@ func (x *Value) Scan(src any) error {
 	}
 	return nil
 }
+
+// Num prints a metric compactly, as reports and rankings show them: no
+// decimals from 100, two from 1, else three significant digits.
+func Num(v float64) string {
+	switch {
+	case math.Abs(v) >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case math.Abs(v) >= 1:
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.3g", v)
+}
+
+// Num prints the value as Num does, or "–" when it is absent.
+func (x Value) Num() string {
+	if !x.ok {
+		return "–"
+	}
+	return Num(x.v)
+}

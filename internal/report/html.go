@@ -22,13 +22,13 @@ var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap
 	"num": func(v any) string {
 		switch v := v.(type) {
 		case metrics.Value:
-			return NumV(v)
+			return v.Num()
 		case float64:
-			return Num(v)
+			return metrics.Num(v)
 		}
 		return fmt.Sprint(v)
 	},
-	"util": Utilization,
+	"util": (*telemetry.Summary).String,
 	"mark": mark,
 	"pct":  func(v float64) string { return fmt.Sprintf("%+.1f%%", 100*v) },
 	"usd":  func(v float64) string { return fmt.Sprintf("$%.2f", v) },
@@ -132,36 +132,4 @@ func mark(k result.Kind) string {
 		return ""
 	}
 	return string(k)
-}
-
-// Utilization prints a utilization summary compactly: "GPU 81% (p95 97%), 40.2 GiB,
-// 310 W" for NVML, "CPU 95%, RSS 1.20 GiB" for process sampling, "–" when none.
-func Utilization(u *telemetry.Summary) string {
-	if u == nil {
-		return "–"
-	}
-	var parts []string
-	if v, ok := u.GPUUtilMean.Get(); ok {
-		s := fmt.Sprintf("GPU %.0f%%", v)
-		if p, ok := u.GPUUtilP95.Get(); ok {
-			s += fmt.Sprintf(" (p95 %.0f%%)", p)
-		}
-		parts = append(parts, s)
-	}
-	if v, ok := u.MemUsedPeakBytes.Get(); ok {
-		parts = append(parts, fmt.Sprintf("%.1f GiB", v/(1<<30)))
-	}
-	if v, ok := u.PowerMeanW.Get(); ok {
-		parts = append(parts, fmt.Sprintf("%.0f W", v))
-	}
-	if v, ok := u.CPUMeanPct.Get(); ok {
-		parts = append(parts, fmt.Sprintf("CPU %.0f%%", v))
-	}
-	if v, ok := u.RSSPeakBytes.Get(); ok {
-		parts = append(parts, fmt.Sprintf("RSS %.2f GiB", v/(1<<30)))
-	}
-	if len(parts) == 0 {
-		return "–"
-	}
-	return strings.Join(parts, ", ")
 }

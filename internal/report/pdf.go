@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/llmsweep/llmsweep/internal/metrics"
 	"github.com/llmsweep/llmsweep/internal/result"
 
 	"github.com/go-pdf/fpdf"
@@ -122,7 +123,7 @@ func WritePDF(w io.Writer, r *Report, top int) error {
 		for _, pt := range v.Front {
 			row := []string{tag(pt.Config, pt.Provenance)}
 			for _, o := range r.Pareto.Objectives {
-				row = append(row, Num(pt.Values[o]))
+				row = append(row, metrics.Num(pt.Values[o]))
 			}
 			rows = append(rows, row)
 		}
@@ -142,8 +143,8 @@ func WritePDF(w io.Writer, r *Report, top int) error {
 	d.section(4)
 	rows = nil
 	for _, c := range v.Configs {
-		rows = append(rows, []string{tag(c.Config, c.Provenance.Kind), NumV(c.TTFT.P50), NumV(c.TTFT.P90), NumV(c.TTFT.P99),
-			NumV(c.TPOT.P50), NumV(c.TPOT.P90), NumV(c.TPOT.P99), NumV(c.OutputThroughput), Utilization(c.Utilization)})
+		rows = append(rows, []string{tag(c.Config, c.Provenance.Kind), c.TTFT.P50.Num(), c.TTFT.P90.Num(), c.TTFT.P99.Num(),
+			c.TPOT.P50.Num(), c.TPOT.P90.Num(), c.TPOT.P99.Num(), c.OutputThroughput.Num(), c.Utilization.String()})
 	}
 	d.table([]string{"config", "TTFT P50", "TTFT P90", "TTFT P99", "TPOT P50", "TPOT P90", "TPOT P99", "out tok/s", "utilization"},
 		[]float64{92, 18, 18, 18, 18, 18, 18, 20, 53}, rows)
@@ -158,7 +159,7 @@ func WritePDF(w io.Writer, r *Report, top int) error {
 			reg.PriorRun, reg.Shared, 100*reg.Threshold, len(reg.Found)))
 		rows = nil
 		for _, x := range v.Regressions {
-			rows = append(rows, []string{x.Config, x.Metric, Num(x.A), Num(x.B), fmt.Sprintf("%+.1f%%", 100*x.Change), x.P})
+			rows = append(rows, []string{x.Config, x.Metric, metrics.Num(x.A), metrics.Num(x.B), fmt.Sprintf("%+.1f%%", 100*x.Change), x.P})
 		}
 		if len(rows) > 0 {
 			d.table([]string{"config", "metric", "before", "now", "change", "p"}, []float64{130, 40, 25, 25, 25, 28}, rows)

@@ -492,7 +492,7 @@ func explain(crit map[string]campaign.Criterion, x rank.Ranked) string {
 	var parts []string
 	for _, n := range names {
 		c := crit[n]
-		parts = append(parts, fmt.Sprintf("%s %s = %s (%+.3f)", n, c.Metric, Num(x.Values[c.Metric]), x.Contributions[n]))
+		parts = append(parts, fmt.Sprintf("%s %s = %s (%+.3f)", n, c.Metric, metrics.Num(x.Values[c.Metric]), x.Contributions[n]))
 	}
 	return "by contribution: " + strings.Join(parts, "; ")
 }
@@ -645,23 +645,4 @@ func regressions(ctx context.Context, st store.Store, runs []result.Run, run res
 	// Worst first.
 	slices.SortStableFunc(out.Found, func(a, b compare.Delta) int { return cmp.Compare(math.Abs(b.Change), math.Abs(a.Change)) })
 	return out, nil
-}
-
-// NumV prints a metric that may not have been measured: "–" when it was not.
-func NumV(v metrics.Value) string {
-	if x, ok := v.Get(); ok {
-		return Num(x)
-	}
-	return "–"
-}
-
-// Num prints a metric compactly, as reports and rankings show them.
-func Num(v float64) string {
-	switch {
-	case math.Abs(v) >= 100:
-		return fmt.Sprintf("%.0f", v)
-	case math.Abs(v) >= 1:
-		return fmt.Sprintf("%.2f", v)
-	}
-	return fmt.Sprintf("%.3g", v)
 }

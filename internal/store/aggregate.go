@@ -2,9 +2,14 @@ package store
 
 import (
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/llmsweep/llmsweep/internal/metrics"
 )
@@ -201,4 +206,39 @@ func (s *store) aggregateGo(ctx context.Context, q AggregateQuery) ([]Aggregate,
 		return strings.Compare(a.Metric, b.Metric)
 	})
 	return out, nil
+}
+
+// WriteAggregates writes aggregates grouped by the keys by, as a table, JSON
+// or CSV (format).
+func WriteAggregates(w io.Writer, format string, by []string, rows []Aggregate) error {
+	num := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
+	header := append(slices.Clone(by), "metric", "n", "mean", "median", "p95", "p99")
+	cells := func(a Aggregate) []string {
+		return append(slices.Clone(a.Group), a.Metric, strconv.Itoa(a.N), num(a.Mean), num(a.Median), num(a.P95), num(a.P99))
+	}
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			By         []string    `json:"by"`
+			Aggregates []Aggregate `json:"aggregates"`
+		}{slices.Clone(by), rows})
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write(header)
+		for _, a := range rows {
+			cw.Write(cells(a))
+		}
+		cw.Flush()
+		return cw.Error()
+	case "table":
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, strings.ToUpper(strings.Join(header, "\t")))
+		for _, a := range rows {
+			fmt.Fprintln(tw, strings.Join(cells(a), "\t"))
+		}
+		return tw.Flush()
+	}
+	return fmt.Errorf("aggregates: format %q: want table, json or csv", format)
 }

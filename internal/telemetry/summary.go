@@ -1,7 +1,9 @@
 package telemetry
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 
 	"gonum.org/v1/gonum/stat"
 
@@ -110,4 +112,37 @@ func (s *Summary) Values() map[string]float64 {
 		m["gpu_memory_gib"] = v / (1 << 30)
 	}
 	return m
+}
+
+// String prints the summary compactly: "GPU 81% (p95 97%), 40.2 GiB, 310 W"
+// for NVML, "CPU 95%, RSS 1.20 GiB" for process sampling, "–" when there is
+// none. A nil summary is "–".
+func (s *Summary) String() string {
+	if s == nil {
+		return "–"
+	}
+	var parts []string
+	if v, ok := s.GPUUtilMean.Get(); ok {
+		p := fmt.Sprintf("GPU %.0f%%", v)
+		if q, ok := s.GPUUtilP95.Get(); ok {
+			p += fmt.Sprintf(" (p95 %.0f%%)", q)
+		}
+		parts = append(parts, p)
+	}
+	if v, ok := s.MemUsedPeakBytes.Get(); ok {
+		parts = append(parts, fmt.Sprintf("%.1f GiB", v/(1<<30)))
+	}
+	if v, ok := s.PowerMeanW.Get(); ok {
+		parts = append(parts, fmt.Sprintf("%.0f W", v))
+	}
+	if v, ok := s.CPUMeanPct.Get(); ok {
+		parts = append(parts, fmt.Sprintf("CPU %.0f%%", v))
+	}
+	if v, ok := s.RSSPeakBytes.Get(); ok {
+		parts = append(parts, fmt.Sprintf("RSS %.2f GiB", v/(1<<30)))
+	}
+	if len(parts) == 0 {
+		return "–"
+	}
+	return strings.Join(parts, ", ")
 }
