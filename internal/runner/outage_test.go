@@ -3,7 +3,6 @@ package runner_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -65,13 +64,13 @@ func TestPostgresOutage(t *testing.T) {
 	// Its own campaign: the quickstart at eight load points, with 10 ms
 	// between tokens, runs for several seconds, so that PostgreSQL is back
 	// while the run still goes and the run itself catches the store up.
-	srv := scriptserver.Start(scriptserver.Script{Delay: 10 * time.Millisecond})
+	srv := scriptserver.Start(scriptserver.Script{Delay: 15 * time.Millisecond})
 	defer srv.Close()
 	set, c, configs := outageCampaign(t)
 	opt := options(t, srv.URL)
 	opt.Store = st
-	var logs strings.Builder
-	opt.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
+	logs := &syncWriter{}
+	opt.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	var ended atomic.Bool
 	backInRun := make(chan bool, 1)
 	go func() {
@@ -79,7 +78,10 @@ func TestPostgresOutage(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		pgctl(t, "stop")
-		time.Sleep(time.Second)
+		// Back once the run has seen the store down, while it still goes.
+		for deadline := time.Now().Add(time.Minute); !logs.contains(unavailable) && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+		}
 		pgctl(t, "start")
 		waitReady()
 		backInRun <- !ended.Load()
@@ -109,7 +111,7 @@ func TestPostgresOutage(t *testing.T) {
 	if rows != 20*len(configs) || distinct != rows {
 		t.Errorf("%d request rows, %d distinct (config, index); want %d, none twice", rows, distinct, 20*len(configs))
 	}
-	if !strings.Contains(logs.String(), "results store unavailable; results stay spooled in the run log") {
+	if !logs.contains(unavailable) {
 		t.Errorf("the outage was never seen by the run:\n%s", logs.String())
 	}
 }
@@ -139,13 +141,25 @@ func outageCampaign(t *testing.T) (*campaign.Set, campaign.Campaign, []matrix.Co
 	return set, c, configs
 }
 
+// unavailable is what the runner logs when a flush to the store fails.
+const unavailable = "results store unavailable; results stay spooled in the run log"
+
+// syncWriter collects log lines from several goroutines.
 type syncWriter struct {
 	mu sync.Mutex
-	w  io.Writer
+	b  strings.Builder
 }
 
 func (s *syncWriter) Write(b []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.w.Write(b)
+	return s.b.Write(b)
 }
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncWriter) contains(x string) bool { return strings.Contains(s.String(), x) }
