@@ -3,6 +3,10 @@
 
 GO      ?= go
 BIN     := bin
+# llmsweep --version prints these; a build outside git says dev/unknown.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/llmsweep/llmsweep/internal/cli.version=$(VERSION) -X github.com/llmsweep/llmsweep/internal/cli.commit=$(COMMIT)
 # The plugin SDK is its own Go module (plugins/sdk/go.mod): the main module uses it
 # through a replace directive, and every target that vets or tests runs in both.
 SDK     := plugins/sdk
@@ -17,7 +21,7 @@ all: build
 
 ## build: compile the CLI and the framework plugins into bin/
 build:
-	$(GO) build -o $(BIN)/llmsweep ./cmd/llmsweep
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/llmsweep ./cmd/llmsweep
 	@for p in $(PLUGINS); do $(GO) build -o $(BIN)/llmsweep-plugin-$$p ./plugins/$$p || exit 1; done
 
 ## run: the main job — vet the catalog, campaigns and policies, show the campaigns, compile

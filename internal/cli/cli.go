@@ -7,16 +7,49 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
 
-// Exit codes shared by every command.
+// Exit codes shared by every command (the README's table):
+//
+//	0  it ran, and found nothing to report
+//	1  it ran, and found something: vet problems, a diff, a regression, a config
+//	   that failed, a run over budget
+//	2  it could not run: bad flags or input, an unknown run, a store or cluster
+//	   that cannot be reached
+//	75 interrupted (SIGTERM, the spot warning) after a checkpoint: run again to resume
 const (
 	exitOK    = 0
-	exitFail  = 1 // the input has problems (vet) or differs (diff)
+	exitFail  = 1
 	exitUsage = 2
 )
+
+// version and commit are set by the build (make build's -ldflags); a plain go
+// build falls back to the module's build info.
+var version, commit string
+
+func versionString() string {
+	v, c := version, commit
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v == "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && c == "" {
+				c = s.Value
+			}
+		}
+	}
+	if v == "" || v == "(devel)" {
+		v = "dev"
+	}
+	if c == "" {
+		c = "unknown"
+	}
+	return v + " (commit " + c + ")"
+}
 
 // exitError ends a command with a code after its output is written.
 type exitError struct{ code int }
@@ -52,7 +85,9 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Long:          "llmsweep vets, compiles and runs benchmark campaigns written in CUE.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionString(),
 	}
+	root.SetVersionTemplate("llmsweep {{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newVet(), newCompile(), newValidateModel(), newDiff(), newRank(), newPlugins(), newRun(), newExec(), newResults(), newCompare(), newApply(), newStatus(), newPlan(), newAggregate(), newRefreshViews(), newInvalidateCache(), newReport(), newNotify(), newArchive())
