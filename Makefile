@@ -8,7 +8,7 @@ export GOFLAGS
 
 PLUGINS := vllm tgi lmdeploy openai sim
 
-.PHONY: all build run test e2e test-outage test-k8s check check-generated fuzz generate proto bench clean
+.PHONY: all build run test e2e test-outage test-k8s test-timescale check check-generated fuzz generate proto bench clean
 
 all: build
 
@@ -54,6 +54,17 @@ test-outage:
 ## module proxy into ~/.cache/llmsweep/k8s (about 8 minutes the first time, then cached)
 test-k8s:
 	assets=$$(tools/k8s/build.sh) && LLMSWEEP_K8S=1 LLMSWEEP_K8S_ASSETS=$$assets $(GO) test -count=1 ./internal/kube/...
+
+## test-timescale: the store's whole suite (internal/store and every package whose tests
+## use storetest) and the outage test against PostgreSQL with TimescaleDB 2.28.3, the
+## Apache-2 edition: tools/timescale/cluster.sh builds it from ../shared/timescaledb
+## (cached in ~/.cache/llmsweep/timescaledb; minutes the first time) and starts a second
+## cluster on port 5433 with it preloaded, leaving the main server untouched
+test-timescale:
+	url=$$(tools/timescale/cluster.sh) && \
+	  pkgs=$$($(GO) list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... | awk '/internal\/store\/storetest/ {print $$1}') && \
+	  LLMSWEEP_TEST_POSTGRES="$$url" LLMSWEEP_TEST_TIMESCALE=1 $(GO) test -count=1 $$pkgs && \
+	  LLMSWEEP_TEST_POSTGRES="$$url" LLMSWEEP_PG_OUTAGE=1 $(GO) test -count=1 -v -run '^TestPostgresOutage$$' ./internal/runner
 
 ## check-generated: fail when generated/ is not what `make generate` would write
 check-generated: build
