@@ -77,7 +77,8 @@ check:
 
 ## fuzz: run the parsers' fuzzers, FUZZTIME each (5m by default): the CUE loader, the
 ## SSE parser, the stream chunk decoder and client, the ShareGPT loader, Argo's
-## workflow.failures (notify) and the published points file (plan --validate)
+## workflow.failures (notify), PagerDuty's answers (notify) and the published points
+## file (plan --validate)
 FUZZTIME ?= 5m
 fuzz:
 	$(GO) test ./internal/campaign -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
@@ -86,6 +87,7 @@ fuzz:
 	$(GO) test ./plugins/sdk/stream -run '^$$' -fuzz '^FuzzDo$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/sharegpt -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/notify -run '^$$' -fuzz '^FuzzParseArgoFailures$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/notify -run '^$$' -fuzz '^FuzzPagerDutyOutcome$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/sim -run '^$$' -fuzz '^FuzzReadPoints$$' -fuzztime $(FUZZTIME)
 
 ## generate: rewrite generated/ from the campaigns
