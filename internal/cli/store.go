@@ -151,13 +151,9 @@ policy expires the rows (community edition), it does nothing and says so.
 Results, runs and configs are never touched.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			now := time.Now()
-			if at != "" {
-				t, err := time.Parse(time.RFC3339, at)
-				if err != nil {
-					return fmt.Errorf("--now: %v", err)
-				}
-				now = t
+			now, err := parseNow(at)
+			if err != nil {
+				return err
 			}
 			if olderThan <= 0 {
 				return fmt.Errorf("--older-than %s: want a positive duration", olderThan)

@@ -1,11 +1,9 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -168,27 +166,11 @@ func pagerDutySummary(m Message) string {
 // Send posts the event once. 202 is done; 400 is final and names what the
 // API found wrong; 429 and 5xx are retried by Send's backoff.
 func (p *PagerDuty) Send(ctx context.Context, m Message) error {
-	c := p.Client
-	if c == nil {
-		c = &http.Client{Timeout: DefaultTimeout}
-	}
-	body, err := json.Marshal(p.Event(m))
+	code, raw, err := post(ctx, p.Client, p.endpoint(), p.Event(m), 64<<10)
 	if err != nil {
-		return backoff.Permanent(err)
+		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint(), bytes.NewReader(body))
-	if err != nil {
-		return backoff.Permanent(fmt.Errorf("bad URL: %v", redactURL(err)))
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "llmsweep")
-	resp, err := c.Do(req)
-	if err != nil {
-		return redactURL(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return pagerDutyOutcome(resp.StatusCode, raw)
+	return pagerDutyOutcome(code, raw)
 }
 
 // pagerDutyOutcome reads the Events API's answer: nil for an accepted event,
