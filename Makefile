@@ -71,7 +71,7 @@ test-timescale:
 	url=$$(tools/timescale/cluster.sh) && \
 	  pkgs=$$($(GO) list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... | awk '/internal\/store\/storetest/ {print $$1}') && \
 	  LLMSWEEP_TEST_POSTGRES="$$url" LLMSWEEP_TEST_TIMESCALE=1 $(GO) test -count=1 $$pkgs && \
-	  LLMSWEEP_TEST_POSTGRES="$$url" LLMSWEEP_PG_OUTAGE=1 $(GO) test -count=1 -v -run '^TestPostgresOutage$$' ./internal/runner
+	  LLMSWEEP_TEST_POSTGRES="$$url" LLMSWEEP_TEST_TIMESCALE=1 LLMSWEEP_PG_OUTAGE=1 $(GO) test -count=1 -v -run '^TestPostgresOutage$$' ./internal/runner
 
 ## check-generated: fail when generated/ is not what `make generate` would write
 check-generated: build

@@ -71,6 +71,14 @@ func TestPostgresOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	info, err := store.Describe(ctx, storetest.WithSearchPath(base, schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("raw rows on %s: %s", info.Where, info.Layout)
+	if os.Getenv("LLMSWEEP_TEST_TIMESCALE") != "" && info.Layout != "timescale" {
+		t.Fatalf("make test-timescale, but the store's layout is %s", info.Layout)
+	}
 
 	srv := scriptserver.Start(scriptserver.Script{Delay: 2 * time.Millisecond})
 	defer srv.Close()

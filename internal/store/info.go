@@ -138,6 +138,9 @@ func describePostgres(ctx context.Context, pg *pgBackend, info *Info) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	if ok, err := hasFeatures(ctx, pg); err != nil || !ok {
+		return err
+	}
 	rows, err = pg.query(ctx, `SELECT feature, choice, detail, decided FROM store_features
 		ORDER BY decided, array_position(ARRAY['hypertables', 'compression', 'raw_retention'], feature), feature`)
 	if err != nil {

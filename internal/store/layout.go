@@ -178,6 +178,9 @@ func checkLayout(ctx context.Context, q querier, schema string, want Layout) err
 // feature is tried under a savepoint: the Apache-2 edition refuses it with
 // SQLSTATE 0A000, which rolls back to the savepoint and picks the fallback.
 func setupTimescale(ctx context.Context, q querier, schema string) error {
+	if ok, err := hasFeatures(ctx, q); err != nil || !ok {
+		return err // a schema from before store_features: nothing to record in
+	}
 	var decided bool
 	if err := q.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM store_features)`).Scan(&decided); err != nil {
 		return fmt.Errorf("store_features: %w", err)
@@ -237,6 +240,13 @@ func setupTimescale(ctx context.Context, q querier, schema string) error {
 			"feature", f.Name, "choice", f.Choice, "detail", f.Detail)
 	}
 	return nil
+}
+
+// hasFeatures says whether the schema has the store_features table.
+func hasFeatures(ctx context.Context, q querier) (bool, error) {
+	var ok bool
+	err := q.queryRow(ctx, `SELECT to_regclass(quote_ident(current_schema()) || '.store_features') IS NOT NULL`).Scan(&ok)
+	return ok, err
 }
 
 func interval(d time.Duration) string {
