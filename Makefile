@@ -12,10 +12,17 @@ LDFLAGS := -X github.com/llmsweep/llmsweep/internal/cli.version=$(VERSION) -X gi
 SDK     := plugins/sdk
 GOFLAGS ?= -buildvcs=false
 export GOFLAGS
+# go-nvml's cgo code calls NVML functions that NVIDIA marks deprecated, and gcc
+# warns at each (about 150 lines on a fresh build, before anything else). Go
+# has no per-package cgo flags: this silences that one warning class for every
+# cgo package built here, go-nvml and the standard library's, which raise none.
+# Go's defaults (-O2 -g) are kept.
+CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
+export CGO_CFLAGS
 
 PLUGINS := vllm tgi lmdeploy sglang trtllm openai sim
 
-.PHONY: all build run test e2e test-outage test-k8s check check-generated fuzz generate proto bench clean
+.PHONY: all build run test e2e test-outage test-k8s test-timescale check check-generated fuzz generate proto bench clean
 
 all: build
 
@@ -63,6 +70,17 @@ test-outage:
 test-k8s:
 	assets=$$(tools/k8s/build.sh) && LLMSWEEP_K8S=1 LLMSWEEP_K8S_ASSETS=$$assets $(GO) test -count=1 ./internal/kube/...
 
+## test-timescale: the store's whole suite (internal/store and every package whose tests
+## use storetest) and the outage test against PostgreSQL with TimescaleDB 2.28.3, the
+## Apache-2 edition: tools/timescale/cluster.sh builds it from ../shared/timescaledb
+## (cached in ~/.cache/llmsweep/timescaledb; minutes the first time) and starts a second
+## cluster on port 5433 with it preloaded, leaving the main server untouched
+test-timescale:
+	url=$$(tools/timescale/cluster.sh) && \
+	  pkgs=$$($(GO) list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... | awk '/internal\/store\/storetest/ {print $$1}') && \
+	  LLMSWEEP_TEST_POSTGRES="$$url" LLMSWEEP_TEST_TIMESCALE=1 $(GO) test -count=1 $$pkgs && \
+	  LLMSWEEP_TEST_POSTGRES="$$url" LLMSWEEP_TEST_TIMESCALE=1 LLMSWEEP_PG_OUTAGE=1 $(GO) test -count=1 -v -run '^TestPostgresOutage$$' ./internal/runner
+
 ## check-generated: fail when generated/ is not what `make generate` would write
 check-generated: build
 	@$(BIN)/llmsweep diff --max 5 || { echo "generated/ is stale (or edited): run make generate and commit the result"; exit 1; }
@@ -75,7 +93,8 @@ check:
 
 ## fuzz: run the parsers' fuzzers, FUZZTIME each (5m by default): the CUE loader, the
 ## SSE parser, the stream chunk decoder and client, the ShareGPT loader, Argo's
-## workflow.failures (notify) and the published points file (plan --validate)
+## workflow.failures (notify), PagerDuty's answers (notify) and the published points
+## file (plan --validate)
 FUZZTIME ?= 5m
 fuzz:
 	$(GO) test ./internal/campaign -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
@@ -84,6 +103,7 @@ fuzz:
 	cd $(SDK) && $(GO) test ./stream -run '^$$' -fuzz '^FuzzDo$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/sharegpt -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/notify -run '^$$' -fuzz '^FuzzParseArgoFailures$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/notify -run '^$$' -fuzz '^FuzzPagerDutyOutcome$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/sim -run '^$$' -fuzz '^FuzzReadPoints$$' -fuzztime $(FUZZTIME)
 
 ## generate: rewrite generated/ from the campaigns

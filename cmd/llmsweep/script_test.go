@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/llmsweep/llmsweep/internal/cli"
@@ -41,6 +44,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"mkcue":   mkcue,
 			"mkbytes": mkbytes,
+			"fakegcs": fakegcs,
 		},
 	})
 }
@@ -96,4 +100,24 @@ func mkbytes(ts *testscript.TestScript, neg bool, args []string) {
 		b.WriteString(strings.NewReplacer(`\n`, "\n", `\t`, "\t").Replace(a))
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), b.Bytes(), 0o644))
+}
+
+// fakegcs BUCKET... starts fake-gcs-server in the test process, with these
+// buckets, for the rest of the script, and points llmsweep's GCS client at it
+// ($STORAGE_EMULATOR_HOST).
+func fakegcs(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: fakegcs BUCKET...")
+	}
+	// The GCS client reads objects through the XML API at the emulator's own
+	// host: PublicHost makes the fake answer there.
+	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{Scheme: "http", Host: "127.0.0.1", PublicHost: "127.0.0.1", Writer: io.Discard})
+	ts.Check(err)
+	ts.Defer(srv.Stop)
+	for _, b := range args {
+		srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: b})
+	}
+	u, err := url.Parse(srv.URL())
+	ts.Check(err)
+	ts.Setenv("STORAGE_EMULATOR_HOST", u.Host)
 }

@@ -242,7 +242,7 @@ func workflowSpec(in Input, model string, batches []matrix.Batch, cmName, quotaN
 		{"refresh-views", []string{"refresh-views", "--bundle", bundle}, true},
 		{"invalidate-cache", []string{"invalidate-cache", "--bundle", bundle}, c.Cache != nil},
 		{"report", []string{"report", "--bundle", bundle, "--run", "{{workflow.uid}}"}, true},
-		{"notify", []string{"notify", "--bundle", bundle, "--run", "{{workflow.uid}}", "--status", "success"}, len(c.Notifications) > 0},
+		{"notify", notifyArgs(c, model, "--status", "success"), len(c.Notifications) > 0},
 		{"archive", []string{"archive", "--bundle", bundle, "--run", "{{workflow.uid}}"}, c.Archive != nil},
 	}
 	prev := batchTasks
@@ -256,8 +256,7 @@ func workflowSpec(in Input, model string, batches []matrix.Batch, cmName, quotaN
 	}
 	spec.Templates = append(spec.Templates,
 		wfv1.Template{Name: "pipeline", DAG: dag},
-		step("on-exit", "notify", "--bundle", bundle, "--run", "{{workflow.uid}}", "--status", "{{workflow.status}}",
-			"--failures", "{{workflow.failures}}", "--on-exit"),
+		step("on-exit", notifyArgs(c, model, "--status", "{{workflow.status}}", "--failures", "{{workflow.failures}}", "--on-exit")...),
 	)
 	sort.SliceStable(spec.Templates, func(i, j int) bool {
 		return spec.Templates[i].Name == "pipeline" && spec.Templates[j].Name != "pipeline"
@@ -281,6 +280,20 @@ func container(image string, args []string) *corev1.Container {
 	}
 }
 
+// notifyArgs is the notify step's command line. With a PagerDuty
+// notification it names the Workflow's model, which scopes the alert's dedup
+// key, so that one model's failure is not resolved by another's success.
+func notifyArgs(c campaign.Campaign, model string, more ...string) []string {
+	args := []string{"notify", "--bundle", campaignMount + "/bundle.json", "--run", "{{workflow.uid}}"}
+	for _, n := range c.Notifications {
+		if n.Kind == "pagerduty" {
+			args = append(args, "--model", model)
+			break
+		}
+	}
+	return append(args, more...)
+}
+
 // notifyEnv passes the notification secrets the campaign names (webhook_env,
 // url_env, smtp_env) to the notify steps, from the llmsweep-notifications
 // Secret, keyed by the variable's name.
@@ -288,9 +301,13 @@ func notifyEnv(c campaign.Campaign) []corev1.EnvVar {
 	seen := map[string]bool{}
 	var env []corev1.EnvVar
 	for _, n := range c.Notifications {
-		name := n.WebhookEnv + n.URLEnv + n.SMTPEnv // one is set, by kind
-		if n.Kind == "email" && name == "" {
+		name := n.WebhookEnv + n.URLEnv + n.SMTPEnv + n.RoutingKeyEnv // one is set, by kind
+		switch {
+		case name != "":
+		case n.Kind == "email":
 			name = "LLMSWEEP_SMTP_URL"
+		case n.Kind == "pagerduty":
+			name = "LLMSWEEP_PAGERDUTY_ROUTING_KEY"
 		}
 		if name == "" || seen[name] {
 			continue

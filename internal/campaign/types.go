@@ -178,6 +178,10 @@ type Notification struct {
 	SMTPEnv    string   `json:"smtp_env,omitempty"`
 	URLEnv     string   `json:"url_env,omitempty"`
 	On         []string `json:"on"`
+	// PagerDuty only.
+	RoutingKeyEnv string `json:"routing_key_env,omitempty"`
+	Severity      string `json:"severity,omitempty"`
+	EventsURL     string `json:"events_url,omitempty"`
 }
 
 // SequenceLength is one fixed input/output length pair of the grid.

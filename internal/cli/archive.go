@@ -73,13 +73,9 @@ func newArchivePrune() *cobra.Command {
 metadata lies in the past. Objects without that metadata are left alone.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			now := time.Now()
-			if at != "" {
-				t, err := time.Parse(time.RFC3339, at)
-				if err != nil {
-					return fmt.Errorf("--now: %v", err)
-				}
-				now = t
+			now, err := parseNow(at)
+			if err != nil {
+				return err
 			}
 			b, err := archive.Open(cmd.Context(), args[0])
 			if err != nil {
@@ -105,6 +101,18 @@ metadata lies in the past. Objects without that metadata are left alone.`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list what would be deleted, delete nothing")
 	cmd.Flags().StringVar(&at, "now", "", "prune as of this RFC 3339 `time` instead of now")
 	return cmd
+}
+
+// parseNow reads a --now flag: an RFC 3339 time, or now when empty.
+func parseNow(at string) (time.Time, error) {
+	if at == "" {
+		return time.Now(), nil
+	}
+	t, err := time.Parse(time.RFC3339, at)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--now: %v", err)
+	}
+	return t, nil
 }
 
 func newArchiveLifecycle() *cobra.Command {

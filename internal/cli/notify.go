@@ -36,17 +36,21 @@ func (f *tailFlags) add(cmd *cobra.Command) {
 
 func newNotify() *cobra.Command {
 	var f tailFlags
-	var status, failures, reportURL string
+	var status, failures, reportURL, model string
 	var onExit bool
 	retry := notify.DefaultRetry
 	timeout := notify.DefaultTimeout
 	cmd := &cobra.Command{
 		Use:   "notify [campaign files...] --run ID --status success|failure",
-		Short: "Announce a run's outcome on the campaign's Slack, email and webhook targets",
+		Short: "Announce a run's outcome on the campaign's Slack, email, webhook and PagerDuty targets",
 		Long: `notify sends the campaign's notifications for a run: a Slack incoming webhook
 (Block Kit), email through SMTP (STARTTLS or implicit TLS, with authentication),
-or a generic JSON webhook. Each notification's on: list says whether it wants
-successes, failures or both.
+a generic JSON webhook, or a PagerDuty alert (Events API v2). Each notification's
+on: list says whether it wants successes, failures or both.
+
+PagerDuty hears both: a failed run, or configs that failed every retry, trigger
+an alert with the dedup key llmsweep/CAMPAIGN (llmsweep/CAMPAIGN/MODEL with
+--model, as each pipeline Workflow passes it); the next clean run resolves it.
 
 On success the message summarizes the run from the store: configs done and
 failed, the top recommendation under the campaign's policy, and a link to the
@@ -55,7 +59,7 @@ failure (the pipeline's onExit handler passes Argo's {{workflow.status}} and
 {{workflow.failures}}) it names each failed step and its reason.
 
 Secrets come from the environment only: the variable the campaign names
-(webhook_env, url_env, smtp_env), or a file at $NAME_FILE. An SMTP URL reads
+(webhook_env, url_env, smtp_env, routing_key_env), or a file at $NAME_FILE. An SMTP URL reads
 smtp://USER:PASSWORD@HOST:587?from=ADDRESS (STARTTLS) or smtps://…:465.
 
 Each target is retried with exponential backoff. A target that fails every
@@ -69,7 +73,7 @@ never touched.`,
 			if err != nil {
 				return err
 			}
-			m := notify.Message{Campaign: c.Name, Run: f.run, Status: status, Success: notify.IsSuccess(status)}
+			m := notify.Message{Campaign: c.Name, Run: f.run, Model: model, Status: status, Success: notify.IsSuccess(status)}
 			if m.Failures, err = notify.ParseArgoFailures(failures); err != nil {
 				return err
 			}
@@ -103,6 +107,8 @@ never touched.`,
 					t.Client = &http.Client{Timeout: timeout}
 				case *notify.Webhook:
 					t.Client = &http.Client{Timeout: timeout}
+				case *notify.PagerDuty:
+					t.Client = &http.Client{Timeout: timeout}
 				}
 			}
 			if err := notify.Send(cmd.Context(), targets, m, retry); err != nil {
@@ -118,6 +124,7 @@ never touched.`,
 	f.add(cmd)
 	cmd.Flags().StringVar(&status, "status", "", "the run's outcome: success, failure, or Argo's workflow.status (Succeeded, Failed, Error)")
 	cmd.Flags().StringVar(&failures, "failures", "", "Argo's {{workflow.failures}}: a JSON array of the failed steps")
+	cmd.Flags().StringVar(&model, "model", "", "the model the run covered (one pipeline Workflow): scopes PagerDuty's dedup key")
 	cmd.Flags().BoolVar(&onExit, "on-exit", false, "called by the workflow's onExit handler: announce failures only, as the pipeline's notify step announced a success")
 	cmd.Flags().StringVar(&reportURL, "report-url", os.Getenv("LLMSWEEP_REPORT_URL"), "the report's `URL` to link (default $LLMSWEEP_REPORT_URL, else the local report)")
 	cmd.Flags().IntVar(&retry.Tries, "tries", retry.Tries, "attempts per target")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/notify/notifytest"
 	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/store"
 )
@@ -126,4 +127,75 @@ func readAll(r *http.Request) []byte {
 	var b bytes.Buffer
 	b.ReadFrom(r.Body)
 	return b.Bytes()
+}
+
+// TestNotifyPagerDuty runs the pipeline's notify steps against a local Events
+// API v2 endpoint: the onExit handler of a failed Workflow triggers the
+// campaign's and model's alert (429 retried), the next clean run's notify step
+// resolves it.
+func TestNotifyPagerDuty(t *testing.T) {
+	dir := t.TempDir()
+	url := "sqlite://" + filepath.Join(dir, "results.db")
+	ctx := context.Background()
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []string{"run1", "run2"} {
+		if _, err := st.CreateRun(ctx, result.Run{ID: run, Campaign: "demo", MatrixHash: "h", Configs: 2, Started: time.Unix(1e9, 0)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.PutFailure(ctx, result.Failure{Run: "run1", Fingerprint: strings.Repeat("c", 64), Attempt: 3, Final: true,
+		Reason: "server exited: CUDA out of memory", Time: time.Unix(1e9, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	pd := notifytest.NewPagerDuty()
+	defer pd.Close()
+	key := filepath.Join(dir, "routing-key")
+	os.WriteFile(key, []byte("R0UT1NGK3Y0123456789abcdef012345\n"), 0o600)
+	t.Setenv("LLMSWEEP_PAGERDUTY_ROUTING_KEY_FILE", key) // as a mounted Secret
+	camp := filepath.Join(dir, "demo.cue")
+	os.WriteFile(camp, []byte(`campaigns: demo: {
+	description: "paging demo"
+	models: ["llama-3.2-1b-instruct"]
+	select: {hardware: ["l4-x1"], frameworks: ["vllm"], quantizations: ["bf16"], workloads: ["chat"]}
+	grid: concurrency: [1]
+	notifications: [{kind: "pagerduty", severity: "critical", events_url: "`+pd.URL+`"}]
+}
+`), 0o644)
+
+	pd.Throttle(1)
+	var out, errb bytes.Buffer
+	args := []string{"notify", camp, "--store", url, "--run", "run1", "--model", "llama-3.2-1b-instruct", "--status", "Failed", "--on-exit",
+		"--failures", `[{"displayName":"batch-b1","message":"OOMKilled","templateName":"serve","phase":"Failed","podName":"p","finishedAt":null}]`,
+		"--report-url", "https://reports.example.com/demo/run1.html", "--retry-backoff", "1ms"}
+	if code := Run(args, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	dedup := "llmsweep/demo/llama-3.2-1b-instruct"
+	if a := pd.Alert(dedup); !a.Open || a.Triggers != 1 || pd.Requests() != 2 {
+		t.Fatalf("alert %+v after %d requests (one throttled)", a, pd.Requests())
+	}
+	e := pd.Events()[0]
+	for _, want := range []string{"campaign demo FAILED (run run1, Failed)", "batch-b1: OOMKilled",
+		"config cccccccccccc: server exited: CUDA out of memory", "report https://reports.example.com/demo/run1.html"} {
+		if !strings.Contains(e.Payload.Summary, want) {
+			t.Errorf("summary lacks %q: %s", want, e.Payload.Summary)
+		}
+	}
+	if e.Payload.Severity != "critical" || !strings.Contains(out.String(), "notified pagerduty "+pd.Server.URL) {
+		t.Errorf("severity %q, stdout %s", e.Payload.Severity, out.String())
+	}
+
+	// The next Workflow of the campaign and model succeeds: resolved.
+	args = []string{"notify", camp, "--store", url, "--run", "run2", "--model", "llama-3.2-1b-instruct", "--status", "success", "--retry-backoff", "1ms"}
+	if code := Run(args, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if a := pd.Alert(dedup); a.Open || a.Resolves != 1 {
+		t.Errorf("after the clean run: %+v", a)
+	}
 }

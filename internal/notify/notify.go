@@ -1,6 +1,7 @@
 // Package notify announces the end of a pipeline run: a Slack incoming webhook
-// (Block Kit), email through SMTP with STARTTLS and authentication, or a generic
-// JSON webhook. Every target is retried with exponential backoff; a target that
+// (Block Kit), email through SMTP with STARTTLS and authentication, a generic
+// JSON webhook, or a PagerDuty alert (Events API v2) that a later clean run
+// resolves. Every target is retried with exponential backoff; a target that
 // stays down fails with an error that names it, and nothing here ever touches
 // the stored results.
 package notify
@@ -20,6 +21,9 @@ import (
 type Message struct {
 	Campaign string `json:"campaign"`
 	Run      string `json:"run"`
+	// Model is the model the run covered, where it covered one (the pipeline
+	// runs one Workflow per campaign and model).
+	Model string `json:"model,omitempty"`
 	// Success is true for a run that finished; Status is the status as given
 	// (success, or Argo's workflow.status: Succeeded, Failed, Error).
 	Success bool   `json:"success"`

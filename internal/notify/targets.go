@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
@@ -38,7 +39,8 @@ func Targets(ns []campaign.Notification, success bool, getenv func(string) strin
 	}
 	var out []Target
 	for i, n := range ns {
-		if !wants(n.On, want) {
+		// PagerDuty hears both outcomes: a failure triggers, a success resolves.
+		if n.Kind != "pagerduty" && !wants(n.On, want) {
 			continue
 		}
 		where := fmt.Sprintf("notifications[%d] (%s)", i, n.Kind)
@@ -75,6 +77,25 @@ func Targets(ns []campaign.Notification, success bool, getenv func(string) strin
 				return nil, fmt.Errorf("%s: SMTP URL in $%s: %w", where, env, err)
 			}
 			out = append(out, &Email{Server: s, To: n.To})
+		case "pagerduty":
+			env := n.RoutingKeyEnv
+			if env == "" {
+				env = "LLMSWEEP_PAGERDUTY_ROUTING_KEY"
+			}
+			key, err := Secret(env, getenv)
+			if err != nil {
+				return nil, fmt.Errorf("%s: routing key: %w", where, err)
+			}
+			u := n.EventsURL
+			if u != "" {
+				if err := checkHTTP(u); err != nil {
+					return nil, fmt.Errorf("%s: events_url %q: %w", where, u, err)
+				}
+			}
+			if n.Severity != "" && !slices.Contains(Severities, n.Severity) {
+				return nil, fmt.Errorf("%s: severity %q: want one of %s", where, n.Severity, strings.Join(Severities, ", "))
+			}
+			out = append(out, &PagerDuty{RoutingKey: key, URL: u, Severity: n.Severity})
 		default:
 			return nil, fmt.Errorf("%s: unknown kind", where)
 		}

@@ -91,6 +91,23 @@ func WebhookPayload(m Message) map[string]any {
 }
 
 func postJSON(ctx context.Context, c *http.Client, u string, body any) error {
+	code, reply, err := post(ctx, c, u, body, 512)
+	if err != nil || code/100 == 2 {
+		return err
+	}
+	err = fmt.Errorf("HTTP %d %s: %s", code, http.StatusText(code), strings.TrimSpace(string(reply)))
+	switch {
+	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
+		return err
+	default:
+		return backoff.Permanent(err) // a 4xx will not change on retry
+	}
+}
+
+// post sends body as JSON, once, and returns the answer's status code and
+// up to limit bytes of its body. An error it returns is final where wrapped
+// by backoff.Permanent (a body that cannot be encoded, a bad URL).
+func post(ctx context.Context, c *http.Client, u string, body any, limit int64) (int, []byte, error) {
 	if c == nil {
 		c = &http.Client{Timeout: DefaultTimeout}
 	}
@@ -98,30 +115,21 @@ func postJSON(ctx context.Context, c *http.Client, u string, body any) error {
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false) // Slack's <url|text> links stay readable
 	if err := enc.Encode(body); err != nil {
-		return backoff.Permanent(err)
+		return 0, nil, backoff.Permanent(err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, &b)
 	if err != nil {
-		return backoff.Permanent(fmt.Errorf("bad URL: %v", redactURL(err)))
+		return 0, nil, backoff.Permanent(fmt.Errorf("bad URL: %v", redactURL(err)))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "llmsweep")
 	resp, err := c.Do(req)
 	if err != nil {
-		return redactURL(err)
+		return 0, nil, redactURL(err)
 	}
 	defer resp.Body.Close()
-	reply, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	if resp.StatusCode/100 == 2 {
-		return nil
-	}
-	err = fmt.Errorf("HTTP %s: %s", resp.Status, strings.TrimSpace(string(reply)))
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
-		return err
-	default:
-		return backoff.Permanent(err) // a 4xx will not change on retry
-	}
+	reply, _ := io.ReadAll(io.LimitReader(resp.Body, limit))
+	return resp.StatusCode, reply, nil
 }
 
 // redactURL drops the URL from a net/http error: webhook URLs are secrets.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -18,12 +19,14 @@ import (
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/runner"
 	"github.com/llmsweep/llmsweep/internal/store"
+	"github.com/llmsweep/llmsweep/internal/store/storetest"
 	"github.com/llmsweep/llmsweep/plugins/sdk/scriptserver"
 )
 
-// pgctl stops or starts the machine's PostgreSQL cluster.
-func pgctl(t *testing.T, action string) {
-	out, err := exec.Command("sh", "-c", "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n1) main "+action).CombinedOutput()
+// pgctl stops or starts the Debian cluster that listens on the test server's
+// port: the machine's main one, or make test-timescale's TimescaleDB one.
+func pgctl(t *testing.T, port, action string) {
+	out, err := exec.Command("sh", "-c", "pg_ctlcluster --skip-systemctl-redirect $(pg_lsclusters -h | awk -v p="+port+" '$3 == p {print $1, $2; exit}') "+action).CombinedOutput()
 	if err != nil {
 		t.Logf("pg_ctlcluster %s: %v\n%s", action, err, out)
 	}
@@ -31,14 +34,23 @@ func pgctl(t *testing.T, action string) {
 
 // PostgreSQL stopped in the middle of a run and started again: the run log
 // spools what the store missed, and the store ends with every result and
-// record exactly once. It stops the shared server, so it runs on its own:
-// make test-outage (LLMSWEEP_PG_OUTAGE=1), which .ci/run calls after make test.
+// record exactly once. It stops the test server (LLMSWEEP_TEST_POSTGRES, else
+// the shared one), so it runs on its own: make test-outage and make
+// test-timescale (LLMSWEEP_PG_OUTAGE=1), which .ci/run calls after make test.
 func TestPostgresOutage(t *testing.T) {
 	if os.Getenv("LLMSWEEP_PG_OUTAGE") == "" {
 		t.Skip("stops the shared PostgreSQL: make test-outage runs it alone")
 	}
 	ctx := context.Background()
-	base := "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	base := storetest.ServerURL()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "5432"
+	}
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
 		t.Fatal(err)
@@ -49,17 +61,25 @@ func TestPostgresOutage(t *testing.T) {
 	}
 	conn.Close(ctx)
 	t.Cleanup(func() {
-		pgctl(t, "start")
+		pgctl(t, port, "start")
 		if c, err := pgx.Connect(ctx, base); err == nil {
 			c.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
 			c.Close(ctx)
 		}
 	})
-	st, err := store.Open(ctx, base+"&search_path="+schema)
+	st, err := store.Open(ctx, storetest.WithSearchPath(base, schema))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	info, err := store.Describe(ctx, storetest.WithSearchPath(base, schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("raw rows on %s: %s", info.Where, info.Layout)
+	if os.Getenv("LLMSWEEP_TEST_TIMESCALE") != "" && info.Layout != "timescale" {
+		t.Fatalf("make test-timescale, but the store's layout is %s", info.Layout)
+	}
 
 	// Its own campaign: the quickstart at eight load points, with 10 ms
 	// between tokens, runs for several seconds, so that PostgreSQL is back
@@ -77,13 +97,13 @@ func TestPostgresOutage(t *testing.T) {
 		for srv.Requests.Load() < 5 {
 			time.Sleep(10 * time.Millisecond)
 		}
-		pgctl(t, "stop")
+		pgctl(t, port, "stop")
 		// Back once the run has seen the store down, while it still goes.
 		for deadline := time.Now().Add(time.Minute); !logs.contains(unavailable) && time.Now().Before(deadline); {
 			time.Sleep(50 * time.Millisecond)
 		}
-		pgctl(t, "start")
-		waitReady()
+		pgctl(t, port, "start")
+		waitReady(u.Hostname(), port)
 		backInRun <- !ended.Load()
 	}()
 	rep, err := runner.Run(ctx, set, c, configs, opt)
@@ -116,10 +136,10 @@ func TestPostgresOutage(t *testing.T) {
 	}
 }
 
-// waitReady waits up to 30 s for the machine's PostgreSQL to accept connections.
-func waitReady() {
+// waitReady waits up to 30 s for the PostgreSQL at host:port to accept connections.
+func waitReady(host, port string) {
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		if err := exec.Command("pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432").Run(); err == nil || time.Now().After(deadline) {
+		if err := exec.Command("pg_isready", "-q", "-h", host, "-p", port).Run(); err == nil || time.Now().After(deadline) {
 			return
 		}
 	}

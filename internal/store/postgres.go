@@ -67,7 +67,7 @@ var pgDialect = &dialect{
 // schema take; the second is the schema's name hashed.
 const migrationLock = 0x6c6c6d73 // "llms"
 
-func openPostgres(ctx context.Context, url string) (*pgBackend, error) {
+func openPostgres(ctx context.Context, url string, want Layout) (*pgBackend, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, err
@@ -76,11 +76,7 @@ func openPostgres(ctx context.Context, url string) (*pgBackend, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = migratePostgres(ctx, conn)
-	var layout string
-	if err == nil {
-		err = conn.QueryRow(ctx, `SELECT name FROM schema_version WHERE version = 2`).Scan(&layout)
-	}
+	layout, err := migratePostgres(ctx, conn, want)
 	conn.Close(ctx)
 	if err != nil {
 		return nil, err
@@ -89,15 +85,16 @@ func openPostgres(ctx context.Context, url string) (*pgBackend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pgBackend{pool: pool, pgq: pgq{pool}, timescale: strings.HasSuffix(layout, ".timescale"), months: map[int]bool{}}, nil
+	return &pgBackend{pool: pool, pgq: pgq{pool}, timescale: layout == LayoutTimescale, months: map[int]bool{}}, nil
 }
 
 // migratePostgres migrates in one transaction under an advisory lock keyed by
 // the schema, so that concurrent migrators of one schema run one at a time
 // (CREATE TABLE IF NOT EXISTS alone races on the catalog) and a failed
-// migration leaves nothing half done.
-func migratePostgres(ctx context.Context, conn *pgx.Conn) error {
-	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+// migration leaves nothing half done. It returns the schema's layout.
+func migratePostgres(ctx context.Context, conn *pgx.Conn, want Layout) (Layout, error) {
+	var layout Layout
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		var schema *string
 		if err := tx.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 			return err
@@ -108,11 +105,26 @@ func migratePostgres(ctx context.Context, conn *pgx.Conn) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, migrationLock, *schema); err != nil {
 			return err
 		}
-		if err := applyMigrations(ctx, pgq{tx}, pgDialect, chooseLayout); err != nil {
+		q := pgq{tx}
+		if err := checkLayout(ctx, q, *schema, want); err != nil {
+			return err
+		}
+		choose := func(ctx context.Context, q querier) (string, error) { return chooseLayout(ctx, q, want) }
+		if err := applyMigrations(ctx, q, pgDialect, choose); err != nil {
 			return fmt.Errorf("migrate schema %s: %w", *schema, err)
+		}
+		var err error
+		if layout, err = storedLayout(ctx, q); err != nil {
+			return err
+		}
+		if layout == LayoutTimescale {
+			if err := setupTimescale(ctx, q, *schema); err != nil {
+				return fmt.Errorf("migrate schema %s: %w", *schema, err)
+			}
 		}
 		return nil
 	})
+	return layout, err
 }
 
 // extState is what the server says about the timescaledb extension.
@@ -142,32 +154,6 @@ func detectTimescale(ctx context.Context, q querier) (extState, error) {
 		coalesce(current_setting('shared_preload_libraries', true), '')`).Scan(&s.available, &s.installed, &preload)
 	s.preloaded = preloads(preload, "timescaledb")
 	return s, err
-}
-
-// chooseLayout picks the timescale migrations where the extension exists or
-// can be created, and native partitions otherwise. A CREATE EXTENSION that
-// fails (no privilege) is undone and native partitions are used.
-func chooseLayout(ctx context.Context, q querier) (string, error) {
-	s, err := detectTimescale(ctx, q)
-	if err != nil {
-		return "", err
-	}
-	if !useTimescale(s) {
-		return "native", nil
-	}
-	if s.installed {
-		return "timescale", nil
-	}
-	if _, err := q.exec(ctx, `SAVEPOINT timescaledb`); err != nil {
-		return "", err
-	}
-	if _, err := q.exec(ctx, `CREATE EXTENSION IF NOT EXISTS timescaledb`); err != nil {
-		if _, err := q.exec(ctx, `ROLLBACK TO SAVEPOINT timescaledb`); err != nil {
-			return "", err
-		}
-		return "native", nil
-	}
-	return "timescale", nil
 }
 
 func (p *pgBackend) dialect() *dialect { return pgDialect }

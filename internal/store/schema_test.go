@@ -155,23 +155,18 @@ func TestUseTimescale(t *testing.T) {
 	}
 }
 
-// Without timescaledb (not installed on the test server), requests and
-// utilization are range-partitioned by run start, with monthly partitions made
-// on demand and a DEFAULT partition.
+// Native partitions (what a server without timescaledb gets, and what
+// --layout native asks for): requests and utilization are range-partitioned by
+// run start, with monthly partitions made on demand and a DEFAULT partition.
 func TestNativePartitions(t *testing.T) {
 	url := pgSchemaURL(t)
-	s := open(t, url)
-	pg := s.(*store).b.(*pgBackend)
-	st, err := detectTimescale(ctx, pg)
-	if err != nil {
+	if err := Migrate(ctx, url, LayoutNative); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("timescaledb on the test server: %+v", st)
-	if useTimescale(st) != pg.timescale {
-		t.Fatalf("layout timescale=%v disagrees with the detection %+v", pg.timescale, st)
-	}
+	s := open(t, url)
+	pg := s.(*store).b.(*pgBackend)
 	if pg.timescale {
-		t.Skip("timescaledb is usable here; the native path is not taken")
+		t.Fatal("layout native gave hypertables")
 	}
 	var layout, strategy string
 	pg.queryRow(ctx, `SELECT name FROM schema_version WHERE version = 2`).Scan(&layout)
@@ -259,7 +254,11 @@ func TestPartitionsInOddSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{name}.Sanitize()+" CASCADE")
-	s := open(t, storetest.WithSearchPath(testPostgresURL(), pgx.Identifier{name}.Sanitize()))
+	url := storetest.WithSearchPath(testPostgresURL(), pgx.Identifier{name}.Sanitize())
+	if err := Migrate(ctx, url, LayoutNative); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, url)
 	run := mustRun(t, s, Run{ID: "r", Campaign: "c", Started: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}).ID
 	if err := s.AppendRecords(ctx, run, "fp", 1, recs(0, 2, 0)); err != nil {
 		t.Fatal(err)
@@ -267,6 +266,23 @@ func TestPartitionsInOddSchema(t *testing.T) {
 	var n int
 	if err := c.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{name, "requests_202605"}.Sanitize()).Scan(&n); err != nil || n != 2 {
 		t.Errorf("partition in %q: %d rows, %v", name, n, err)
+	}
+	if !storetest.Timescale(t) {
+		return
+	}
+	// Hypertables too: the extension's schema joins a quoted search path.
+	ts := name + " ts"
+	if _, err := c.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{ts}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{ts}.Sanitize()+" CASCADE")
+	s = open(t, storetest.WithSearchPath(testPostgresURL(), pgx.Identifier{ts}.Sanitize()))
+	run = mustRun(t, s, Run{ID: "r", Campaign: "c", Started: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}).ID
+	if err := s.AppendRecords(ctx, run, "fp", 1, recs(0, 2, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.QueryRow(ctx, `SELECT count(*) FROM timescaledb_information.hypertables WHERE hypertable_schema = $1`, ts).Scan(&n); err != nil || n != 2 {
+		t.Errorf("hypertables in %q: %d, %v", ts, n, err)
 	}
 }
 

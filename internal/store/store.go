@@ -138,7 +138,7 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 		}
 		return newStore(b), nil
 	default:
-		b, err := openPostgres(ctx, target)
+		b, err := openPostgres(ctx, target, LayoutAuto)
 		if err != nil {
 			return nil, fmt.Errorf("store: postgres: %w", err)
 		}

@@ -2,6 +2,12 @@
 // SQLite file in a temporary directory, and a schema of its own in the
 // machine's PostgreSQL (LLMSWEEP_TEST_POSTGRES overrides the server; "off"
 // skips the PostgreSQL cases).
+//
+// On a server that preloads TimescaleDB (make test-timescale starts one), the
+// extension is created once in the test database's public schema, as a
+// database owner would, so that every test schema gets hypertables: a store
+// creating it in its own schema would lose it, and every other test's, when
+// that schema is dropped.
 package storetest
 
 import (
@@ -31,8 +37,9 @@ func ServerURL() string {
 }
 
 var (
-	pgOnce sync.Once
-	pgErr  error
+	pgOnce    sync.Once
+	pgErr     error
+	timescale bool
 )
 
 // RequirePostgres skips the test when there is no PostgreSQL to use.
@@ -46,12 +53,51 @@ func RequirePostgres(t testing.TB) {
 		defer cancel()
 		var c *pgx.Conn
 		if c, pgErr = pgx.Connect(ctx, ServerURL()); pgErr == nil {
+			timescale, pgErr = prepareTimescale(ctx, c)
 			c.Close(ctx)
 		}
 	})
 	if pgErr != nil {
 		t.Skipf("no PostgreSQL at %s (set LLMSWEEP_TEST_POSTGRES): %v", ServerURL(), pgErr)
 	}
+	if os.Getenv("LLMSWEEP_TEST_TIMESCALE") != "" && !timescale {
+		t.Fatalf("LLMSWEEP_TEST_TIMESCALE is set, but the PostgreSQL at %s does not preload timescaledb (tools/timescale/cluster.sh starts one)", ServerURL())
+	}
+}
+
+// prepareTimescale creates the timescaledb extension in the public schema
+// where the server preloads it, and reports whether it did (or found it).
+func prepareTimescale(ctx context.Context, c *pgx.Conn) (bool, error) {
+	var preload string
+	var available, installed bool
+	if err := c.QueryRow(ctx, `SELECT coalesce(current_setting('shared_preload_libraries', true), ''),
+		EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'),
+		EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')`).Scan(&preload, &available, &installed); err != nil {
+		return false, err
+	}
+	if installed {
+		return true, nil
+	}
+	if !available || !strings.Contains(preload, "timescaledb") {
+		return false, nil
+	}
+	// Test packages run in parallel: one of them creates it, and a loser's
+	// error is moot once the extension exists.
+	_, err := c.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS timescaledb SCHEMA public`)
+	if err != nil {
+		if c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')`).Scan(&installed); !installed {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// Timescale reports whether the test server's stores get TimescaleDB
+// hypertables; it skips the test where there is no PostgreSQL.
+func Timescale(t testing.TB) bool {
+	t.Helper()
+	RequirePostgres(t)
+	return timescale
 }
 
 var unsafeChars = regexp.MustCompile(`[^a-z0-9_]+`)

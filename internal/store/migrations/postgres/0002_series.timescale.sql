@@ -1,6 +1,9 @@
 -- Per-request and utilization rows as TimescaleDB hypertables, chunked by their
--- run's start time and compressed once old. Chosen instead of
--- 0002_series.native.sql where the timescaledb extension could be created.
+-- run's start time. Chosen instead of 0002_series.native.sql where the
+-- timescaledb extension could be created. Compression and retention depend on
+-- the server's edition (the Apache-2 build has neither compression nor
+-- policies): the store tries them after this migration and records what it
+-- chose in store_features (see timescale.go).
 -- No foreign keys: a per-row trigger would halve COPY throughput, and the store
 -- writes the parent rows first.
 
@@ -28,12 +31,6 @@ CREATE TABLE requests (
     UNIQUE (run_key, config_key, attempt, idx, run_started)
 );
 SELECT create_hypertable('requests', 'run_started', chunk_time_interval => INTERVAL '7 days');
-ALTER TABLE requests SET (
-    timescaledb.compress,
-    timescaledb.compress_segmentby = 'run_key, config_key',
-    timescaledb.compress_orderby = 'attempt, idx'
-);
-SELECT add_compression_policy('requests', INTERVAL '14 days');
 
 CREATE TABLE utilization (
     run_key         integer NOT NULL,
@@ -52,9 +49,12 @@ CREATE TABLE utilization (
     UNIQUE (run_key, config_key, source, device, time_ns, run_started)
 );
 SELECT create_hypertable('utilization', 'run_started', chunk_time_interval => INTERVAL '7 days');
-ALTER TABLE utilization SET (
-    timescaledb.compress,
-    timescaledb.compress_segmentby = 'run_key, config_key',
-    timescaledb.compress_orderby = 'source, device, time_ns'
+
+-- What the store chose for this server's TimescaleDB edition, one row a
+-- feature, written once when the hypertables are made (llmsweep store info).
+CREATE TABLE store_features (
+    feature text PRIMARY KEY,
+    choice  text NOT NULL,
+    detail  text NOT NULL,
+    decided timestamptz NOT NULL DEFAULT now()
 );
-SELECT add_compression_policy('utilization', INTERVAL '14 days');
