@@ -14,15 +14,34 @@ import (
 //
 // StepMS is a fixed time every engine iteration takes on top (the scheduler,
 // sampling, kernel launches: host work the roofline does not see).
+//
+// MaxSeqs and MaxBatchTokens are the framework's scheduler limits (running
+// sequences, tokens per iteration) where they differ from vLLM's defaults:
+// TensorRT-LLM, for one, batches thousands of sequences in its offline runs.
 type Efficiency struct {
-	MFU    float64 `json:"mfu"`
-	MBU    float64 `json:"mbu"`
-	StepMS float64 `json:"step_ms,omitempty"`
-	Source string  `json:"source,omitempty"`
+	MFU            float64 `json:"mfu"`
+	MBU            float64 `json:"mbu"`
+	StepMS         float64 `json:"step_ms,omitempty"`
+	MaxSeqs        int     `json:"max_seqs,omitempty"`
+	MaxBatchTokens int     `json:"max_batch_tokens,omitempty"`
+	Source         string  `json:"source,omitempty"`
 }
 
 func (e Efficiency) valid() bool {
-	return e.MFU > 0 && e.MFU <= 1 && e.MBU > 0 && e.MBU <= 1 && e.StepMS >= 0
+	return e.MFU > 0 && e.MFU <= 1 && e.MBU > 0 && e.MBU <= 1 && e.StepMS >= 0 && e.MaxSeqs >= 0 && e.MaxBatchTokens >= 0
+}
+
+// engineLimits are the scheduler's limits: the efficiency entry's, else
+// vLLM's defaults.
+func (x *Model) engineLimits() (seqs, tokens int) {
+	seqs, tokens = MaxSeqs, MaxBatchTokens
+	if x.Eff.MaxSeqs > 0 {
+		seqs = x.Eff.MaxSeqs
+	}
+	if x.Eff.MaxBatchTokens > 0 {
+		tokens = x.Eff.MaxBatchTokens
+	}
+	return seqs, tokens
 }
 
 // Constants of the model that are assumptions rather than catalog data.

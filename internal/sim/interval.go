@@ -1,0 +1,122 @@
+package sim
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"slices"
+)
+
+// Interval is the spread of the model's held-out errors for one framework and
+// metric: in IntervalLevel of the cross-validated cases the measured value lay
+// between the prediction × Lo and the prediction × Hi.
+type Interval struct {
+	Lo    float64 `json:"lo"`
+	Hi    float64 `json:"hi"`
+	Count int     `json:"count"`
+}
+
+// Around is the interval of a prediction v.
+func (i Interval) Around(v float64) (lo, hi float64) { return v * i.Lo, v * i.Hi }
+
+// Intervals maps a metric and a framework to its interval; AllFrameworks
+// holds the metric's interval over every framework.
+type Intervals map[string]map[string]Interval
+
+// AllFrameworks is the key of a metric's interval over every framework.
+const AllFrameworks = "*"
+
+// IntervalLevel is the share of held-out cases an interval covers: from the
+// 10th to the 90th percentile of measured / predicted.
+const IntervalLevel = 0.8
+
+// minIntervalPoints is the fewest held-out errors a framework needs for an
+// interval of its own; with fewer it takes the metric's over every framework.
+const minIntervalPoints = 10
+
+// IntervalsFrom takes the intervals from held-out residuals. ITL is
+// predicted as TPOT and shares its interval.
+func IntervalsFrom(res []Residual) Intervals {
+	ratios := map[string]map[string][]float64{}
+	add := func(metric, fw string, r float64) {
+		if ratios[metric] == nil {
+			ratios[metric] = map[string][]float64{}
+		}
+		ratios[metric][fw] = append(ratios[metric][fw], r)
+	}
+	for _, r := range res {
+		if r.Error != "" || !(r.Predicted > 0) {
+			continue
+		}
+		m := r.Metric
+		if m == MetricITL {
+			m = MetricTPOT
+		}
+		add(m, r.Framework, r.Value/r.Predicted)
+		add(m, AllFrameworks, r.Value/r.Predicted)
+	}
+	lo, hi := (1-IntervalLevel)/2, 1-(1-IntervalLevel)/2
+	out := Intervals{}
+	for m, byFw := range ratios {
+		out[m] = map[string]Interval{}
+		for fw, rs := range byFw {
+			if fw != AllFrameworks && len(rs) < minIntervalPoints {
+				continue
+			}
+			out[m][fw] = Interval{Lo: round3(quantile(rs, lo)), Hi: round3(quantile(rs, hi)), Count: len(rs)}
+		}
+	}
+	return out
+}
+
+// For returns the interval of framework's metric, else the metric's over every
+// framework; ITL takes TPOT's.
+func (iv Intervals) For(framework, metric string) (Interval, bool) {
+	if metric == MetricITL {
+		metric = MetricTPOT
+	}
+	if i, ok := iv[metric][framework]; ok {
+		return i, true
+	}
+	i, ok := iv[metric][AllFrameworks]
+	return i, ok
+}
+
+// Frameworks lists the frameworks with an interval of their own, sorted.
+func (iv Intervals) Frameworks() []string {
+	var fws []string
+	for _, byFw := range iv {
+		for fw := range byFw {
+			if fw != AllFrameworks && !slices.Contains(fws, fw) {
+				fws = append(fws, fw)
+			}
+		}
+	}
+	slices.Sort(fws)
+	return fws
+}
+
+// PublishedIntervals is what intervals.json holds: the intervals of the
+// leave-one-source-out cross-validation on testdata/published/points.csv
+// and what they were measured on. TestPublishedCrossValidation rewrites it
+// with -update.
+type PublishedIntervals struct {
+	Points    string    `json:"points"`
+	Count     int       `json:"count"`
+	Sources   int       `json:"sources"`
+	Level     float64   `json:"level"`
+	Intervals Intervals `json:"intervals"`
+}
+
+//go:embed intervals.json
+var publishedJSON []byte
+
+// DefaultIntervals returns the cross-validated intervals shipped with the
+// model (intervals.json).
+func DefaultIntervals() (PublishedIntervals, error) {
+	var p PublishedIntervals
+	if err := json.Unmarshal(publishedJSON, &p); err != nil {
+		return p, fmt.Errorf("intervals.json: %w", err)
+	}
+	return p, nil
+}

@@ -1,0 +1,255 @@
+package sim
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Residual is one point's prediction next to its measured value.
+type Residual struct {
+	ID        string  `json:"id"`
+	Source    string  `json:"source"`
+	Framework string  `json:"framework"`
+	Metric    string  `json:"metric"`
+	Value     float64 `json:"value"`
+	// Predicted is 0 when the model could not predict the point; Error says
+	// why.
+	Predicted float64 `json:"predicted"`
+	Error     string  `json:"error,omitempty"`
+}
+
+// APE is the absolute percentage error; a point the model could not predict
+// counts as 100% off.
+func (r Residual) APE() float64 {
+	if r.Error != "" || !(r.Predicted > 0) {
+		return 100
+	}
+	return 100 * math.Abs(r.Predicted-r.Value) / r.Value
+}
+
+// Summary is the model's error over a group of points: one metric, and one
+// framework or source or all of them.
+type Summary struct {
+	Metric    string `json:"metric"`
+	Framework string `json:"framework,omitempty"`
+	Source    string `json:"source,omitempty"`
+	Count     int    `json:"count"`
+	// MdAPE and P90APE are the median and the 90th percentile of the absolute
+	// percentage errors.
+	MdAPE  float64 `json:"mdape"`
+	P90APE float64 `json:"p90_ape"`
+	// Ratio is the median of predicted / measured: below 1 the model
+	// under-predicts the group.
+	Ratio float64 `json:"median_ratio"`
+}
+
+// Scores is the outcome of scoring a points file.
+type Scores struct {
+	// Mode says how the predictions were made: "defaults" (the efficiency
+	// table as it is), "fitted" (fitted to another file) or
+	// "leave-one-source-out" (each source predicted by a fit to the others).
+	Mode    string    `json:"mode"`
+	Points  int       `json:"points"`
+	Sources int       `json:"sources"`
+	Skipped []Skipped `json:"skipped,omitempty"`
+	// Metrics has one summary per metric over every framework, then one per
+	// metric and framework; BySource one per metric and source.
+	Metrics   []Summary  `json:"metrics"`
+	BySource  []Summary  `json:"by_source"`
+	Intervals Intervals  `json:"intervals,omitempty"`
+	Fits      []Fit      `json:"fits,omitempty"`
+	Residuals []Residual `json:"residuals"`
+}
+
+// Summary returns the summary of metric over every framework.
+func (s Scores) Summary(metric string) (Summary, bool) {
+	for _, m := range s.Metrics {
+		if m.Metric == metric && m.Framework == "" {
+			return m, true
+		}
+	}
+	return Summary{}, false
+}
+
+// Predict predicts every point with the efficiency eff gives it, in parallel.
+func Predict(points []Point, eff func(Point) Efficiency) []Residual {
+	res := make([]Residual, len(points))
+	parallel(len(points), func(i int) {
+		p := points[i]
+		r := Residual{ID: p.ID, Source: p.Source, Framework: p.Framework, Metric: p.Metric, Value: p.Value}
+		v, err := p.Predict(eff(p))
+		switch {
+		case err != nil:
+			r.Error = err.Error()
+		case !(v > 0) || math.IsInf(v, 0):
+			r.Error = "the model predicts no value (nothing completes)"
+		default:
+			r.Predicted = v
+		}
+		res[i] = r
+	})
+	return res
+}
+
+// Score predicts points with t as it is.
+func Score(t Table, points []Point) Scores {
+	s := scores("defaults", points, Predict(points, t.effFor))
+	return s
+}
+
+// FitScore fits t to train and predicts test with the fitted table.
+func FitScore(t Table, train, test []Point) Scores {
+	fitted, fits := Calibrate(t, train)
+	s := scores("fitted", test, Predict(test, fitted.effFor))
+	s.Fits = fits
+	return s
+}
+
+// CrossValidate predicts each source's points with the factors fitted, from
+// t, to every other source's points (leave-one-source-out), so no point is
+// predicted by a fit that saw its document. The intervals come from these
+// held-out errors.
+func CrossValidate(t Table, points []Point) Scores {
+	bySource := map[string][]int{}
+	var sources []string
+	for i, p := range points {
+		if _, ok := bySource[p.Source]; !ok {
+			sources = append(sources, p.Source)
+		}
+		bySource[p.Source] = append(bySource[p.Source], i)
+	}
+	slices.Sort(sources)
+
+	// One fit per (pair, training points); folds that leave a pair's points
+	// alone share its fit.
+	type job struct {
+		pair string
+		ps   []Point
+	}
+	var jobs []job
+	index := map[string]int{}
+	foldJobs := make([][]int, len(sources))
+	for f, held := range sources {
+		byPair := map[string][]Point{}
+		for _, p := range points {
+			if p.Source != held {
+				byPair[p.Pair()] = append(byPair[p.Pair()], p)
+			}
+		}
+		for pair, ps := range byPair {
+			ids := make([]string, len(ps))
+			for i, p := range ps {
+				ids[i] = p.ID
+			}
+			key := pair + "\x00" + strings.Join(ids, "\x00")
+			j, ok := index[key]
+			if !ok {
+				j = len(jobs)
+				index[key] = j
+				jobs = append(jobs, job{pair, ps})
+			}
+			foldJobs[f] = append(foldJobs[f], j)
+		}
+	}
+	fits := make([]Fit, len(jobs))
+	parallel(len(jobs), func(j int) {
+		fw, arch, _ := strings.Cut(jobs[j].pair, "/")
+		fits[j] = fitPair(jobs[j].pair, t.For(fw, arch), jobs[j].ps)
+	})
+
+	res := make([]Residual, len(points))
+	for f, held := range sources {
+		tab := t.Clone()
+		for _, j := range foldJobs[f] {
+			if fit := fits[j]; fit.Fitted {
+				fw, arch, _ := strings.Cut(fit.Pair, "/")
+				tab.Set(fw, arch, fit.After)
+			}
+		}
+		idx := bySource[held]
+		test := make([]Point, len(idx))
+		for k, i := range idx {
+			test[k] = points[i]
+		}
+		for k, r := range Predict(test, tab.effFor) {
+			res[idx[k]] = r
+		}
+	}
+	s := scores("leave-one-source-out", points, res)
+	s.Intervals = IntervalsFrom(res)
+	return s
+}
+
+func (t Table) effFor(p Point) Efficiency { return t.For(p.Framework, p.Hardware.GPU.Arch) }
+
+func scores(mode string, points []Point, res []Residual) Scores {
+	s := Scores{Mode: mode, Points: len(points), Residuals: res}
+	seen := map[string]bool{}
+	for _, p := range points {
+		seen[p.Source] = true
+	}
+	s.Sources = len(seen)
+	s.Metrics, s.BySource = Summarize(res)
+	return s
+}
+
+// Summarize groups residuals by metric (over every framework, then per
+// framework) and by metric and source.
+func Summarize(res []Residual) (byFramework, bySource []Summary) {
+	type key struct{ metric, framework, source string }
+	groups := map[key][]Residual{}
+	for _, r := range res {
+		groups[key{r.Metric, "", ""}] = append(groups[key{r.Metric, "", ""}], r)
+		groups[key{r.Metric, r.Framework, ""}] = append(groups[key{r.Metric, r.Framework, ""}], r)
+		groups[key{r.Metric, "", r.Source}] = append(groups[key{r.Metric, "", r.Source}], r)
+	}
+	for k, rs := range groups {
+		sum := summary(rs)
+		sum.Metric, sum.Framework, sum.Source = k.metric, k.framework, k.source
+		if k.source != "" {
+			bySource = append(bySource, sum)
+		} else {
+			byFramework = append(byFramework, sum)
+		}
+	}
+	order := func(a, b Summary) int {
+		return cmp.Or(cmp.Compare(slices.Index(Metrics, a.Metric), slices.Index(Metrics, b.Metric)),
+			cmp.Compare(a.Framework, b.Framework), cmp.Compare(a.Source, b.Source))
+	}
+	slices.SortFunc(byFramework, order)
+	slices.SortFunc(bySource, order)
+	return byFramework, bySource
+}
+
+func summary(rs []Residual) Summary {
+	apes := make([]float64, len(rs))
+	var ratios []float64
+	for i, r := range rs {
+		apes[i] = r.APE()
+		if r.Error == "" && r.Predicted > 0 {
+			ratios = append(ratios, r.Predicted/r.Value)
+		}
+	}
+	s := Summary{Count: len(rs), MdAPE: quantile(apes, 0.5), P90APE: quantile(apes, 0.9)}
+	if len(ratios) > 0 {
+		s.Ratio = quantile(ratios, 0.5)
+	}
+	return s
+}
+
+// quantile is the q-quantile of v (linear interpolation between order
+// statistics, as numpy's default); it sorts v.
+func quantile(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	slices.Sort(v)
+	pos := q * float64(len(v)-1)
+	i := int(pos)
+	if i+1 >= len(v) {
+		return v[len(v)-1]
+	}
+	return v[i] + (pos-float64(i))*(v[i+1]-v[i])
+}
