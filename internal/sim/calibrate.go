@@ -90,7 +90,7 @@ type Fit struct {
 	Note        string  `json:"note,omitempty"`
 }
 
-// Calibrate fits MFU, MBU and the per-step time per (framework, architecture) pair to points,
+// Calibrate fits MFU, MBU, the per-step and the per-request times per (framework, architecture) pair to points,
 // minimizing the sum of squared log errors (so that a TTFT off by 2× weighs as
 // much as a throughput off by 2×) with Nelder–Mead over logit-transformed
 // factors, starting from t. Pairs with fewer than MinPoints points keep t's
@@ -148,11 +148,7 @@ func fitPair(pair string, start Efficiency, ps []Point) Fit {
 		f.Note = fmt.Sprintf("%d point%s, fewer than %d: defaults kept", len(ps), plural(len(ps)), MinPoints)
 		return f
 	}
-	with := func(x []float64) Efficiency {
-		e, b := start, bounded(x)
-		e.MFU, e.MBU, e.StepMS = b.MFU, b.MBU, b.StepMS
-		return e
-	}
+	with := func(x []float64) Efficiency { return bounded(start, x) }
 	obj := func(x []float64) float64 {
 		e := with(x)
 		var sum float64
@@ -174,7 +170,9 @@ func fitPair(pair string, start Efficiency, ps []Point) Fit {
 		return f
 	}
 	e := with(res.X)
-	e.MFU, e.MBU, e.StepMS = round3(e.MFU), round3(e.MBU), round3(e.StepMS)
+	for _, f := range fitted {
+		*f.ptr(&e) = round3(*f.ptr(&e))
+	}
 	e.Source = fmt.Sprintf("fitted to %d points", len(ps))
 	after := MdAPE(ps, func(Point) Efficiency { return e })
 	if after > f.MdAPEBefore {
@@ -189,22 +187,37 @@ func fitPair(pair string, start Efficiency, ps []Point) Fit {
 // settle well within it.
 const fitEvaluations = 300
 
-// The fit keeps the factors where engines are physically: MFU in [0.15, 0.85],
-// MBU in [0.35, 0.95], a step overhead of at most 5 ms. Without bounds a few
-// points trade one factor against another into nonsense (MBU 1, MFU 0.1).
-var bounds = [3][2]float64{{0.15, 0.85}, {0.35, 0.95}, {0, 5}}
-
-func bounded(x []float64) Efficiency {
-	v := func(i int) float64 { return bounds[i][0] + (bounds[i][1]-bounds[i][0])*logistic(x[i]) }
-	return Efficiency{MFU: v(0), MBU: v(1), StepMS: v(2)}
+// fitted are the factors a fit moves, each within bounds that keep it where
+// engines are physically: without them a few points trade one factor against
+// another into nonsense (MBU 1, MFU 0.1). The fit works on logits of the
+// position within the bounds.
+var fitted = []struct {
+	lo, hi float64
+	ptr    func(*Efficiency) *float64
+}{
+	{0.08, 0.85, func(e *Efficiency) *float64 { return &e.MFU }},
+	{0.15, 0.95, func(e *Efficiency) *float64 { return &e.MBU }},
+	{0, 5, func(e *Efficiency) *float64 { return &e.StepMS }},
+	{0, 300, func(e *Efficiency) *float64 { return &e.RequestMS }},
 }
 
-func unbounded(e Efficiency) []float64 {
-	u := func(i int, v float64) float64 {
-		p := (v - bounds[i][0]) / (bounds[i][1] - bounds[i][0])
-		return logit(min(max(p, 0.01), 0.99))
+// bounded is start with the fitted factors set from x.
+func bounded(start Efficiency, x []float64) Efficiency {
+	e := start
+	for i, f := range fitted {
+		*f.ptr(&e) = f.lo + (f.hi-f.lo)*logistic(x[i])
 	}
-	return []float64{u(0, e.MFU), u(1, e.MBU), u(2, max(e.StepMS, 0.1))}
+	return e
+}
+
+// unbounded is the fit's coordinates of e.
+func unbounded(e Efficiency) []float64 {
+	x := make([]float64, len(fitted))
+	for i, f := range fitted {
+		p := (*f.ptr(&e) - f.lo) / (f.hi - f.lo)
+		x[i] = logit(min(max(p, 0.01), 0.99))
+	}
+	return x
 }
 
 func logistic(u float64) float64 { return 1 / (1 + math.Exp(-u)) }

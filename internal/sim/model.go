@@ -13,7 +13,10 @@ import (
 // MFU of the dense compute peak, MBU of the HBM bandwidth.
 //
 // StepMS is a fixed time every engine iteration takes on top (the scheduler,
-// sampling, kernel launches: host work the roofline does not see).
+// sampling, kernel launches: host work the roofline does not see). RequestMS
+// is a fixed time every request's first token takes on top, outside the GPU's
+// iterations (HTTP, tokenizing, queueing in the front end, a multi-step
+// scheduler's wait for its next round).
 //
 // MaxSeqs and MaxBatchTokens are the framework's scheduler limits (running
 // sequences, tokens per iteration) where they differ from vLLM's defaults:
@@ -22,13 +25,14 @@ type Efficiency struct {
 	MFU            float64 `json:"mfu"`
 	MBU            float64 `json:"mbu"`
 	StepMS         float64 `json:"step_ms,omitempty"`
+	RequestMS      float64 `json:"request_ms,omitempty"`
 	MaxSeqs        int     `json:"max_seqs,omitempty"`
 	MaxBatchTokens int     `json:"max_batch_tokens,omitempty"`
 	Source         string  `json:"source,omitempty"`
 }
 
 func (e Efficiency) valid() bool {
-	return e.MFU > 0 && e.MFU <= 1 && e.MBU > 0 && e.MBU <= 1 && e.StepMS >= 0 && e.MaxSeqs >= 0 && e.MaxBatchTokens >= 0
+	return e.MFU > 0 && e.MFU <= 1 && e.MBU > 0 && e.MBU <= 1 && e.StepMS >= 0 && e.RequestMS >= 0 && e.MaxSeqs >= 0 && e.MaxBatchTokens >= 0
 }
 
 // engineLimits are the scheduler's limits: the efficiency entry's, else

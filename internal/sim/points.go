@@ -32,7 +32,9 @@ var PointsHeader = []string{"id", "framework", "framework_version", "gpu", "gpu_
 //     URL without its commit, so that two commits of one page are one source).
 //   - requests: the requests the run sent; empty means a number named in
 //     notes ("1000 prompts"), else 500.
-var PointsOptional = []string{"batching", "tool", "source", "requests"}
+//   - kv_cache: the KV cache's type, fp16 (also bf16) or fp8 (also int8);
+//     empty means the quantization's.
+var PointsOptional = []string{"batching", "tool", "source", "requests", "kv_cache"}
 
 // Batching modes of a point.
 const (
@@ -167,6 +169,16 @@ func point(row map[string]string, set *campaign.Set) (Point, string, error) {
 	default:
 		return p, "", fmt.Errorf("batching %q is not %s, %s or %s", b, BatchContinuous, BatchOffline, BatchStatic)
 	}
+	kvBits := 0
+	switch kv := row["kv_cache"]; kv {
+	case "":
+	case "fp16", "bf16":
+		kvBits = 16
+	case "fp8", "int8":
+		kvBits = 8
+	default:
+		return p, "", fmt.Errorf("kv_cache %q is not fp16, bf16, fp8 or int8", kv)
+	}
 	if p.Source = row["source"]; p.Source == "" {
 		p.Source = sourceOf(row["source_url"])
 	}
@@ -241,6 +253,9 @@ func point(row map[string]string, set *campaign.Set) (Point, string, error) {
 	}
 	if p.Quant, ok = set.Quantizations[qn]; !ok {
 		return p, fmt.Sprintf("no catalog quantization %s", row["quantization"]), nil
+	}
+	if kvBits > 0 {
+		p.Quant.KVBits = kvBits
 	}
 	return p, "", nil
 }

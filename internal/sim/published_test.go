@@ -78,3 +78,35 @@ func TestPublishedCrossValidation(t *testing.T) {
 		t.Errorf("intervals.json is stale (go test ./internal/sim -run TestPublishedCrossValidation -update) (-file +cross-validation):\n%s", d)
 	}
 }
+
+func TestPublishedResiduals(t *testing.T) {
+	if os.Getenv("SIM_RESIDUALS") == "" {
+		t.Skip("SIM_RESIDUALS not set")
+	}
+	path := filepath.Join("..", "..", publishedPoints)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	set := campaigntest.Repo(t)
+	tab, _ := Defaults(set)
+	points, _, err := ReadPoints(f, path, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cv Scores
+	if os.Getenv("SIM_RESIDUALS") == "score" {
+		cv = Score(tab, points)
+	} else {
+		cv = CrossValidate(tab, points)
+	}
+	for _, m := range cv.Metrics {
+		if m.Framework == "" {
+			t.Logf("%-13s n=%3d MdAPE %6.1f%% P90 %6.1f%% ratio %.2f", m.Metric, m.Count, m.MdAPE, m.P90APE, m.Ratio)
+		}
+	}
+	for _, r := range cv.Residuals {
+		t.Logf("RES %-14s %-12s %-8s %10.2f %10.2f %5.2f", r.ID, r.Metric, r.Framework, r.Value, r.Predicted, r.Predicted/r.Value)
+	}
+}

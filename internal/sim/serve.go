@@ -278,7 +278,7 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 		reserved -= s.reserve
 		if s.idx >= l.Warmup {
 			outTokens += s.out
-			e2e = append(e2e, (now-s.arrive)*1e3)
+			e2e = append(e2e, (now-s.arrive)*1e3+x.Eff.RequestMS)
 			if s.out > 1 {
 				tpot = append(tpot, (now-s.first)*1e3/float64(s.out-1))
 			}
@@ -370,7 +370,7 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 				}
 				s.first = now
 				if s.idx >= l.Warmup {
-					ttft = append(ttft, (now-s.arrive)*1e3)
+					ttft = append(ttft, (now-s.arrive)*1e3+x.Eff.RequestMS)
 				}
 				if s.out <= 1 {
 					complete(s)
@@ -509,8 +509,8 @@ func (x *Model) simulateStatic(l Load, sc *scratch) Prediction {
 				continue
 			}
 			end := s.end
-			ttft = append(ttft, (first-start)*1e3)
-			e2e = append(e2e, (end-start)*1e3)
+			ttft = append(ttft, (first-start)*1e3+x.Eff.RequestMS)
+			e2e = append(e2e, (end-start)*1e3+x.Eff.RequestMS)
 			if s.out > 1 {
 				tpot = append(tpot, (end-first)*1e3/float64(s.out-1))
 			}
