@@ -329,17 +329,21 @@ func (x *Model) StepSeconds(batch, kvTokens, prefill int, prefillSq float64) flo
 	if tokens == 0 {
 		return 0
 	}
-	attn := float64(x.Layers * x.Heads * x.HeadDim)
-	flops := 2*x.Active*float64(tokens) + 4*attn*float64(kvTokens) + 2*attn*prefillSq
-	compute := flops / x.computeRate()
+	// Two kinds of kernels, each bound by its own roofline: the GEMMs stream
+	// the weights, attention streams the KV cache. They run one after the
+	// other, so their times add: a large batch's GEMM compute does not hide
+	// its attention's KV reads.
+	gemm := 2 * x.Active * float64(tokens) / x.computeRate()
 	if x.weightOnly {
 		// Dequantization costs compute; at small batch it hides under the memory
 		// time, at large batch it shows.
-		compute *= dequantOverhead
+		gemm *= dequantOverhead
 	}
-	bytes := x.weightBytesRead(tokens) + float64(kvTokens+prefill)*x.kvBytesTokenGPU
-	memory := bytes / x.memRate()
-	return math.Max(compute, memory) + x.commSeconds(tokens) + x.Eff.StepMS/1e3
+	weights := x.weightBytesRead(tokens) / x.memRate()
+	perToken := float64(x.Layers * x.Heads * x.HeadDim)
+	attn := (4*perToken*float64(kvTokens) + 2*perToken*prefillSq) / x.computeRate()
+	kv := float64(kvTokens+prefill) * x.kvBytesTokenGPU / x.memRate()
+	return math.Max(gemm, weights) + math.Max(attn, kv) + x.commSeconds(tokens) + x.Eff.StepMS/1e3
 }
 
 // KVCapacityTokens is how many tokens of KV cache fit in the node's memory at
