@@ -18,6 +18,10 @@ import (
 // iterations (HTTP, tokenizing, queueing in the front end, a multi-step
 // scheduler's wait for its next round).
 //
+// AdmitSteps is how many decode steps an engine runs before it schedules
+// newcomers while a batch runs: TGI waits up to max_waiting_tokens (20),
+// vLLM with --num-scheduler-steps n runs n at a time; 0 or 1 is every step.
+//
 // MaxSeqs and MaxBatchTokens are the framework's scheduler limits (running
 // sequences, tokens per iteration) where they differ from vLLM's defaults:
 // TensorRT-LLM, for one, batches thousands of sequences in its offline runs.
@@ -26,13 +30,22 @@ type Efficiency struct {
 	MBU            float64 `json:"mbu"`
 	StepMS         float64 `json:"step_ms,omitempty"`
 	RequestMS      float64 `json:"request_ms,omitempty"`
+	AdmitSteps     int     `json:"admit_steps,omitempty"`
 	MaxSeqs        int     `json:"max_seqs,omitempty"`
 	MaxBatchTokens int     `json:"max_batch_tokens,omitempty"`
 	Source         string  `json:"source,omitempty"`
 }
 
 func (e Efficiency) valid() bool {
-	return e.MFU > 0 && e.MFU <= 1 && e.MBU > 0 && e.MBU <= 1 && e.StepMS >= 0 && e.RequestMS >= 0 && e.MaxSeqs >= 0 && e.MaxBatchTokens >= 0
+	return e.MFU > 0 && e.MFU <= 1 && e.MBU > 0 && e.MBU <= 1 && e.StepMS >= 0 && e.RequestMS >= 0 && e.AdmitSteps >= 0 && e.MaxSeqs >= 0 && e.MaxBatchTokens >= 0
+}
+
+// admitSteps is the scheduling round of l's engine in decode steps.
+func (x *Model) admitSteps(l Load) int {
+	if l.AdmitSteps > 0 {
+		return l.AdmitSteps
+	}
+	return x.Eff.AdmitSteps
 }
 
 // engineLimits are the scheduler's limits: the efficiency entry's, else

@@ -34,7 +34,9 @@ var PointsHeader = []string{"id", "framework", "framework_version", "gpu", "gpu_
 //     notes ("1000 prompts"), else 500.
 //   - kv_cache: the KV cache's type, fp16 (also bf16) or fp8 (also int8);
 //     empty means the quantization's.
-var PointsOptional = []string{"batching", "tool", "source", "requests", "kv_cache"}
+//   - scheduler_steps: decode steps the engine runs between two scheduling
+//     rounds when not its default (vLLM's --num-scheduler-steps).
+var PointsOptional = []string{"batching", "tool", "source", "requests", "kv_cache", "scheduler_steps"}
 
 // Batching modes of a point.
 const (
@@ -231,6 +233,11 @@ func point(row map[string]string, set *campaign.Set) (Point, string, error) {
 		p.Batching = BatchContinuous
 	}
 	l.Static = p.Batching == BatchStatic
+	if st := row["scheduler_steps"]; st != "" {
+		if l.AdmitSteps, err = strconv.Atoi(st); err != nil || l.AdmitSteps <= 0 || l.AdmitSteps > 1000 {
+			return p, "", fmt.Errorf("scheduler_steps %q is not an integer in [1, 1000]", st)
+		}
+	}
 	l.Requests = min(n, maxSimRequests)
 	l.Concurrency = min(l.Concurrency, l.Requests)
 	p.Load = l

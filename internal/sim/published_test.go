@@ -110,3 +110,19 @@ func TestPublishedResiduals(t *testing.T) {
 		t.Logf("RES %-14s %-12s %-8s %10.2f %10.2f %5.2f", r.ID, r.Metric, r.Framework, r.Value, r.Predicted, r.Predicted/r.Value)
 	}
 }
+
+func TestPublishedFits(t *testing.T) {
+	if os.Getenv("SIM_FITS") == "" {
+		t.Skip("SIM_FITS not set")
+	}
+	path := filepath.Join("..", "..", publishedPoints)
+	f, _ := os.Open(path)
+	defer f.Close()
+	set := campaigntest.Repo(t)
+	tab, _ := Defaults(set)
+	points, _, _ := ReadPoints(f, path, set)
+	_, fits := Calibrate(tab, points)
+	for _, fit := range fits {
+		t.Logf("FIT %-18s n=%3d %v mfu %.3f mbu %.3f step %.2f req %.1f  MdAPE %.1f -> %.1f %s", fit.Pair, fit.Points, fit.Fitted, fit.After.MFU, fit.After.MBU, fit.After.StepMS, fit.After.RequestMS, fit.MdAPEBefore, fit.MdAPEAfter, fit.Note)
+	}
+}

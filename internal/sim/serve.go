@@ -38,6 +38,9 @@ type Load struct {
 	// Static runs the requests as static batches of Concurrency that start
 	// together and end with their longest answer (see simulateStatic).
 	Static bool
+	// AdmitSteps, when set, overrides the engine's Efficiency.AdmitSteps
+	// (vLLM's --num-scheduler-steps).
+	AdmitSteps int
 }
 
 // LoadFor is the load of a workload at one grid point; in and out, when set,
@@ -359,6 +362,12 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 				}
 			}
 			dt := x.StepSeconds(b, K, chunk, sq)
+			// An engine that schedules every n decode steps makes a newcomer
+			// wait half a round on average while a batch runs.
+			var round float64
+			if n := x.admitSteps(l); n > 1 && b > 0 {
+				round = float64(n-1) / 2 * x.DecodeStepSeconds(b, K)
+			}
 			now += dt
 			batchTime += dt * float64(b)
 			step++
@@ -370,7 +379,7 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 				}
 				s.first = now
 				if s.idx >= l.Warmup {
-					ttft = append(ttft, (now-s.arrive)*1e3+x.Eff.RequestMS)
+					ttft = append(ttft, (now-s.arrive+round)*1e3+x.Eff.RequestMS)
 				}
 				if s.out <= 1 {
 					complete(s)
