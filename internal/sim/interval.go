@@ -82,6 +82,17 @@ func (iv Intervals) For(framework, metric string) (Interval, bool) {
 	return i, ok
 }
 
+// Range is the interval of a prediction v of framework's metric; nil when
+// there is none or v is not a positive number.
+func (iv Intervals) Range(framework, metric string, v float64) *Range {
+	i, ok := iv.For(framework, metric)
+	if !ok || !(v > 0) {
+		return nil
+	}
+	lo, hi := i.Around(v)
+	return &Range{Lo: lo, Hi: hi}
+}
+
 // Frameworks lists the frameworks with an interval of their own, sorted.
 func (iv Intervals) Frameworks() []string {
 	var fws []string
