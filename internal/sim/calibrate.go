@@ -141,19 +141,32 @@ func parallel(n int, f func(int)) {
 
 // fitPair fits one pair's factors to its points from start.
 func fitPair(pair string, start Efficiency, ps []Point) Fit {
-	f := Fit{Pair: pair, Points: len(ps), Before: start, After: start}
-	f.MdAPEBefore = MdAPE(ps, func(Point) Efficiency { return start })
+	return fitFactors(pair, start, ps, func(Point) Efficiency { return start })
+}
+
+// fitFactors fits the factors in fitted to ps from start; each point is
+// predicted at base(p) with those factors set, so that points of several
+// frameworks keep their own engine limits.
+func fitFactors(name string, start Efficiency, ps []Point, base func(Point) Efficiency) Fit {
+	with := func(p Point, f Efficiency) Efficiency {
+		e := base(p)
+		for _, k := range fitted {
+			*k.ptr(&e) = *k.ptr(&f)
+		}
+		return e
+	}
+	f := Fit{Pair: name, Points: len(ps), Before: start, After: start}
+	f.MdAPEBefore = MdAPE(ps, func(p Point) Efficiency { return with(p, start) })
 	f.MdAPEAfter = f.MdAPEBefore
 	if len(ps) < MinPoints {
 		f.Note = fmt.Sprintf("%d point%s, fewer than %d: defaults kept", len(ps), plural(len(ps)), MinPoints)
 		return f
 	}
-	with := func(x []float64) Efficiency { return bounded(start, x) }
 	obj := func(x []float64) float64 {
-		e := with(x)
+		e := bounded(start, x)
 		var sum float64
 		for _, p := range ps {
-			v, err := p.Predict(e)
+			v, err := p.Predict(with(p, e))
 			if err != nil || !(v > 0) || math.IsInf(v, 0) {
 				sum += 25 // (log 150)²: a point the model cannot predict
 				continue
@@ -169,18 +182,35 @@ func fitPair(pair string, start Efficiency, ps []Point) Fit {
 		f.Note = "fit failed: " + err.Error()
 		return f
 	}
-	e := with(res.X)
-	for _, f := range fitted {
-		*f.ptr(&e) = round3(*f.ptr(&e))
+	e := bounded(start, res.X)
+	for _, k := range fitted {
+		*k.ptr(&e) = round3(*k.ptr(&e))
 	}
 	e.Source = fmt.Sprintf("fitted to %d points", len(ps))
-	after := MdAPE(ps, func(Point) Efficiency { return e })
+	after := MdAPE(ps, func(p Point) Efficiency { return with(p, e) })
 	if after > f.MdAPEBefore {
 		f.Note = "the fit did not lower the median error: defaults kept"
 		return f
 	}
 	f.Fitted, f.After, f.MdAPEAfter = true, e, after
 	return f
+}
+
+// poolFit fits one set of factors to every point of an architecture, all
+// frameworks pooled, each point keeping its framework's engine limits from
+// t. It stands in for a pair that has too few points of its own: what the
+// architecture reaches in other frameworks is better evidence than a prior.
+func poolFit(t Table, arch string, ps []Point) Fit {
+	return fitFactors("*/"+arch, DefaultEfficiency, ps, func(p Point) Efficiency { return t.effFor(p) })
+}
+
+// withFactors is e with f's fitted factors.
+func withFactors(e, f Efficiency) Efficiency {
+	for _, k := range fitted {
+		*k.ptr(&e) = *k.ptr(&f)
+	}
+	e.Source = f.Source
+	return e
 }
 
 // fitEvaluations bounds Nelder–Mead's evaluations per pair: three factors

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Residual is one point's prediction next to its measured value.
@@ -99,9 +100,12 @@ func Score(t Table, points []Point) Scores {
 	return s
 }
 
-// FitScore fits t to train and predicts test with the fitted table.
+// FitScore fits t to train and predicts test with the fitted table; a test
+// point whose pair train cannot fit takes its architecture's pooled fit.
 func FitScore(t Table, train, test []Point) Scores {
 	fitted, fits := Calibrate(t, train)
+	f := newFolds(t)
+	f.pools(fitted, fits, train, test)
 	s := scores("fitted", test, Predict(test, fitted.effFor))
 	s.Fits = fits
 	return s
@@ -109,7 +113,8 @@ func FitScore(t Table, train, test []Point) Scores {
 
 // CrossValidate predicts each source's points with the factors fitted, from
 // t, to every other source's points (leave-one-source-out), so no point is
-// predicted by a fit that saw its document. The intervals come from these
+// predicted by a fit that saw its document; a pair the other sources cannot
+// fit takes its architecture's pooled fit. The intervals come from these
 // held-out errors.
 func CrossValidate(t Table, points []Point) Scores {
 	bySource := map[string][]int{}
@@ -121,65 +126,177 @@ func CrossValidate(t Table, points []Point) Scores {
 		bySource[p.Source] = append(bySource[p.Source], i)
 	}
 	slices.Sort(sources)
-
-	// One fit per (pair, training points); folds that leave a pair's points
-	// alone share its fit.
-	type job struct {
-		pair string
-		ps   []Point
-	}
-	var jobs []job
-	index := map[string]int{}
-	foldJobs := make([][]int, len(sources))
-	for f, held := range sources {
-		byPair := map[string][]Point{}
+	train := make([][]Point, len(sources))
+	test := make([][]Point, len(sources))
+	for k, held := range sources {
 		for _, p := range points {
-			if p.Source != held {
-				byPair[p.Pair()] = append(byPair[p.Pair()], p)
+			if p.Source == held {
+				test[k] = append(test[k], p)
+			} else {
+				train[k] = append(train[k], p)
 			}
-		}
-		for pair, ps := range byPair {
-			ids := make([]string, len(ps))
-			for i, p := range ps {
-				ids[i] = p.ID
-			}
-			key := pair + "\x00" + strings.Join(ids, "\x00")
-			j, ok := index[key]
-			if !ok {
-				j = len(jobs)
-				index[key] = j
-				jobs = append(jobs, job{pair, ps})
-			}
-			foldJobs[f] = append(foldJobs[f], j)
 		}
 	}
-	fits := make([]Fit, len(jobs))
-	parallel(len(jobs), func(j int) {
-		fw, arch, _ := strings.Cut(jobs[j].pair, "/")
-		fits[j] = fitPair(jobs[j].pair, t.For(fw, arch), jobs[j].ps)
-	})
-
-	res := make([]Residual, len(points))
-	for f, held := range sources {
-		tab := t.Clone()
-		for _, j := range foldJobs[f] {
-			if fit := fits[j]; fit.Fitted {
-				fw, arch, _ := strings.Cut(fit.Pair, "/")
-				tab.Set(fw, arch, fit.After)
+	f := newFolds(t)
+	// Every fold's pair fits at once, then the pools the folds need.
+	tabs := make([]Table, len(sources))
+	fits := make([][]Fit, len(sources))
+	f.run(func(add func(name string, ps []Point, fit func() Fit)) {
+		for k := range sources {
+			for pair, ps := range byPair(train[k]) {
+				fw, arch, _ := strings.Cut(pair, "/")
+				add(pair, ps, func() Fit { return fitPair(pair, t.For(fw, arch), ps) })
 			}
 		}
-		idx := bySource[held]
-		test := make([]Point, len(idx))
-		for k, i := range idx {
-			test[k] = points[i]
+	})
+	for k := range sources {
+		tabs[k] = t.Clone()
+		for pair, ps := range byPair(train[k]) {
+			fit := f.get(pair, ps)
+			fits[k] = append(fits[k], fit)
+			if fit.Fitted {
+				fw, arch, _ := strings.Cut(pair, "/")
+				tabs[k].Set(fw, arch, fit.After)
+			}
 		}
-		for k, r := range Predict(test, tab.effFor) {
-			res[idx[k]] = r
+	}
+	f.run(func(add func(string, []Point, func() Fit)) {
+		for k := range sources {
+			f.poolJobs(tabs[k], fits[k], train[k], test[k], add)
+		}
+	})
+	res := make([]Residual, len(points))
+	for k, held := range sources {
+		f.pools(tabs[k], fits[k], train[k], test[k])
+		for j, r := range Predict(test[k], tabs[k].effFor) {
+			res[bySource[held][j]] = r
 		}
 	}
 	s := scores("leave-one-source-out", points, res)
 	s.Intervals = IntervalsFrom(res)
 	return s
+}
+
+// folds runs fits once per (name, points) and remembers them: folds that
+// leave a pair's points alone share its fit.
+type folds struct {
+	t    Table
+	mu   sync.Mutex
+	done map[string]Fit
+}
+
+func newFolds(t Table) *folds { return &folds{t: t, done: map[string]Fit{}} }
+
+func foldKey(name string, ps []Point) string {
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	return name + "\x00" + strings.Join(ids, "\x00")
+}
+
+// run collects the fits plan asks for and runs the new ones in parallel.
+func (f *folds) run(plan func(add func(name string, ps []Point, fit func() Fit))) {
+	var keys []string
+	var todo []func() Fit
+	plan(func(name string, ps []Point, fit func() Fit) {
+		k := foldKey(name, ps)
+		f.mu.Lock()
+		_, ok := f.done[k]
+		f.mu.Unlock()
+		if ok || slices.Contains(keys, k) {
+			return
+		}
+		keys = append(keys, k)
+		todo = append(todo, fit)
+	})
+	out := make([]Fit, len(todo))
+	parallel(len(todo), func(i int) { out[i] = todo[i]() })
+	f.mu.Lock()
+	for i, k := range keys {
+		f.done[k] = out[i]
+	}
+	f.mu.Unlock()
+}
+
+func (f *folds) get(name string, ps []Point) Fit {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fit, ok := f.done[foldKey(name, ps)]
+	if !ok {
+		panic("sim: fit " + name + " was not run")
+	}
+	return fit
+}
+
+// unfitted returns the test points' architectures whose pair has no fit.
+func unfitted(fits []Fit, test []Point) map[string]bool {
+	ok := map[string]bool{}
+	for _, fit := range fits {
+		ok[fit.Pair] = fit.Fitted
+	}
+	archs := map[string]bool{}
+	for _, p := range test {
+		if !ok[p.Pair()] {
+			archs[p.Hardware.GPU.Arch] = true
+		}
+	}
+	return archs
+}
+
+func byArch(ps []Point, arch string) []Point {
+	var out []Point
+	for _, p := range ps {
+		if p.Hardware.GPU.Arch == arch {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (f *folds) poolJobs(tab Table, fits []Fit, train, test []Point, add func(string, []Point, func() Fit)) {
+	for arch := range unfitted(fits, test) {
+		ps := byArch(train, arch)
+		add("*/"+arch, ps, func() Fit { return poolFit(f.t, arch, ps) })
+	}
+}
+
+// pools sets, in tab, the pooled fit of each architecture for the test
+// points whose pair has no fit of its own.
+func (f *folds) pools(tab Table, fits []Fit, train, test []Point) {
+	missing := unfitted(fits, test)
+	if len(missing) == 0 {
+		return
+	}
+	f.run(func(add func(string, []Point, func() Fit)) { f.poolJobs(tab, fits, train, test, add) })
+	for arch := range missing {
+		pool := f.get("*/"+arch, byArch(train, arch))
+		if !pool.Fitted {
+			continue
+		}
+		for _, p := range test {
+			if p.Hardware.GPU.Arch == arch && !fitOf(fits, p.Pair()) {
+				tab.Set(p.Framework, arch, withFactors(f.t.For(p.Framework, arch), pool.After))
+			}
+		}
+	}
+}
+
+func fitOf(fits []Fit, pair string) bool {
+	for _, fit := range fits {
+		if fit.Pair == pair {
+			return fit.Fitted
+		}
+	}
+	return false
+}
+
+func byPair(ps []Point) map[string][]Point {
+	out := map[string][]Point{}
+	for _, p := range ps {
+		out[p.Pair()] = append(out[p.Pair()], p)
+	}
+	return out
 }
 
 func (t Table) effFor(p Point) Efficiency { return t.For(p.Framework, p.Hardware.GPU.Arch) }
