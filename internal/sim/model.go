@@ -75,6 +75,8 @@ const (
 	// custom one) over NVLink/xGMI; PCIe links take pcieLatency.
 	allReduceLatency = 8e-6
 	pcieLatency      = 25e-6
+	// gemmRampTokens is the step size at which GEMMs reach half their MFU.
+	gemmRampTokens = 64
 	// activationBytes is the width of the activations the all-reduces move.
 	activationBytes = 2
 )
@@ -346,7 +348,9 @@ func (x *Model) StepSeconds(batch, kvTokens, prefill int, prefillSq float64) flo
 	// the weights, attention streams the KV cache. They run one after the
 	// other, so their times add: a large batch's GEMM compute does not hide
 	// its attention's KV reads.
-	gemm := 2 * x.Active * float64(tokens) / x.computeRate()
+	// A GEMM over few tokens fills few tensor-core tiles: its efficiency
+	// ramps up with the tokens in the step.
+	gemm := 2 * x.Active * float64(tokens) / (x.computeRate() * float64(tokens) / float64(tokens+gemmRampTokens))
 	if x.weightOnly {
 		// Dequantization costs compute; at small batch it hides under the memory
 		// time, at large batch it shows.
