@@ -162,9 +162,16 @@ func fitFactors(name string, start Efficiency, ps []Point, base func(Point) Effi
 		f.Note = fmt.Sprintf("%d point%s, fewer than %d: defaults kept", len(ps), plural(len(ps)), MinPoints)
 		return f
 	}
+	x0 := unbounded(start)
 	obj := func(x []float64) float64 {
 		e := bounded(start, x)
+		// A pull toward the start keeps a few points from trading one
+		// factor against another far from where engines are.
 		var sum float64
+		for i := range x {
+			d := x[i] - x0[i]
+			sum += fitShrink * d * d
+		}
 		for _, p := range ps {
 			v, err := p.Predict(with(p, e))
 			if err != nil || !(v > 0) || math.IsInf(v, 0) {
@@ -176,7 +183,7 @@ func fitFactors(name string, start Efficiency, ps []Point, base func(Point) Effi
 		}
 		return sum
 	}
-	res, err := optimize.Minimize(optimize.Problem{Func: obj}, unbounded(start),
+	res, err := optimize.Minimize(optimize.Problem{Func: obj}, x0,
 		&optimize.Settings{FuncEvaluations: fitEvaluations}, &optimize.NelderMead{})
 	if err != nil && res == nil {
 		f.Note = "fit failed: " + err.Error()
@@ -212,6 +219,10 @@ func withFactors(e, f Efficiency) Efficiency {
 	e.Source = f.Source
 	return e
 }
+
+// fitShrink weighs the pull toward the start against the squared log errors:
+// moving a factor by one logit costs as much as one point off by 20%.
+const fitShrink = 0.033
 
 // fitEvaluations bounds Nelder–Mead's evaluations per pair: three factors
 // settle well within it.
