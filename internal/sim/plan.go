@@ -117,7 +117,9 @@ type Makespan struct {
 	NaiveBatches    int     `json:"naive_batches"`
 	BalancedS       float64 `json:"balanced_s"`
 	BalancedBatches int     `json:"balanced_batches"`
-	// BalancedTargetS is the batch duration the balanced cut aimed at.
+	// BalancedTargetS is the batch duration the balanced cut aimed at; 0 when
+	// it aimed at none, as when no duration cut beat the count cut and the
+	// count cut was kept.
 	BalancedTargetS float64 `json:"balanced_target_s"`
 	// BalancedGPUHours differ from the naive ones by the extra server starts.
 	BalancedGPUHours float64 `json:"balanced_gpu_hours"`

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"cmp"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -104,10 +105,9 @@ func Score(t Table, points []Point) Scores {
 // point whose pair train cannot fit takes its architecture's pooled fit.
 func FitScore(t Table, train, test []Point) Scores {
 	fitted, fits := Calibrate(t, train)
-	f := newFolds(t)
-	f.pools(fitted, fits, train, test)
+	pools := newFolds(t).pools(fitted, fits, train, test)
 	s := scores("fitted", test, Predict(test, fitted.effFor))
-	s.Fits = fits
+	s.Fits = append(fits, pools...)
 	return s
 }
 
@@ -162,7 +162,7 @@ func CrossValidate(t Table, points []Point) Scores {
 	}
 	f.run(func(add func(string, []Point, func() Fit)) {
 		for k := range sources {
-			f.poolJobs(tabs[k], fits[k], train[k], test[k], add)
+			f.poolJobs(fits[k], train[k], test[k], add)
 		}
 	})
 	res := make([]Residual, len(points))
@@ -254,7 +254,7 @@ func byArch(ps []Point, arch string) []Point {
 	return out
 }
 
-func (f *folds) poolJobs(tab Table, fits []Fit, train, test []Point, add func(string, []Point, func() Fit)) {
+func (f *folds) poolJobs(fits []Fit, train, test []Point, add func(string, []Point, func() Fit)) {
 	for arch := range unfitted(fits, test) {
 		ps := byArch(train, arch)
 		add("*/"+arch, ps, func() Fit { return poolFit(f.t, arch, ps) })
@@ -262,33 +262,32 @@ func (f *folds) poolJobs(tab Table, fits []Fit, train, test []Point, add func(st
 }
 
 // pools sets, in tab, the pooled fit of each architecture for the test
-// points whose pair has no fit of its own.
-func (f *folds) pools(tab Table, fits []Fit, train, test []Point) {
+// points whose pair has no fit of its own, and returns the pooled fits it
+// used.
+func (f *folds) pools(tab Table, fits []Fit, train, test []Point) []Fit {
 	missing := unfitted(fits, test)
 	if len(missing) == 0 {
-		return
+		return nil
 	}
-	f.run(func(add func(string, []Point, func() Fit)) { f.poolJobs(tab, fits, train, test, add) })
-	for arch := range missing {
+	f.run(func(add func(string, []Point, func() Fit)) { f.poolJobs(fits, train, test, add) })
+	own := map[string]bool{}
+	for _, fit := range fits {
+		own[fit.Pair] = fit.Fitted
+	}
+	var used []Fit
+	for _, arch := range slices.Sorted(maps.Keys(missing)) {
 		pool := f.get("*/"+arch, byArch(train, arch))
 		if !pool.Fitted {
 			continue
 		}
+		used = append(used, pool)
 		for _, p := range test {
-			if p.Hardware.GPU.Arch == arch && !fitOf(fits, p.Pair()) {
+			if p.Hardware.GPU.Arch == arch && !own[p.Pair()] {
 				tab.Set(p.Framework, arch, withFactors(f.t.For(p.Framework, arch), pool.After))
 			}
 		}
 	}
-}
-
-func fitOf(fits []Fit, pair string) bool {
-	for _, fit := range fits {
-		if fit.Pair == pair {
-			return fit.Fitted
-		}
-	}
-	return false
+	return used
 }
 
 func byPair(ps []Point) map[string][]Point {
