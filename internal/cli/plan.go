@@ -52,7 +52,7 @@ cross-validation on the published points, per framework and metric.
 Scoring a published points file (see testdata/published/README.md) prints the
 median (MdAPE) and 90th-percentile absolute percentage error per metric and per
 framework, or --json:
-  --score FILE              the current factors, no fitting
+  --score FILE              plan's factors (the published fit), no further fitting
   --fit FILE --score FILE2  factors fitted to FILE, scored on FILE2
   --validate[=FILE]         leave-one-source-out cross-validation: each source
                             document predicted by a fit to all the others
@@ -71,7 +71,7 @@ framework, or --json:
 			if err != nil {
 				return err
 			}
-			tab, err := sim.Defaults(set)
+			tab, pub, err := sim.Fitted(set)
 			if err != nil {
 				return err
 			}
@@ -81,10 +81,6 @@ framework, or --json:
 				}
 			}
 			simOpt.Table = tab
-			pub, err := sim.DefaultIntervals()
-			if err != nil {
-				return err
-			}
 			simOpt.Intervals = &pub
 			var plans []*sim.Plan
 			for _, c := range cs {

@@ -61,7 +61,12 @@ func runScore(cmd *cobra.Command, w io.Writer, args []string, opt campaign.Optio
 		trained = len(train)
 		s = sim.FitScore(tab, train, points)
 	default:
-		s = sim.Score(tab, points)
+		// plan's own factors: the published fit over the catalog's priors.
+		fitted, _, err := sim.Fitted(set)
+		if err != nil {
+			return err
+		}
+		s = sim.Score(fitted, points)
 	}
 	s.Skipped = skipped
 	if a.json {
@@ -76,7 +81,7 @@ func runScore(cmd *cobra.Command, w io.Writer, args []string, opt campaign.Optio
 	case "fitted":
 		fmt.Fprintf(w, "scoring %s: %d points from %d sources (%d skipped), factors fitted to %s (%d points)\n", path, s.Points, s.Sources, len(skipped), a.fit, trained)
 	default:
-		fmt.Fprintf(w, "scoring %s: %d points from %d sources (%d skipped), the catalog's factors, no fitting\n", path, s.Points, s.Sources, len(skipped))
+		fmt.Fprintf(w, "scoring %s: %d points from %d sources (%d skipped), plan's factors (the published fit), no further fitting\n", path, s.Points, s.Sources, len(skipped))
 	}
 	for _, sk := range skipped {
 		fmt.Fprintf(w, "  skipped %s (line %d): %s\n", sk.ID, sk.Line, sk.Reason)

@@ -80,8 +80,10 @@
 // its architecture's pooled fit. Each reports the median and 90th-percentile
 // absolute percentage error per metric, framework and source. The held-out
 // errors give the prediction intervals (IntervalsFrom): the 10th to 90th
-// percentile of measured/predicted per framework and metric, shipped in
-// intervals.json (DefaultIntervals) and attached to every plan prediction.
+// percentile of measured/predicted per framework and metric. Publish fits the
+// catalog's priors to every published point and cross-validates that fitting;
+// published.json ships both (LoadPublished): plan predicts with the fit
+// (Published.Apply) and attaches the intervals to every prediction.
 //
 // # Known limits
 //

@@ -4,7 +4,11 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
+
+	"github.com/llmsweep/llmsweep/internal/campaign"
 )
 
 // Interval is the spread of the model's held-out errors for one framework and
@@ -107,27 +111,100 @@ func (iv Intervals) Frameworks() []string {
 	return fws
 }
 
-// PublishedIntervals is what intervals.json holds: the intervals of the
-// leave-one-source-out cross-validation on testdata/published/points.csv
-// and what they were measured on. TestPublishedCrossValidation rewrites it
-// with -update.
-type PublishedIntervals struct {
+// Published is what published.json holds, both from the published points
+// (testdata/published/points.csv): the factors fitted to all of them, which
+// plan predicts with, and the intervals of the leave-one-source-out
+// cross-validation of that fitting, which plan prints them with.
+// TestPublishedCrossValidation rewrites it with -update.
+type Published struct {
 	Points    string    `json:"points"`
 	Count     int       `json:"count"`
 	Sources   int       `json:"sources"`
 	Level     float64   `json:"level"`
 	Intervals Intervals `json:"intervals"`
+	// Efficiency holds the pairs fitted to the points, Pooled each
+	// architecture's pooled fit for the pairs without points of their own.
+	Efficiency Table                 `json:"efficiency"`
+	Pooled     map[string]Efficiency `json:"pooled"`
 }
 
-//go:embed intervals.json
+//go:embed published.json
 var publishedJSON []byte
 
-// DefaultIntervals returns the cross-validated intervals shipped with the
-// model (intervals.json).
-func DefaultIntervals() (PublishedIntervals, error) {
-	var p PublishedIntervals
+// LoadPublished returns the fit and the intervals shipped with the model
+// (published.json).
+func LoadPublished() (Published, error) {
+	var p Published
 	if err := json.Unmarshal(publishedJSON, &p); err != nil {
-		return p, fmt.Errorf("intervals.json: %w", err)
+		return p, fmt.Errorf("published.json: %w", err)
 	}
 	return p, nil
+}
+
+// Apply returns t with the published factors: a pair fitted to published
+// points takes its own, another pair of an architecture with points the
+// architecture's pooled ones, as the cross-validation predicted them; each
+// keeps t's scheduler limits, and a pair of an architecture without points
+// keeps t's values.
+func (p Published) Apply(t Table) Table {
+	out := t.Clone()
+	for fw, byArch := range t {
+		for arch, e := range byArch {
+			if f, ok := p.Efficiency[fw][arch]; ok {
+				out.Set(fw, arch, withFactors(e, f))
+			} else if f, ok := p.Pooled[arch]; ok {
+				out.Set(fw, arch, withFactors(e, f))
+			}
+		}
+	}
+	for fw, byArch := range p.Efficiency {
+		for arch, f := range byArch {
+			if _, ok := t[fw][arch]; !ok {
+				out.Set(fw, arch, f)
+			}
+		}
+	}
+	return out
+}
+
+// Fitted is the table plan predicts with: the set's priors (Defaults) with
+// the published fit applied, and that fit.
+func Fitted(set *campaign.Set) (Table, Published, error) {
+	t, err := Defaults(set)
+	if err != nil {
+		return nil, Published{}, err
+	}
+	p, err := LoadPublished()
+	if err != nil {
+		return nil, Published{}, err
+	}
+	return p.Apply(t), p, nil
+}
+
+// Publish fits t to points and cross-validates the fitting: what
+// published.json holds.
+func Publish(t Table, points []Point, name string) (Published, Scores) {
+	cv := CrossValidate(t, points)
+	p := Published{Points: name, Count: cv.Points, Sources: cv.Sources, Level: IntervalLevel, Intervals: cv.Intervals,
+		Efficiency: Table{}, Pooled: map[string]Efficiency{}}
+	_, fits := Calibrate(t, points)
+	for _, f := range fits {
+		if f.Fitted {
+			fw, arch, _ := strings.Cut(f.Pair, "/")
+			p.Efficiency.Set(fw, arch, f.After)
+		}
+	}
+	archs := map[string][]Point{}
+	for _, pt := range points {
+		archs[pt.Hardware.GPU.Arch] = append(archs[pt.Hardware.GPU.Arch], pt)
+	}
+	names := slices.Sorted(maps.Keys(archs))
+	pools := make([]Fit, len(names))
+	parallel(len(names), func(i int) { pools[i] = poolFit(t, names[i], archs[names[i]]) })
+	for i, f := range pools {
+		if f.Fitted {
+			p.Pooled[names[i]] = f.After
+		}
+	}
+	return p, cv
 }

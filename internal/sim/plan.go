@@ -28,8 +28,8 @@ type Options struct {
 	// Workers predicts configs in parallel; GOMAXPROCS when 0.
 	Workers int
 	// Intervals, when set, gives every prediction its interval
-	// (DefaultIntervals).
-	Intervals *PublishedIntervals
+	// (LoadPublished).
+	Intervals *Published
 }
 
 // Defaults of Options.
@@ -245,8 +245,9 @@ func Build(set *campaign.Set, c campaign.Campaign, opt Options) (*Plan, error) {
 		"GPU-hours and $ count every GPU of the node shape for the batch's whole wall time",
 	}
 	if pi := opt.Intervals; pi != nil {
-		p.Assumptions = append(p.Assumptions, fmt.Sprintf("intervals: %.0f%% of the measured/predicted ratios per framework and metric in a leave-one-source-out cross-validation on %d published points from %d sources (%s)",
-			100*pi.Level, pi.Count, pi.Sources, pi.Points))
+		p.Assumptions = append(p.Assumptions,
+			fmt.Sprintf("efficiency: fitted to %d published points from %d sources (%s; a pair without points takes its architecture's pooled fit, an architecture without any the catalog's priors)", pi.Count, pi.Sources, pi.Points),
+			fmt.Sprintf("intervals: %.0f%% of the measured/predicted ratios per framework and metric when each source is predicted by a fit to the others (leave-one-source-out)", 100*pi.Level))
 	}
 	return p, nil
 }

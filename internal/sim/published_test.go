@@ -15,16 +15,16 @@ import (
 	"github.com/llmsweep/llmsweep/internal/campaign/campaigntest"
 )
 
-var update = flag.Bool("update", false, "rewrite intervals.json from the cross-validation")
+var update = flag.Bool("update", false, "rewrite published.json from the fit and the cross-validation")
 
 const publishedPoints = "testdata/published/points.csv"
 
 // TestPublishedCrossValidation runs the leave-one-source-out cross-validation
 // on the published points and logs the held-out errors per metric, framework
 // and source, and the worst points. It fails on a skipped row, a NaN, a point
-// the model cannot predict, and when intervals.json is not the one this
-// cross-validation gives (rewrite it with -update); it does not fail on the
-// error level, which the README reports.
+// the model cannot predict, and when published.json is not the fit and the
+// intervals these points give (rewrite it with -update); it does not fail on
+// the error level, which the README reports.
 func TestPublishedCrossValidation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the cross-validation fits every source's complement (-short)")
@@ -47,7 +47,7 @@ func TestPublishedCrossValidation(t *testing.T) {
 	for _, s := range skipped {
 		t.Errorf("skipped %s (line %d): %s", s.ID, s.Line, s.Reason)
 	}
-	cv := CrossValidate(tab, points)
+	got, cv := Publish(tab, points, publishedPoints)
 	for _, m := range cv.Metrics {
 		t.Logf("%-13s %-8s n=%3d MdAPE %6.1f%% P90 %6.1f%% predicted/measured %.2f", m.Metric, m.Framework, m.Count, m.MdAPE, m.P90APE, m.Ratio)
 		if math.IsNaN(m.MdAPE) || math.IsInf(m.MdAPE, 0) {
@@ -67,22 +67,21 @@ func TestPublishedCrossValidation(t *testing.T) {
 			t.Errorf("%s: %s", r.ID, r.Error)
 		}
 	}
-	got := PublishedIntervals{Points: publishedPoints, Count: cv.Points, Sources: cv.Sources, Level: IntervalLevel, Intervals: cv.Intervals}
 	if *update {
 		b, err := json.MarshalIndent(got, "", "  ")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile("intervals.json", append(b, '\n'), 0o644); err != nil {
+		if err := os.WriteFile("published.json", append(b, '\n'), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	want, err := DefaultIntervals()
+	want, err := LoadPublished()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("intervals.json is stale (go test ./internal/sim -run TestPublishedCrossValidation -update) (-file +cross-validation):\n%s", d)
+		t.Errorf("published.json is stale (go test ./internal/sim -run TestPublishedCrossValidation -update) (-file +these points):\n%s", d)
 	}
 }

@@ -49,7 +49,7 @@ type Summary struct {
 
 // Scores is the outcome of scoring a points file.
 type Scores struct {
-	// Mode says how the predictions were made: "defaults" (the efficiency
+	// Mode says how the predictions were made: "as-is" (the efficiency
 	// table as it is), "fitted" (fitted to another file) or
 	// "leave-one-source-out" (each source predicted by a fit to the others).
 	Mode    string    `json:"mode"`
@@ -97,8 +97,7 @@ func Predict(points []Point, eff func(Point) Efficiency) []Residual {
 
 // Score predicts points with t as it is.
 func Score(t Table, points []Point) Scores {
-	s := scores("defaults", points, Predict(points, t.effFor))
-	return s
+	return scores("as-is", points, Predict(points, t.effFor))
 }
 
 // FitScore fits t to train and predicts test with the fitted table; a test

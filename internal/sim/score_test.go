@@ -148,9 +148,11 @@ func TestIntervals(t *testing.T) {
 	}
 }
 
-// The shipped intervals parse and cover every metric.
-func TestDefaultIntervals(t *testing.T) {
-	p, err := DefaultIntervals()
+// The shipped fit and intervals parse, cover every metric, and apply to the
+// catalog's table: a fitted pair takes its factors and keeps its limits, a
+// pair without points its architecture's pooled factors.
+func TestPublished(t *testing.T) {
+	p, err := LoadPublished()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,5 +164,24 @@ func TestDefaultIntervals(t *testing.T) {
 		if !ok || !(i.Lo > 0 && i.Lo < 1 && i.Hi > 1) {
 			t.Errorf("%s: %+v", m, i)
 		}
+	}
+	prior, err := Defaults(catalogSet(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := p.Apply(prior)
+	fit, ok := p.Efficiency["trtllm"]["hopper"]
+	if got := tab.For("trtllm", "hopper"); !ok || got.MFU != fit.MFU || got.MBU != fit.MBU || got.MaxSeqs != prior.For("trtllm", "hopper").MaxSeqs {
+		t.Errorf("trtllm/hopper: fitted %+v, applied %+v", fit, got)
+	}
+	pool, ok := p.Pooled["hopper"]
+	if _, own := p.Efficiency["lmdeploy"]["hopper"]; own || !ok {
+		t.Fatalf("lmdeploy/hopper has points of its own, or hopper no pool")
+	}
+	if got := tab.For("lmdeploy", "hopper"); got.MFU != pool.MFU || got.RequestMS != pool.RequestMS {
+		t.Errorf("lmdeploy/hopper: pooled %+v, applied %+v", pool, got)
+	}
+	if got, want := tab.For("vllm", "blackwell"), prior.For("vllm", "blackwell"); got != want {
+		t.Errorf("vllm/blackwell, no points: %+v, want the prior %+v", got, want)
 	}
 }
