@@ -11,7 +11,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"cuelang.org/go/cue/cuecontext"
 	"github.com/spf13/cobra"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
@@ -29,7 +28,7 @@ func newPlan() *cobra.Command {
 	var inv invocation
 	var all, asJSON, calibrate bool
 	var top int
-	var validate string
+	var validate, scoreFile, fitFile string
 	var simOpt sim.Options
 	cmd := &cobra.Command{
 		Use:   "plan [paths...]",
@@ -45,19 +44,35 @@ The model is a roofline of each engine iteration with efficiency factors per
 framework and GPU architecture (catalog/efficiency.cue) under a simulation of
 continuous batching; see internal/sim.
 
+Each predicted TTFT, TPOT and throughput carries an interval: the 10th to 90th
+percentile of measured/predicted in the model's leave-one-source-out
+cross-validation on the published points, per framework and metric.
+
 --calibrate fits the efficiency factors to the results in --store first.
---validate[=FILE] fits them on half of a published points file and reports the
-median error on the other half (default FILE: ` + defaultPoints + `).`,
+
+Scoring a published points file (see testdata/published/README.md) prints the
+median (MdAPE) and 90th-percentile absolute percentage error per metric and per
+framework, or --json:
+  --score FILE              plan's factors (the published fit), no further fitting
+  --fit FILE --score FILE2  factors fitted to FILE, scored on FILE2
+  --validate[=FILE]         leave-one-source-out cross-validation: each source
+                            document predicted by a fit to all the others
+                            (default FILE: ` + defaultPoints + `)`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w := cmd.OutOrStdout()
-			if validate != "" {
-				return runValidate(cmd, w, args, campaign.Options{Catalog: inv.catalog}, validate, asJSON)
+			switch {
+			case fitFile != "" && scoreFile == "":
+				return errors.New("--fit names the points to fit to; --score names the points to score (plan --fit FILE --score FILE2)")
+			case validate != "" && scoreFile != "":
+				return errors.New("--validate and --score are two ways to score; give one")
+			case validate != "" || scoreFile != "":
+				return runScore(cmd, w, args, campaign.Options{Catalog: inv.catalog}, scoreArgs{validate: validate, score: scoreFile, fit: fitFile, json: asJSON})
 			}
 			set, cs, err := inv.campaigns(cmd, args)
 			if err != nil {
 				return err
 			}
-			tab, err := sim.Defaults(set)
+			tab, pub, err := sim.Fitted(set)
 			if err != nil {
 				return err
 			}
@@ -67,6 +82,7 @@ median error on the other half (default FILE: ` + defaultPoints + `).`,
 				}
 			}
 			simOpt.Table = tab
+			simOpt.Intervals = &pub
 			var plans []*sim.Plan
 			for _, c := range cs {
 				p, err := sim.Build(set, c, simOpt)
@@ -101,8 +117,10 @@ median error on the other half (default FILE: ` + defaultPoints + `).`,
 	f.BoolVar(&asJSON, "json", false, "print JSON (configs limited to --top unless --all)")
 	f.BoolVar(&calibrate, "calibrate", false, "fit the efficiency factors to the results in --store before planning")
 	inv.addStore(cmd)
-	f.StringVar(&validate, "validate", "", "fit on half of a published points `file` and report the error on the other half")
+	f.StringVar(&validate, "validate", "", "leave-one-source-out cross-validation on a published points `file`")
 	f.Lookup("validate").NoOptDefVal = defaultPoints
+	f.StringVar(&scoreFile, "score", "", "score a published points `file`: median and P90 error per metric and framework")
+	f.StringVar(&fitFile, "fit", "", "fit the efficiency factors to a published points `file` before --score")
 	f.Float64Var(&simOpt.LoadGBps, "load-gbps", sim.DefaultLoadGBps, "rate at which a server reads its checkpoint, GB/s")
 	f.Float64Var(&simOpt.StartupS, "startup", sim.DefaultStartupS, "server start without the weights, seconds")
 	inv.addCatalog(cmd)
@@ -147,6 +165,15 @@ func plurales(n int) string {
 }
 
 func usd(v float64) string { return fmt.Sprintf("$%.0f", v) }
+
+// ranged prints a prediction with its interval, "10.7 (8.9–12.6)", at prec
+// decimals.
+func ranged(v float64, r *sim.Range, prec int) string {
+	if r == nil {
+		return fmt.Sprintf("%.*f", prec, v)
+	}
+	return fmt.Sprintf("%.*f (%.*f–%.*f)", prec, v, prec, r.Lo, prec, r.Hi)
+}
 
 func printPlan(w io.Writer, p *sim.Plan, c campaign.Campaign, set *campaign.Set, all bool, top int) {
 	t := p.Totals
@@ -249,7 +276,7 @@ func printPlan(w io.Writer, p *sim.Plan, c campaign.Campaign, set *campaign.Set,
 			fmt.Fprintf(w, "the %d longest benchmarks (--all for every config):\n", n)
 		}
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "hardware\tframework\tquant\tworkload\tload\tTTFT p50/p99 ms\tTPOT ms\tout tok/s\theadroom GiB\tbench\tSLO")
+		fmt.Fprintln(tw, "hardware\tframework\tquant\tworkload\tload\tTTFT p50 ms\tp99\tTPOT ms\tout tok/s\theadroom GiB\tbench\tSLO")
 		for _, cp := range p.Configs[:n] {
 			c := cp.Config
 			slo := "ok"
@@ -259,8 +286,9 @@ func printPlan(w io.Writer, p *sim.Plan, c campaign.Campaign, set *campaign.Set,
 					slo = "skipped, " + slo
 				}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.0f/%.0f\t%.1f\t%.0f\t%.1f\t%s\t%s\n", c.Hardware, c.Framework, c.Quantization, c.Workload,
-				matrix.Load(c.Concurrency, c.RequestRate), cp.TTFTP50, cp.TTFTP99, cp.TPOTP50, cp.OutputThroughput, cp.HeadroomGiB, hours(cp.BenchS), slo)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%s\t%s\t%.1f\t%s\t%s\n", c.Hardware, c.Framework, c.Quantization, c.Workload,
+				matrix.Load(c.Concurrency, c.RequestRate), ranged(cp.TTFTP50, cp.TTFTRange, 0), cp.TTFTP99, ranged(cp.TPOTP50, cp.TPOTRange, 1),
+				ranged(cp.OutputThroughput, cp.ThroughputRange, 0), cp.HeadroomGiB, hours(cp.BenchS), slo)
 		}
 		tw.Flush()
 	}
@@ -305,64 +333,13 @@ func runCalibrate(ctx context.Context, w io.Writer, set *campaign.Set, tab sim.T
 
 func printFits(w io.Writer, fits []sim.Fit) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  pair\tpoints\tmfu\tmbu\tstep ms\tMdAPE before\tMdAPE after\tnote")
+	fmt.Fprintln(tw, "  pair\tpoints\tmfu\tmbu\tstep ms\trequest ms\tMdAPE before\tMdAPE after\tnote")
 	for _, f := range fits {
 		note := f.Note
 		if f.Fitted {
-			note = fmt.Sprintf("fitted (was mfu %.3g, mbu %.3g, step %.2g ms)", f.Before.MFU, f.Before.MBU, f.Before.StepMS)
+			note = fmt.Sprintf("fitted (was mfu %.3g, mbu %.3g, step %.2g ms, request %.3g ms)", f.Before.MFU, f.Before.MBU, f.Before.StepMS, f.Before.RequestMS)
 		}
-		fmt.Fprintf(tw, "  %s\t%d\t%.3f\t%.3f\t%.2f\t%.1f%%\t%.1f%%\t%s\n", f.Pair, f.Points, f.After.MFU, f.After.MBU, f.After.StepMS, f.MdAPEBefore, f.MdAPEAfter, note)
+		fmt.Fprintf(tw, "  %s\t%d\t%.3f\t%.3f\t%.2f\t%.1f\t%.1f%%\t%.1f%%\t%s\n", f.Pair, f.Points, f.After.MFU, f.After.MBU, f.After.StepMS, f.After.RequestMS, f.MdAPEBefore, f.MdAPEAfter, note)
 	}
 	tw.Flush()
-}
-
-func runValidate(cmd *cobra.Command, w io.Writer, args []string, opt campaign.Options, path string, asJSON bool) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	// The catalog, and only the paths given: no campaigns are needed here.
-	set, err := campaign.Load(cuecontext.New(), args, opt)
-	var probs campaign.Problems
-	if errors.As(err, &probs) {
-		for _, p := range probs {
-			fmt.Fprintln(cmd.ErrOrStderr(), p.Error())
-		}
-		return exitError{exitFail}
-	}
-	if err != nil {
-		return err
-	}
-	tab, err := sim.Defaults(set)
-	if err != nil {
-		return err
-	}
-	points, skipped, err := sim.ReadPoints(f, path, set)
-	if err != nil {
-		return err
-	}
-	if len(points) == 0 {
-		return errors.New(path + ": no usable points")
-	}
-	v := sim.Validate(tab, points)
-	v.Skipped = skipped
-	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	}
-	fmt.Fprintf(w, "validation on %s: %d points (%d skipped); fitted on every other point per metric, errors on the rest\n", path, v.Points, len(skipped))
-	for _, s := range skipped {
-		fmt.Fprintf(w, "  skipped %s (line %d): %s\n", s.ID, s.Line, s.Reason)
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  metric\ttrain\ttest\theld-out MdAPE\twith defaults\ton train\tworst")
-	for _, m := range v.Metrics {
-		fmt.Fprintf(tw, "  %s\t%d\t%d\t%.1f%%\t%.1f%%\t%.1f%%\t%s %.0f%%\n", m.Metric, m.Train, m.Test, m.TestMdAPE, m.DefaultsMdAPE, m.TrainMdAPE, m.WorstID, m.WorstErrorPerc)
-	}
-	tw.Flush()
-	fmt.Fprintln(w, "fits on the training half:")
-	printFits(w, v.Fits)
-	return nil
 }

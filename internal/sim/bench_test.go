@@ -9,17 +9,18 @@ import (
 // BenchmarkPlanFull plans campaigns/llama3-8b-full.cue (about 9,600 configs):
 // expansion, a simulation of every config, both cuts and their makespans. The
 // catalog is loaded once, outside the loop. It reports the makespans of the
-// count cut and of the balanced cut at the campaign's parallelism.
+// count cut and of the balanced cut at the campaign's parallelism. It plans
+// as the CLI does: with the published fit and its intervals.
 func BenchmarkPlanFull(b *testing.B) {
 	set := campaigntest.Repo(b)
-	tab, err := Defaults(set)
+	tab, pub, err := Fitted(set)
 	if err != nil {
 		b.Fatal(err)
 	}
 	c := set.Campaigns["llama3-8b-full"]
 	var p *Plan
 	for b.Loop() {
-		if p, err = Build(set, c, Options{Table: tab}); err != nil {
+		if p, err = Build(set, c, Options{Table: tab, Intervals: &pub}); err != nil {
 			b.Fatal(err)
 		}
 	}

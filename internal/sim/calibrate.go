@@ -3,9 +3,10 @@ package sim
 import (
 	"fmt"
 	"math"
-	"slices"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/llmsweep/llmsweep/internal/metrics"
 
@@ -19,8 +20,12 @@ import (
 const (
 	MetricTTFT       = "ttft_ms"      // median TTFT
 	MetricTPOT       = "tpot_ms"      // median TPOT
+	MetricITL        = "itl_ms"       // inter-token latency; predicted as TPOT
 	MetricThroughput = "output_tok_s" // output tokens/s over the whole server
 )
+
+// Metrics lists the metrics in the order reports show them.
+var Metrics = []string{MetricTTFT, MetricTPOT, MetricITL, MetricThroughput}
 
 // MinPoints is the fewest points a (framework, architecture) pair needs for its
 // factors to be fitted; with fewer it keeps its defaults.
@@ -38,6 +43,12 @@ type Point struct {
 	Util   float64
 	Metric string
 	Value  float64
+	// Source is the document the point comes from (cross-validation holds
+	// out one at a time); Batching the engine's mode (BatchContinuous, ...);
+	// Tool the client that measured.
+	Source   string
+	Batching string
+	Tool     string
 }
 
 // Pair is the (framework, architecture) whose efficiency a point measures.
@@ -57,12 +68,12 @@ func (p Point) Predict(e Efficiency) (float64, error) {
 	switch p.Metric {
 	case MetricTTFT:
 		return pr.TTFTP50, nil
-	case MetricTPOT:
+	case MetricTPOT, MetricITL:
 		return pr.TPOTP50, nil
 	case MetricThroughput:
 		return pr.OutputThroughput, nil
 	}
-	return 0, fmt.Errorf("point %s: unknown metric %q (want %s, %s or %s)", p.ID, p.Metric, MetricTTFT, MetricTPOT, MetricThroughput)
+	return 0, fmt.Errorf("point %s: unknown metric %q (want one of %s)", p.ID, p.Metric, strings.Join(Metrics, ", "))
 }
 
 // Fit is the outcome of fitting one pair.
@@ -79,11 +90,12 @@ type Fit struct {
 	Note        string  `json:"note,omitempty"`
 }
 
-// Calibrate fits MFU, MBU and the per-step time per (framework, architecture) pair to points,
+// Calibrate fits MFU, MBU, the per-step and the per-request times per (framework, architecture) pair to points,
 // minimizing the sum of squared log errors (so that a TTFT off by 2× weighs as
 // much as a throughput off by 2×) with Nelder–Mead over logit-transformed
 // factors, starting from t. Pairs with fewer than MinPoints points keep t's
-// values. It returns the new table and a fit per pair, in pair order.
+// values. It returns the new table and a fit per pair, in pair order. Pairs
+// are fitted in parallel.
 func Calibrate(t Table, points []Point) (Table, []Fit) {
 	out := t.Clone()
 	byPair := map[string][]Point{}
@@ -95,73 +107,158 @@ func Calibrate(t Table, points []Point) (Table, []Fit) {
 		pairs = append(pairs, k)
 	}
 	sort.Strings(pairs)
-	var fits []Fit
-	for _, pair := range pairs {
-		ps := byPair[pair]
-		fw, arch, _ := strings.Cut(pair, "/")
-		start := t.For(fw, arch)
-		f := Fit{Pair: pair, Points: len(ps), Before: start, After: start}
-		f.MdAPEBefore = MdAPE(ps, func(Point) Efficiency { return start })
-		f.MdAPEAfter = f.MdAPEBefore
-		if len(ps) < MinPoints {
-			f.Note = fmt.Sprintf("%d point%s, fewer than %d: defaults kept", len(ps), plural(len(ps)), MinPoints)
-			fits = append(fits, f)
-			continue
+	fits := make([]Fit, len(pairs))
+	parallel(len(pairs), func(i int) {
+		fw, arch, _ := strings.Cut(pairs[i], "/")
+		fits[i] = fitPair(pairs[i], t.For(fw, arch), byPair[pairs[i]])
+	})
+	for _, f := range fits {
+		if f.Fitted {
+			fw, arch, _ := strings.Cut(f.Pair, "/")
+			out.Set(fw, arch, f.After)
 		}
-		obj := func(x []float64) float64 {
-			e := bounded(x)
-			var sum float64
-			for _, p := range ps {
-				v, err := p.Predict(e)
-				if err != nil || !(v > 0) || math.IsInf(v, 0) {
-					sum += 25 // (log 150)²: a point the model cannot predict
-					continue
-				}
-				d := math.Log(v / p.Value)
-				sum += d * d
-			}
-			return sum
-		}
-		x0 := unbounded(start)
-		res, err := optimize.Minimize(optimize.Problem{Func: obj}, x0,
-			&optimize.Settings{FuncEvaluations: 400}, &optimize.NelderMead{})
-		if err != nil && res == nil {
-			f.Note = "fit failed: " + err.Error()
-			fits = append(fits, f)
-			continue
-		}
-		e := bounded(res.X)
-		e.MFU, e.MBU, e.StepMS = round3(e.MFU), round3(e.MBU), round3(e.StepMS)
-		e.Source = fmt.Sprintf("fitted to %d points", len(ps))
-		after := MdAPE(ps, func(Point) Efficiency { return e })
-		if after > f.MdAPEBefore {
-			f.Note = "the fit did not lower the median error: defaults kept"
-			fits = append(fits, f)
-			continue
-		}
-		f.Fitted, f.After, f.MdAPEAfter = true, e, after
-		out.Set(fw, arch, e)
-		fits = append(fits, f)
 	}
 	return out, fits
 }
 
-// The fit keeps the factors where engines are physically: MFU in [0.15, 0.85],
-// MBU in [0.35, 0.95], a step overhead of at most 5 ms. Without bounds a few
-// points trade one factor against another into nonsense (MBU 1, MFU 0.1).
-var bounds = [3][2]float64{{0.15, 0.85}, {0.35, 0.95}, {0, 5}}
-
-func bounded(x []float64) Efficiency {
-	v := func(i int) float64 { return bounds[i][0] + (bounds[i][1]-bounds[i][0])*logistic(x[i]) }
-	return Efficiency{MFU: v(0), MBU: v(1), StepMS: v(2)}
+// parallel runs f(0) ... f(n−1) on GOMAXPROCS goroutines.
+func parallel(n int, f func(int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := range next {
+				f(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
-func unbounded(e Efficiency) []float64 {
-	u := func(i int, v float64) float64 {
-		p := (v - bounds[i][0]) / (bounds[i][1] - bounds[i][0])
-		return logit(min(max(p, 0.01), 0.99))
+// fitPair fits one pair's factors to its points from start.
+func fitPair(pair string, start Efficiency, ps []Point) Fit {
+	return fitFactors(pair, start, ps, func(Point) Efficiency { return start })
+}
+
+// fitFactors fits the factors in fitted to ps from start; each point is
+// predicted at base(p) with those factors set, so that points of several
+// frameworks keep their own engine limits.
+func fitFactors(name string, start Efficiency, ps []Point, base func(Point) Efficiency) Fit {
+	with := func(p Point, f Efficiency) Efficiency {
+		e := base(p)
+		for _, k := range fitted {
+			*k.ptr(&e) = *k.ptr(&f)
+		}
+		return e
 	}
-	return []float64{u(0, e.MFU), u(1, e.MBU), u(2, max(e.StepMS, 0.1))}
+	f := Fit{Pair: name, Points: len(ps), Before: start, After: start}
+	f.MdAPEBefore = MdAPE(ps, func(p Point) Efficiency { return with(p, start) })
+	f.MdAPEAfter = f.MdAPEBefore
+	if len(ps) < MinPoints {
+		f.Note = fmt.Sprintf("%d point%s, fewer than %d: defaults kept", len(ps), plural(len(ps)), MinPoints)
+		return f
+	}
+	x0 := unbounded(start)
+	obj := func(x []float64) float64 {
+		e := bounded(start, x)
+		// A pull toward the start keeps a few points from trading one
+		// factor against another far from where engines are.
+		var sum float64
+		for i := range x {
+			d := x[i] - x0[i]
+			sum += fitShrink * d * d
+		}
+		for _, p := range ps {
+			v, err := p.Predict(with(p, e))
+			if err != nil || !(v > 0) || math.IsInf(v, 0) {
+				sum += 25 // (log 150)²: a point the model cannot predict
+				continue
+			}
+			d := math.Log(v / p.Value)
+			sum += d * d
+		}
+		return sum
+	}
+	res, err := optimize.Minimize(optimize.Problem{Func: obj}, x0,
+		&optimize.Settings{FuncEvaluations: fitEvaluations}, &optimize.NelderMead{})
+	if err != nil && res == nil {
+		f.Note = "fit failed: " + err.Error()
+		return f
+	}
+	e := bounded(start, res.X)
+	for _, k := range fitted {
+		*k.ptr(&e) = round3(*k.ptr(&e))
+	}
+	e.Source = fmt.Sprintf("fitted to %d points", len(ps))
+	after := MdAPE(ps, func(p Point) Efficiency { return with(p, e) })
+	if after > f.MdAPEBefore {
+		f.Note = "the fit did not lower the median error: defaults kept"
+		return f
+	}
+	f.Fitted, f.After, f.MdAPEAfter = true, e, after
+	return f
+}
+
+// poolFit fits one set of factors to every point of an architecture, all
+// frameworks pooled, each point keeping its framework's engine limits from
+// t. It stands in for a pair that has too few points of its own: what the
+// architecture reaches in other frameworks is better evidence than a prior.
+func poolFit(t Table, arch string, ps []Point) Fit {
+	return fitFactors("*/"+arch, DefaultEfficiency, ps, func(p Point) Efficiency { return t.effFor(p) })
+}
+
+// withFactors is e with f's fitted factors.
+func withFactors(e, f Efficiency) Efficiency {
+	for _, k := range fitted {
+		*k.ptr(&e) = *k.ptr(&f)
+	}
+	e.Source = f.Source
+	return e
+}
+
+// fitShrink weighs the pull toward the start against the squared log errors:
+// moving a factor by one logit costs as much as one point off by 20%.
+const fitShrink = 0.033
+
+// fitEvaluations bounds Nelder–Mead's evaluations per pair: three factors
+// settle well within it.
+const fitEvaluations = 300
+
+// fitted are the factors a fit moves, each within bounds that keep it where
+// engines are physically: without them a few points trade one factor against
+// another into nonsense (MBU 1, MFU 0.1). The fit works on logits of the
+// position within the bounds.
+var fitted = []struct {
+	lo, hi float64
+	ptr    func(*Efficiency) *float64
+}{
+	{0.08, 0.85, func(e *Efficiency) *float64 { return &e.MFU }},
+	{0.15, 0.95, func(e *Efficiency) *float64 { return &e.MBU }},
+	{0, 5, func(e *Efficiency) *float64 { return &e.StepMS }},
+	{0, 300, func(e *Efficiency) *float64 { return &e.RequestMS }},
+}
+
+// bounded is start with the fitted factors set from x.
+func bounded(start Efficiency, x []float64) Efficiency {
+	e := start
+	for i, f := range fitted {
+		*f.ptr(&e) = f.lo + (f.hi-f.lo)*logistic(x[i])
+	}
+	return e
+}
+
+// unbounded is the fit's coordinates of e.
+func unbounded(e Efficiency) []float64 {
+	x := make([]float64, len(fitted))
+	for i, f := range fitted {
+		p := (*f.ptr(&e) - f.lo) / (f.hi - f.lo)
+		x[i] = logit(min(max(p, 0.01), 0.99))
+	}
+	return x
 }
 
 func logistic(u float64) float64 { return 1 / (1 + math.Exp(-u)) }
@@ -178,24 +275,16 @@ func plural(n int) string {
 // MdAPE is the median absolute percentage error of the model over points, each
 // predicted at eff(point); points it cannot predict count as 100% off.
 func MdAPE(points []Point, eff func(Point) Efficiency) float64 {
-	if len(points) == 0 {
-		return math.NaN()
-	}
 	errs := make([]float64, 0, len(points))
 	for _, p := range points {
 		v, err := p.Predict(eff(p))
+		r := Residual{Value: p.Value, Predicted: v}
 		if err != nil || math.IsNaN(v) {
-			errs = append(errs, 100)
-			continue
+			r.Error = "unpredictable"
 		}
-		errs = append(errs, 100*math.Abs(v-p.Value)/p.Value)
+		errs = append(errs, r.APE())
 	}
-	slices.Sort(errs)
-	n := len(errs)
-	if n%2 == 1 {
-		return errs[n/2]
-	}
-	return (errs[n/2-1] + errs[n/2]) / 2
+	return quantile(errs, 0.5)
 }
 
 // StorePoints turns stored results into points: a result's TTFT and TPOT

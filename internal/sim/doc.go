@@ -9,9 +9,12 @@
 // It follows the roofline estimators LLM-Viewer (Yuan et al. 2024, "LLM
 // Inference Unveiled: Survey and Roofline Model Insights", arXiv:2402.16363)
 // and GenZ (Bambhaniya et al. 2024, "Demystifying Platform Requirements for
-// Diverse LLM Inference Use Cases", arXiv:2406.01698): a step takes the longer
-// of its compute time and its memory time, each divided by an efficiency
-// factor, plus its tensor-parallel communication.
+// Diverse LLM Inference Use Cases", arXiv:2406.01698): a step's GEMMs take the
+// longer of their compute time and the time to stream the weights, its
+// attention the longer of its compute time and the time to stream the KV
+// cache, each divided by an efficiency factor; the two add (they are separate
+// kernels, so a large batch's GEMM compute does not hide its KV reads), plus
+// the tensor-parallel communication.
 //
 //   - FLOPs of a step = 2·P_active per token processed, plus attention:
 //     4·layers·heads·head_dim per token of context for each decoding sequence
@@ -32,7 +35,9 @@
 //     layer, each a ring: 2(n−1)/n·bytes / link bandwidth (one direction, half
 //     the catalog's bidirectional gbps) + a latency of 8 µs (25 µs over PCIe).
 //   - Every step adds a fixed host time, Efficiency.StepMS (scheduling,
-//     sampling, kernel launches), 0 unless the catalog or a fit sets it.
+//     sampling, kernel launches), and every request's first token a fixed
+//     Efficiency.RequestMS (HTTP, tokenizing), 0 unless the catalog or a fit
+//     sets them.
 //
 // So a decode step of Llama-3-8B in BF16 at batch 1 on one H100 SXM is about
 // 16 GB / (3.35 TB/s · MBU): memory-bound until the batch is in the hundreds.
@@ -43,18 +48,42 @@
 // the concurrency in flight, an open loop sends at the rate with gamma gaps
 // (shape = burstiness, 1 is Poisson). A request waits for one of MaxSeqs slots
 // and for KV memory for its prompt plus its answer; prompts are prefilled in
-// chunks within a MaxBatchTokens budget, mixed into decode iterations. When
-// demand passes capacity, the queue grows and TTFT with it. The simulation is
-// deterministic (seeded by the workload), jumps over runs of identical decode
-// steps, and gives P50 and P99 directly.
+// chunks within a MaxBatchTokens budget, mixed into decode iterations (both
+// limits per framework where its efficiency entry sets them: TensorRT-LLM
+// batches thousands offline). An engine that schedules every n decode steps
+// (Efficiency.AdmitSteps: TGI's max_waiting_tokens; vLLM's
+// --num-scheduler-steps) makes a newcomer wait half a round while a batch
+// runs. When demand passes capacity, the queue grows and TTFT with it. The
+// simulation is deterministic (seeded by the workload), jumps over runs of
+// identical decode steps, and gives P50 and P99 directly.
+//
+// Load.Static runs static batches instead (TensorRT-LLM's
+// gptSessionBenchmark, LMDeploy's profile_generation): a round of
+// Concurrency requests prefills together, decodes until its longest answer
+// ends, and only then does the next round start.
 //
 // # Efficiency
 //
-// MFU, MBU and StepMS per (framework, GPU architecture) come from the
-// catalog's _efficiency table (catalog/efficiency.cue); Calibrate fits them to
-// measured results (or published points) by minimizing squared log errors with
-// gonum's Nelder–Mead, within bounds that keep them physical, and Validate
-// measures the model on held-out published points.
+// MFU, MBU, StepMS and RequestMS per (framework, GPU architecture) come from
+// the catalog's _efficiency table (catalog/efficiency.cue), which may name
+// frameworks the catalog does not have yet; Calibrate fits them to measured
+// results (or published points) by minimizing squared log errors with gonum's
+// Nelder–Mead, within bounds that keep them physical.
+//
+// # Scoring
+//
+// ReadPoints reads published measurements (testdata/published/points.csv:
+// the source, batching mode, tool and request count of each). Score predicts
+// them with a table as it is, FitScore with a table fitted to other points,
+// and CrossValidate holds out one source document at a time and predicts it
+// with factors fitted to all the others; a pair the others cannot fit takes
+// its architecture's pooled fit. Each reports the median and 90th-percentile
+// absolute percentage error per metric, framework and source. The held-out
+// errors give the prediction intervals (IntervalsFrom): the 10th to 90th
+// percentile of measured/predicted per framework and metric. Publish fits the
+// catalog's priors to every published point and cross-validates that fitting;
+// published.json ships both (LoadPublished): plan predicts with the fit
+// (Published.Apply) and attaches the intervals to every prediction.
 //
 // # Known limits
 //
@@ -62,5 +91,13 @@
 // no prefix caching, no speculative decoding and no preemption (a request
 // reserves KV for its whole answer up front, so the KV limit shows as waiting,
 // not as recomputation). Tied embeddings are guessed from the parameter count.
-// On the published points TTFT is the least accurate metric.
+// Lengths of a published point are its means, so a ShareGPT run is simulated
+// at fixed lengths. On the published points TTFT is the least accurate metric.
+//
+// # Extending the model
+//
+// New architectures (MLA attention, MoE routing) change what a step reads and
+// computes: they belong in New (the bytes and the FLOPs per token) and in
+// StepSeconds (which roofline each kernel is on); the scheduler and the
+// scoring do not depend on them.
 package sim

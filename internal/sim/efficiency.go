@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"sort"
 
 	"cuelang.org/go/cue"
 
@@ -15,8 +14,7 @@ const EfficiencyField = "_efficiency"
 
 // Defaults reads the efficiency table from a loaded set. A set without one (a
 // bundle, or a catalog that lacks the file) gives an empty table, which falls
-// back to DefaultEfficiency. A framework the table names but the set lacks is
-// an error.
+// back to DefaultEfficiency.
 func Defaults(set *campaign.Set) (Table, error) {
 	t := Table{}
 	if !set.Value.Exists() {
@@ -34,20 +32,13 @@ func Defaults(set *campaign.Set) (Table, error) {
 			return nil, fmt.Errorf("%s: %v", EfficiencyField, err)
 		}
 	}
-	names := make([]string, 0, len(t))
-	for f := range t {
-		names = append(names, f)
-	}
-	sort.Strings(names)
-	for _, f := range names {
-		if len(set.Frameworks) > 0 {
-			if _, ok := set.Frameworks[f]; !ok {
-				return nil, fmt.Errorf("%s.%s: no framework %s in the catalog", EfficiencyField, f, f)
-			}
-		}
-		for arch, e := range t[f] {
+	// A framework may have efficiency rows before the catalog has its entry
+	// (its plugin comes later); the schema checks the names.
+	for f, byArch := range t {
+		for arch, e := range byArch {
 			if !e.valid() {
-				return nil, fmt.Errorf("%s.%s.%s: mfu %g, mbu %g, step_ms %g: mfu and mbu must be in (0, 1], step_ms not negative", EfficiencyField, f, arch, e.MFU, e.MBU, e.StepMS)
+				return nil, fmt.Errorf("%s.%s.%s: mfu %g, mbu %g, step_ms %g, max_seqs %d, max_batch_tokens %d: mfu and mbu must be in (0, 1], the rest not negative",
+					EfficiencyField, f, arch, e.MFU, e.MBU, e.StepMS, e.MaxSeqs, e.MaxBatchTokens)
 			}
 		}
 	}

@@ -18,6 +18,7 @@ var known = []campaign.Model{
 	arch("llama-2-70b", "meta-llama/Llama-2-70b-hf", 69.0, 0, 80, 8192, 28672, 64, 8, 32000, 4096),
 	arch("llama-3-8b", "meta-llama/Meta-Llama-3-8B", 8.03, 0, 32, 4096, 14336, 32, 8, 128256, 8192),
 	arch("llama-3-70b", "meta-llama/Meta-Llama-3-70B", 70.6, 0, 80, 8192, 28672, 64, 8, 128256, 8192),
+	arch("llama-3.1-405b", "meta-llama/Llama-3.1-405B", 405.9, 0, 126, 16384, 53248, 128, 8, 128256, 131072),
 	arch("mistral-7b", "mistralai/Mistral-7B-v0.1", 7.24, 0, 32, 4096, 14336, 32, 8, 32000, 32768),
 	moe(arch("mixtral-8x7b", "mistralai/Mixtral-8x7B-v0.1", 46.7, 12.9, 32, 4096, 14336, 32, 8, 32000, 32768), 8, 2),
 	arch("qwen2-7b", "Qwen/Qwen2-7B", 7.62, 0, 28, 3584, 18944, 28, 4, 152064, 32768),

@@ -13,16 +13,52 @@ import (
 // MFU of the dense compute peak, MBU of the HBM bandwidth.
 //
 // StepMS is a fixed time every engine iteration takes on top (the scheduler,
-// sampling, kernel launches: host work the roofline does not see).
+// sampling, kernel launches: host work the roofline does not see). RequestMS
+// is a fixed time every request's first token takes on top, outside the GPU's
+// iterations (HTTP, tokenizing, queueing in the front end, a multi-step
+// scheduler's wait for its next round).
+//
+// AdmitSteps is how many decode steps an engine runs before it schedules
+// newcomers while a batch runs: TGI waits up to max_waiting_tokens (20),
+// vLLM with --num-scheduler-steps n runs n at a time; 0 or 1 is every step.
+//
+// MaxSeqs and MaxBatchTokens are the framework's scheduler limits (running
+// sequences, tokens per iteration) where they differ from vLLM's defaults:
+// TensorRT-LLM, for one, batches thousands of sequences in its offline runs.
 type Efficiency struct {
-	MFU    float64 `json:"mfu"`
-	MBU    float64 `json:"mbu"`
-	StepMS float64 `json:"step_ms,omitempty"`
-	Source string  `json:"source,omitempty"`
+	MFU            float64 `json:"mfu"`
+	MBU            float64 `json:"mbu"`
+	StepMS         float64 `json:"step_ms,omitempty"`
+	RequestMS      float64 `json:"request_ms,omitempty"`
+	AdmitSteps     int     `json:"admit_steps,omitempty"`
+	MaxSeqs        int     `json:"max_seqs,omitempty"`
+	MaxBatchTokens int     `json:"max_batch_tokens,omitempty"`
+	Source         string  `json:"source,omitempty"`
 }
 
 func (e Efficiency) valid() bool {
-	return e.MFU > 0 && e.MFU <= 1 && e.MBU > 0 && e.MBU <= 1 && e.StepMS >= 0
+	return e.MFU > 0 && e.MFU <= 1 && e.MBU > 0 && e.MBU <= 1 && e.StepMS >= 0 && e.RequestMS >= 0 && e.AdmitSteps >= 0 && e.MaxSeqs >= 0 && e.MaxBatchTokens >= 0
+}
+
+// admitSteps is the scheduling round of l's engine in decode steps.
+func (x *Model) admitSteps(l Load) int {
+	if l.AdmitSteps > 0 {
+		return l.AdmitSteps
+	}
+	return x.Eff.AdmitSteps
+}
+
+// engineLimits are the scheduler's limits: the efficiency entry's, else
+// vLLM's defaults.
+func (x *Model) engineLimits() (seqs, tokens int) {
+	seqs, tokens = MaxSeqs, MaxBatchTokens
+	if x.Eff.MaxSeqs > 0 {
+		seqs = x.Eff.MaxSeqs
+	}
+	if x.Eff.MaxBatchTokens > 0 {
+		tokens = x.Eff.MaxBatchTokens
+	}
+	return seqs, tokens
 }
 
 // Constants of the model that are assumptions rather than catalog data.
@@ -39,6 +75,8 @@ const (
 	// custom one) over NVLink/xGMI; PCIe links take pcieLatency.
 	allReduceLatency = 8e-6
 	pcieLatency      = 25e-6
+	// gemmRampTokens is the step size at which GEMMs reach half their MFU.
+	gemmRampTokens = 64
 	// activationBytes is the width of the activations the all-reduces move.
 	activationBytes = 2
 )
@@ -306,17 +344,23 @@ func (x *Model) StepSeconds(batch, kvTokens, prefill int, prefillSq float64) flo
 	if tokens == 0 {
 		return 0
 	}
-	attn := float64(x.Layers * x.Heads * x.HeadDim)
-	flops := 2*x.Active*float64(tokens) + 4*attn*float64(kvTokens) + 2*attn*prefillSq
-	compute := flops / x.computeRate()
+	// Two kinds of kernels, each bound by its own roofline: the GEMMs stream
+	// the weights, attention streams the KV cache. They run one after the
+	// other, so their times add: a large batch's GEMM compute does not hide
+	// its attention's KV reads.
+	// A GEMM over few tokens fills few tensor-core tiles: its efficiency
+	// ramps up with the tokens in the step.
+	gemm := 2 * x.Active * float64(tokens) / (x.computeRate() * float64(tokens) / float64(tokens+gemmRampTokens))
 	if x.weightOnly {
 		// Dequantization costs compute; at small batch it hides under the memory
 		// time, at large batch it shows.
-		compute *= dequantOverhead
+		gemm *= dequantOverhead
 	}
-	bytes := x.weightBytesRead(tokens) + float64(kvTokens+prefill)*x.kvBytesTokenGPU
-	memory := bytes / x.memRate()
-	return math.Max(compute, memory) + x.commSeconds(tokens) + x.Eff.StepMS/1e3
+	weights := x.weightBytesRead(tokens) / x.memRate()
+	perToken := float64(x.Layers * x.Heads * x.HeadDim)
+	attn := (4*perToken*float64(kvTokens) + 2*perToken*prefillSq) / x.computeRate()
+	kv := float64(kvTokens+prefill) * x.kvBytesTokenGPU / x.memRate()
+	return math.Max(gemm, weights) + math.Max(attn, kv) + x.commSeconds(tokens) + x.Eff.StepMS/1e3
 }
 
 // KVCapacityTokens is how many tokens of KV cache fit in the node's memory at

@@ -27,6 +27,9 @@ type Options struct {
 	ConfigOverheadS float64
 	// Workers predicts configs in parallel; GOMAXPROCS when 0.
 	Workers int
+	// Intervals, when set, gives every prediction its interval
+	// (LoadPublished).
+	Intervals *Published
 }
 
 // Defaults of Options.
@@ -51,14 +54,25 @@ func (o *Options) fill() {
 	}
 }
 
+// Range is a prediction's interval.
+type Range struct {
+	Lo float64 `json:"lo"`
+	Hi float64 `json:"hi"`
+}
+
 // ConfigPlan is one config's prediction.
 type ConfigPlan struct {
 	Config matrix.Config `json:"config"`
 	Prediction
-	WeightsGiB  float64 `json:"weights_gib"`
-	KVGiB       float64 `json:"kv_gib"`
-	HeadroomGiB float64 `json:"headroom_gib"`
-	Fits        bool    `json:"fits"`
+	// TTFTRange, TPOTRange and ThroughputRange are the intervals of the
+	// median TTFT and TPOT and of the output throughput (Options.Intervals).
+	TTFTRange       *Range  `json:"ttft_p50_range_ms,omitempty"`
+	TPOTRange       *Range  `json:"tpot_p50_range_ms,omitempty"`
+	ThroughputRange *Range  `json:"output_throughput_range,omitempty"`
+	WeightsGiB      float64 `json:"weights_gib"`
+	KVGiB           float64 `json:"kv_gib"`
+	HeadroomGiB     float64 `json:"headroom_gib"`
+	Fits            bool    `json:"fits"`
 	// BenchS is the predicted benchmark time: warmup, requests and the
 	// overhead between configs; the server's start is the batch's.
 	BenchS float64 `json:"bench_s"`
@@ -103,7 +117,9 @@ type Makespan struct {
 	NaiveBatches    int     `json:"naive_batches"`
 	BalancedS       float64 `json:"balanced_s"`
 	BalancedBatches int     `json:"balanced_batches"`
-	// BalancedTargetS is the batch duration the balanced cut aimed at.
+	// BalancedTargetS is the batch duration the balanced cut aimed at; 0 when
+	// it aimed at none, as when no duration cut beat the count cut and the
+	// count cut was kept.
 	BalancedTargetS float64 `json:"balanced_target_s"`
 	// BalancedGPUHours differ from the naive ones by the extra server starts.
 	BalancedGPUHours float64 `json:"balanced_gpu_hours"`
@@ -224,9 +240,14 @@ func Build(set *campaign.Set, c campaign.Campaign, opt Options) (*Plan, error) {
 	p.Assumptions = []string{
 		fmt.Sprintf("server start = %.0f s + checkpoint bytes / %.1f GB/s (node-local cache or same-zone volume; a cold Hub download is slower)", opt.StartupS, opt.LoadGBps),
 		fmt.Sprintf("%.0f s between configs of a batch", opt.ConfigOverheadS),
-		fmt.Sprintf("engine: continuous batching, at most %d sequences and %d tokens per iteration (vLLM defaults), KV reserved for prompt + answer", MaxSeqs, MaxBatchTokens),
+		fmt.Sprintf("engine: continuous batching, at most %d sequences and %d tokens per iteration (vLLM defaults, unless the framework's efficiency entry sets its own), KV reserved for prompt + answer", MaxSeqs, MaxBatchTokens),
 		"SLO miss: the predicted median request misses the workload's ttft_ms, tpot_ms or e2e_ms",
 		"GPU-hours and $ count every GPU of the node shape for the batch's whole wall time",
+	}
+	if pi := opt.Intervals; pi != nil {
+		p.Assumptions = append(p.Assumptions,
+			fmt.Sprintf("efficiency: fitted to %d published points from %d sources (%s; a pair without points takes its architecture's pooled fit, an architecture without any the catalog's priors)", pi.Count, pi.Sources, pi.Points),
+			fmt.Sprintf("intervals: %.0f%% of the measured/predicted ratios per framework and metric when each source is predicted by a fit to the others (leave-one-source-out)", 100*pi.Level))
 	}
 	return p, nil
 }
@@ -306,6 +327,12 @@ func predictConfig(set *campaign.Set, c campaign.Campaign, m *Model, cfg *matrix
 		cp.Prediction = *known
 	} else {
 		cp.Prediction = m.simulate(l, sc)
+	}
+	if opt.Intervals != nil {
+		iv := opt.Intervals.Intervals
+		cp.TTFTRange = iv.Range(cfg.Framework, MetricTTFT, cp.TTFTP50)
+		cp.TPOTRange = iv.Range(cfg.Framework, MetricTPOT, cp.TPOTP50)
+		cp.ThroughputRange = iv.Range(cfg.Framework, MetricThroughput, cp.OutputThroughput)
 	}
 	const gib = 1 << 30
 	cp.WeightsGiB = m.WeightBytes / gib

@@ -69,7 +69,8 @@ func schedule(jobs []job, parallelism int) float64 {
 
 // balance cuts every group by duration at a few target batch lengths around
 // total work / parallelism, schedules each longest first, and keeps the one
-// with the shortest makespan (ties: fewer batches).
+// with the shortest makespan (ties: fewer batches), or the count cut when
+// none beats it (BalancedTargetS 0).
 func balance(groups []*group, naive []job, c campaign.Campaign) Makespan {
 	par := c.Parallelism
 	ms := Makespan{Parallelism: par, NaiveS: schedule(naive, par), NaiveBatches: len(naive)}
@@ -78,7 +79,14 @@ func balance(groups []*group, naive []job, c campaign.Campaign) Makespan {
 		work += j.seconds
 	}
 	per := work / float64(max(par, 1))
-	best := math.Inf(1)
+	// The count cut is a candidate too: a duration cut that does worse is
+	// not taken.
+	var naiveHours float64
+	for _, j := range naive {
+		naiveHours += j.seconds / 3600 * float64(j.gpus)
+	}
+	ms.BalancedS, ms.BalancedBatches, ms.BalancedGPUHours = ms.NaiveS, len(naive), naiveHours
+	best := ms.NaiveS
 	for _, f := range []float64{0, 0.25, 0.5, 0.75, 1, 1.5} {
 		target := f * per
 		var jobs []job

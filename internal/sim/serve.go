@@ -10,9 +10,10 @@ import (
 	"github.com/llmsweep/llmsweep/internal/campaign"
 )
 
-// Engine defaults the simulated scheduler follows (vLLM's): at most MaxSeqs
-// sequences run at once, and one iteration processes at most MaxBatchTokens
-// tokens, prompt chunks included (chunked prefill).
+// Engine defaults the simulated scheduler follows (vLLM's) where the
+// efficiency entry does not set its own: at most MaxSeqs sequences run at
+// once, and one iteration processes at most MaxBatchTokens tokens, prompt
+// chunks included (chunked prefill).
 const (
 	MaxSeqs        = 256
 	MaxBatchTokens = 8192
@@ -34,6 +35,12 @@ type Load struct {
 	// KVTokens is the KV cache capacity in tokens (Model.KVCapacityTokens);
 	// 0 means unlimited, a negative value none at all.
 	KVTokens int
+	// Static runs the requests as static batches of Concurrency that start
+	// together and end with their longest answer (see simulateStatic).
+	Static bool
+	// AdmitSteps, when set, overrides the engine's Efficiency.AdmitSteps
+	// (vLLM's --num-scheduler-steps).
+	AdmitSteps int
 }
 
 // LoadFor is the load of a workload at one grid point; in and out, when set,
@@ -114,6 +121,7 @@ type seq struct {
 	reserve     int
 	startStep   int64 // decode step at which its context was in+1
 	finishStep  int64
+	end         float64 // static rounds: when its answer ended
 }
 
 // finishHeap is a min-heap of decoding sequences (indices into reqs) by the
@@ -179,6 +187,7 @@ type scratch struct {
 	reqs            []seq
 	heap            finishHeap
 	ttft, tpot, e2e []float64
+	round           []int
 }
 
 func grow[T any](s []T, n int) []T {
@@ -188,18 +197,39 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-func (x *Model) simulate(l Load, sc *scratch) Prediction {
-	total := l.Warmup + l.Requests
-	if total <= 0 {
-		return Prediction{}
-	}
-	rng := rand.New(rand.NewPCG(l.Seed, 0x5eed))
-	reqs := grow(sc.reqs, total)
+// draw samples the lengths of every request of l into sc.
+func draw(l Load, sc *scratch, rng *rand.Rand) []seq {
+	reqs := grow(sc.reqs, l.Warmup+l.Requests)
 	sc.reqs = reqs
 	for i := range reqs {
 		reqs[i] = seq{idx: i, in: sample(l.Input, rng), out: sample(l.Output, rng)}
 		reqs[i].reserve = reqs[i].in + reqs[i].out
 	}
+	return reqs
+}
+
+// kvCapacity is l's KV capacity in tokens for the simulations.
+func kvCapacity(l Load) int {
+	switch {
+	case l.KVTokens == 0:
+		return math.MaxInt
+	case l.KVTokens < 0:
+		return 0 // the weights leave no room: every request is rejected
+	}
+	return l.KVTokens
+}
+
+func (x *Model) simulate(l Load, sc *scratch) Prediction {
+	total := l.Warmup + l.Requests
+	if total <= 0 {
+		return Prediction{}
+	}
+	if l.Static {
+		return x.simulateStatic(l, sc)
+	}
+	rng := rand.New(rand.NewPCG(l.Seed, 0x5eed))
+	reqs := draw(l, sc, rng)
+	maxSeqs, maxTokens := x.engineLimits()
 	open := l.Rate > 0
 	if open {
 		t := 0.0
@@ -223,13 +253,7 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 	if !open && conc <= 0 {
 		conc = 1
 	}
-	capacity := l.KVTokens
-	switch {
-	case capacity == 0:
-		capacity = math.MaxInt
-	case capacity < 0:
-		capacity = 0 // the weights leave no room: every request is rejected
-	}
+	capacity := kvCapacity(l)
 	running := &sc.heap
 	running.idx, running.reqs = running.idx[:0], reqs
 	ttft, tpot, e2e := sc.ttft[:0], sc.tpot[:0], sc.e2e[:0]
@@ -257,7 +281,7 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 		reserved -= s.reserve
 		if s.idx >= l.Warmup {
 			outTokens += s.out
-			e2e = append(e2e, (now-s.arrive)*1e3)
+			e2e = append(e2e, (now-s.arrive)*1e3+x.Eff.RequestMS)
 			if s.out > 1 {
 				tpot = append(tpot, (now-s.first)*1e3/float64(s.out-1))
 			}
@@ -302,7 +326,7 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 				}
 				continue
 			}
-			if len(running.idx)+adm-pf >= MaxSeqs || reserved+s.reserve > capacity {
+			if len(running.idx)+adm-pf >= maxSeqs || reserved+s.reserve > capacity {
 				break
 			}
 			adm++
@@ -318,7 +342,7 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 		case adm > pf:
 			// One iteration: every running sequence decodes a token and prompt
 			// chunks fill the rest of the token budget, first come first served.
-			budget := max(MaxBatchTokens-b, 1)
+			budget := max(maxTokens-b, 1)
 			chunk, sq := 0, 0.0
 			last := pf
 			for i := pf; i < adm && budget > 0; i++ {
@@ -338,6 +362,12 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 				}
 			}
 			dt := x.StepSeconds(b, K, chunk, sq)
+			// An engine that schedules every n decode steps makes a newcomer
+			// wait half a round on average while a batch runs.
+			var round float64
+			if n := x.admitSteps(l); n > 1 && b > 0 {
+				round = float64(n-1) / 2 * x.DecodeStepSeconds(b, K)
+			}
 			now += dt
 			batchTime += dt * float64(b)
 			step++
@@ -349,7 +379,7 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 				}
 				s.first = now
 				if s.idx >= l.Warmup {
-					ttft = append(ttft, (now-s.arrive)*1e3)
+					ttft = append(ttft, (now-s.arrive+round)*1e3+x.Eff.RequestMS)
 				}
 				if s.out <= 1 {
 					complete(s)
@@ -384,34 +414,126 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 		}
 	}
 	sc.ttft, sc.tpot, sc.e2e = ttft, tpot, e2e
-	p := Prediction{Rejected: rejected, TotalS: now, PeakKVTokens: peak}
-	if lastEnd > measureFrom {
-		p.DurationS = lastEnd - measureFrom
+	return summarize(sc, Prediction{Rejected: rejected, TotalS: now, PeakKVTokens: peak}, measureFrom, lastEnd, outTokens, batchTime)
+}
+
+// summarize fills p from the latencies in sc and the measured phase
+// [from, to] in which outTokens were generated.
+func summarize(sc *scratch, p Prediction, from, to float64, outTokens int, batchTime float64) Prediction {
+	if to > from {
+		p.DurationS = to - from
 		p.OutputThroughput = float64(outTokens) / p.DurationS
-		p.RequestThroughput = float64(len(e2e)) / p.DurationS
+		p.RequestThroughput = float64(len(sc.e2e)) / p.DurationS
 	}
-	if now > 0 {
-		p.MeanBatch = batchTime / now
+	if p.TotalS > 0 {
+		p.MeanBatch = batchTime / p.TotalS
 	}
-	p.TTFTP50, p.TTFTP99 = percentiles(ttft)
-	p.TPOTP50, p.TPOTP99 = percentiles(tpot)
-	p.E2EP50, p.E2EP99 = percentiles(e2e)
+	p.TTFTP50, p.TTFTP99 = percentiles(sc.ttft)
+	p.TPOTP50, p.TPOTP99 = percentiles(sc.tpot)
+	p.E2EP50, p.E2EP99 = percentiles(sc.e2e)
 	return p
 }
 
-// percentiles returns the P50 and P99 of v (linear interpolation), sorting it.
+// simulateStatic runs l as rounds of l.Concurrency requests that start
+// together, as static-batch benchmarks do (TensorRT-LLM's gptSessionBenchmark,
+// LMDeploy's profile_generation): one prefill of every prompt of the round,
+// then decode steps until its longest answer ends, and only then the next
+// round. A round holds what fits in the KV cache. Latencies count from the
+// round's start, as those benchmarks measure them; throughput is the output
+// tokens over the rounds' time.
+func (x *Model) simulateStatic(l Load, sc *scratch) Prediction {
+	rng := rand.New(rand.NewPCG(l.Seed, 0x5eed))
+	reqs := draw(l, sc, rng)
+	capacity := kvCapacity(l)
+	size := max(l.Concurrency, 1)
+	ttft, tpot, e2e := sc.ttft[:0], sc.tpot[:0], sc.e2e[:0]
+	var (
+		now, batchTime, measureFrom float64
+		outTokens, rejected, peak   int
+		measuring                   bool
+		outs                        []int // the round's requests
+	)
+	for next := 0; next < len(reqs); {
+		// Fill the round in order while its KV fits.
+		round := sc.round[:0]
+		reserved := 0
+		for ; next < len(reqs) && len(round) < size; next++ {
+			s := &reqs[next]
+			if s.reserve > capacity {
+				rejected++
+				continue
+			}
+			if reserved+s.reserve > capacity {
+				break
+			}
+			reserved += s.reserve
+			round = append(round, next)
+		}
+		sc.round = round
+		if len(round) == 0 {
+			continue
+		}
+		peak = max(peak, reserved)
+		start := now
+		if !measuring && reqs[round[len(round)-1]].idx >= l.Warmup {
+			measuring, measureFrom = true, start
+		}
+		prompt, sq := 0, 0.0
+		outs = outs[:0]
+		for _, i := range round {
+			s := &reqs[i]
+			prompt += s.in
+			sq += float64(s.in) * float64(s.in)
+			outs = append(outs, i)
+		}
+		dt := x.StepSeconds(0, 0, prompt, sq)
+		now += dt
+		first := now
+		// Decode: between two answers' ends the batch is fixed, so each run of
+		// steps is timed at its mean context.
+		slices.SortFunc(outs, func(a, b int) int { return reqs[a].out - reqs[b].out })
+		done := 0
+		ctx := prompt // prompt tokens of the sequences still running
+		step := 1     // tokens each of them has generated
+		for done < len(outs) {
+			for done < len(outs) && reqs[outs[done]].out <= step {
+				reqs[outs[done]].end = now
+				ctx -= reqs[outs[done]].in
+				done++
+			}
+			if done == len(outs) {
+				break
+			}
+			b := len(outs) - done
+			k := reqs[outs[done]].out - step
+			mid := ctx + b*step + b*(k-1)/2
+			dt := float64(k) * x.DecodeStepSeconds(b, mid)
+			now += dt
+			batchTime += dt * float64(b)
+			step += k
+		}
+		for _, i := range round {
+			s := &reqs[i]
+			if s.idx < l.Warmup {
+				continue
+			}
+			end := s.end
+			ttft = append(ttft, (first-start)*1e3+x.Eff.RequestMS)
+			e2e = append(e2e, (end-start)*1e3+x.Eff.RequestMS)
+			if s.out > 1 {
+				tpot = append(tpot, (end-first)*1e3/float64(s.out-1))
+			}
+			outTokens += s.out
+		}
+	}
+	sc.ttft, sc.tpot, sc.e2e = ttft, tpot, e2e
+	return summarize(sc, Prediction{Rejected: rejected, TotalS: now, PeakKVTokens: peak}, measureFrom, now, outTokens, batchTime)
+}
+
+// percentiles returns the P50 and P99 of v, sorting it.
 func percentiles(v []float64) (p50, p99 float64) {
 	if len(v) == 0 {
 		return 0, 0
 	}
-	slices.Sort(v)
-	at := func(q float64) float64 {
-		pos := q * float64(len(v)-1)
-		i := int(pos)
-		if i+1 >= len(v) {
-			return v[len(v)-1]
-		}
-		return v[i] + (pos-float64(i))*(v[i+1]-v[i])
-	}
-	return at(0.5), at(0.99)
+	return quantile(v, 0.5), quantile(v, 0.99)
 }

@@ -1,0 +1,74 @@
+package sim
+
+import (
+	"testing"
+
+	"github.com/llmsweep/llmsweep/internal/campaign"
+)
+
+// Two static rounds of four requests: each round prefills its four prompts in
+// one step and decodes 64 steps at batch 4, timed at the run's mean context.
+func TestStaticBatchByHand(t *testing.T) {
+	x := model(t, "llama-3.1-8b-instruct", "h100-sxm-x1", "bf16", eff)
+	l := Load{Requests: 8, Concurrency: 4, Static: true, Input: campaign.Distribution{Kind: "fixed", Value: 512},
+		Output: campaign.Distribution{Kind: "fixed", Value: 65}}
+	p := x.Simulate(l)
+	prefill := x.StepSeconds(0, 0, 4*512, 4*512*512)
+	decode := 64 * x.DecodeStepSeconds(4, 4*512+4*1+4*63/2)
+	near(t, "TTFT", p.TTFTP50, prefill*1e3, 1e-9)
+	near(t, "TPOT", p.TPOTP50, decode/64*1e3, 1e-9)
+	near(t, "E2E", p.E2EP50, (prefill+decode)*1e3, 1e-9)
+	near(t, "throughput", p.OutputThroughput, 8*65/(2*(prefill+decode)), 1e-9)
+}
+
+// With answers of different lengths a static round waits for its longest,
+// while a continuous engine refills the slots: it gets more done.
+func TestStaticWaitsForLongest(t *testing.T) {
+	x := model(t, "llama-3.1-8b-instruct", "h100-sxm-x1", "bf16", eff)
+	l := Load{Requests: 64, Concurrency: 8, Static: true, Input: campaign.Distribution{Kind: "fixed", Value: 256},
+		Output: campaign.Distribution{Kind: "uniform", Min: 16, Max: 512}, Seed: 7}
+	static := x.Simulate(l)
+	l.Static = false
+	if c := x.Simulate(l); c.OutputThroughput <= 1.1*static.OutputThroughput {
+		t.Errorf("continuous %.0f tok/s, static %.0f tok/s", c.OutputThroughput, static.OutputThroughput)
+	}
+}
+
+// A static round holds only what fits in the KV cache.
+func TestStaticBatchKV(t *testing.T) {
+	x := model(t, "llama-3.1-8b-instruct", "h100-sxm-x1", "bf16", eff)
+	l := Load{Requests: 8, Concurrency: 8, Static: true, Input: campaign.Distribution{Kind: "fixed", Value: 1000},
+		Output: campaign.Distribution{Kind: "fixed", Value: 100}, KVTokens: 2 * 1100}
+	p := x.Simulate(l)
+	if p.PeakKVTokens != 2*1100 || p.Rejected != 0 {
+		t.Errorf("peak %d KV tokens, %d rejected; want rounds of 2", p.PeakKVTokens, p.Rejected)
+	}
+	l.KVTokens = 500
+	if r := x.Simulate(l); r.Rejected != 8 || r.OutputThroughput != 0 {
+		t.Errorf("requests longer than the cache: %d rejected, %.0f tok/s", r.Rejected, r.OutputThroughput)
+	}
+}
+
+// An engine that schedules every n steps delays newcomers while a batch
+// runs, by half a round on average; alone, a request does not wait.
+func TestSchedulingRounds(t *testing.T) {
+	x := model(t, "llama-3.1-8b-instruct", "h100-sxm-x1", "bf16", eff)
+	open := Load{Requests: 200, Rate: 20, Burstiness: 1, Input: campaign.Distribution{Kind: "fixed", Value: 200},
+		Output: campaign.Distribution{Kind: "fixed", Value: 200}}
+	base := x.Simulate(open)
+	open.AdmitSteps = 10
+	rounds := x.Simulate(open)
+	step := x.DecodeStepSeconds(int(base.MeanBatch+0.5), 0) * 1e3
+	if d := rounds.TTFTP50 - base.TTFTP50; d < 4*step || d > 6*step {
+		t.Errorf("TTFT p50 %.1f ms with rounds of 10, %.1f ms without: %.1f ms more, want about 4.5 steps of %.1f ms", rounds.TTFTP50, base.TTFTP50, d, step)
+	}
+	if rounds.TPOTP50 != base.TPOTP50 {
+		t.Errorf("TPOT %.2f ms with rounds, %.2f without", rounds.TPOTP50, base.TPOTP50)
+	}
+	alone := Load{Requests: 10, Concurrency: 1, Input: open.Input, Output: open.Output}
+	a := x.Simulate(alone)
+	alone.AdmitSteps = 10
+	if b := x.Simulate(alone); b.TTFTP50 != a.TTFTP50 {
+		t.Errorf("one request at a time: TTFT %.2f ms with rounds, %.2f without", b.TTFTP50, a.TTFTP50)
+	}
+}
