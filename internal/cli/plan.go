@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -68,6 +66,7 @@ framework, or --json:
 			case validate != "" || scoreFile != "":
 				return runScore(cmd, w, args, campaign.Options{Catalog: inv.catalog}, scoreArgs{validate: validate, score: scoreFile, fit: fitFile, json: asJSON})
 			}
+			asJSON = asJSON || inv.output == "json"
 			set, cs, err := inv.campaigns(cmd, args)
 			if err != nil {
 				return err
@@ -99,22 +98,30 @@ framework, or --json:
 				}
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
-				return enc.Encode(plans)
+				if err := enc.Encode(plans); err != nil {
+					return err
+				}
+				return overBudget(cmd, plans)
 			}
 			for i, p := range plans {
 				if i > 0 {
 					fmt.Fprintln(w)
 				}
-				printPlan(w, p, cs[i], set, all, top)
+				p.WriteText(w, cs[i], all, top)
 			}
-			return planReuse(cmd, &inv, cs, plans)
+			if err := planReuse(cmd, &inv, cs, plans); err != nil {
+				return err
+			}
+			return overBudget(cmd, plans)
 		},
 	}
 	f := cmd.Flags()
 	inv.addCampaign(cmd, true)
 	f.BoolVar(&all, "all", false, "list every config and batch, not only the longest")
 	f.IntVar(&top, "top", 10, "configs to list without --all")
-	f.BoolVar(&asJSON, "json", false, "print JSON (configs limited to --top unless --all)")
+	inv.addOutput(cmd, "table", "json")
+	f.BoolVar(&asJSON, "json", false, "the same as -o json")
+	f.MarkHidden("json")
 	f.BoolVar(&calibrate, "calibrate", false, "fit the efficiency factors to the results in --store before planning")
 	inv.addStore(cmd)
 	f.StringVar(&validate, "validate", "", "leave-one-source-out cross-validation on a published points `file`")
@@ -125,6 +132,22 @@ framework, or --json:
 	f.Float64Var(&simOpt.StartupS, "startup", sim.DefaultStartupS, "server start without the weights, seconds")
 	inv.addCatalog(cmd)
 	return cmd
+}
+
+// overBudget is exit code 1 when a campaign is predicted to go over its
+// budget: a CI gate on plan stops it before compile and apply would.
+func overBudget(cmd *cobra.Command, plans []*sim.Plan) error {
+	over := false
+	for _, p := range plans {
+		if p.OverBudget() {
+			over = true
+			fmt.Fprintf(cmd.ErrOrStderr(), "campaign %s is over budget: %s\n", p.Campaign, strings.Join(p.Budget.Over, "; "))
+		}
+	}
+	if over {
+		return exitError{exitFail}
+	}
+	return nil
 }
 
 // planReuse says, when the store exists, how many of each campaign's configs a
@@ -148,155 +171,6 @@ func planReuse(cmd *cobra.Command, inv *invocation, cs []campaign.Campaign, plan
 		fmt.Fprintf(cmd.OutOrStdout(), "\n%s on the cluster, with the results in %s: %s\n", c.Name, redact(url), r)
 	}
 	return nil
-}
-
-func hours(s float64) string {
-	if s < 3600 {
-		return fmt.Sprintf("%.0f min", s/60)
-	}
-	return fmt.Sprintf("%.1f h", s/3600)
-}
-
-func plurales(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "es"
-}
-
-func usd(v float64) string { return fmt.Sprintf("$%.0f", v) }
-
-// ranged prints a prediction with its interval, "10.7 (8.9–12.6)", at prec
-// decimals.
-func ranged(v float64, r *sim.Range, prec int) string {
-	if r == nil {
-		return fmt.Sprintf("%.*f", prec, v)
-	}
-	return fmt.Sprintf("%.*f (%.*f–%.*f)", prec, v, prec, r.Lo, prec, r.Hi)
-}
-
-func printPlan(w io.Writer, p *sim.Plan, c campaign.Campaign, set *campaign.Set, all bool, top int) {
-	t := p.Totals
-	fmt.Fprintf(w, "campaign %s: %d config%s in %d batch%s", p.Campaign, t.Configs, plural(t.Configs), t.Batches, plurales(t.Batches))
-	if t.Skipped > 0 {
-		fmt.Fprintf(w, ", %d skipped as predicted SLO misses (skip_predicted_slo_miss)", t.Skipped)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  GPU time:  %s of node time, %.1f GPU-hours\n", hours(t.WallS), t.GPUHours)
-	pct := 0.0
-	if t.OnDemandUSD > 0 {
-		pct = 100 * t.SavingsUSD / t.OnDemandUSD
-	}
-	fmt.Fprintf(w, "  cost:      %s spot, %s on-demand (spot saves %s, %.0f%%)\n", usd(t.SpotUSD), usd(t.OnDemandUSD), usd(t.SavingsUSD), pct)
-	m := p.Makespan
-	gain := 0.0
-	if m.NaiveS > 0 {
-		gain = 100 * (m.NaiveS - m.BalancedS) / m.NaiveS
-	}
-	fmt.Fprintf(w, "  makespan:  %s at parallelism %d with the count cut (%d batch%s); %s balanced by duration (%d batch%s, %.1f%% shorter)\n",
-		hours(m.NaiveS), m.Parallelism, m.NaiveBatches, plurales(m.NaiveBatches), hours(m.BalancedS), m.BalancedBatches, plurales(m.BalancedBatches), gain)
-	if t.SLOMisses > 0 && !c.SkipPredictedSLOMiss {
-		fmt.Fprintf(w, "  SLO:       %d config%s predicted to miss the workload's SLO (set skip_predicted_slo_miss to skip them)\n", t.SLOMisses, plural(t.SLOMisses))
-	}
-	if b := c.Budget; b != nil {
-		if b.MaxGPUHours > 0 && t.GPUHours > b.MaxGPUHours {
-			fmt.Fprintf(w, "  budget:    %.0f GPU-hours predicted, over max_gpu_hours %g\n", t.GPUHours, b.MaxGPUHours)
-		}
-		if b.MaxUSD > 0 && t.SpotUSD > b.MaxUSD {
-			fmt.Fprintf(w, "  budget:    %s at spot prices, over max_usd %g\n", usd(t.SpotUSD), b.MaxUSD)
-		}
-	}
-	if len(p.Pruned) > 0 {
-		var rs []string
-		for _, r := range matrix.Reasons {
-			if n := p.Pruned[r]; n > 0 {
-				rs = append(rs, fmt.Sprintf("%d %s", n, r))
-			}
-		}
-		fmt.Fprintf(w, "  pruned:    %s\n", strings.Join(rs, ", "))
-	}
-
-	// Per hardware: the batches of the count cut, added up.
-	type sum struct {
-		batches, configs, misses int
-		wall, gpuh, spot, od     float64
-	}
-	byHW := map[string]*sum{}
-	for _, b := range p.Batches {
-		s := byHW[b.Hardware]
-		if s == nil {
-			s = &sum{}
-			byHW[b.Hardware] = s
-		}
-		s.batches++
-		s.configs += b.Configs
-		s.wall += b.WallS
-		s.gpuh += b.GPUHours
-		s.spot += b.SpotUSD
-		s.od += b.OnDemandUSD
-	}
-	for _, cp := range p.Configs {
-		if s := byHW[cp.Config.Hardware]; s != nil && len(cp.SLOMiss) > 0 && !cp.Skipped {
-			s.misses++
-		}
-	}
-	hws := make([]string, 0, len(byHW))
-	for h := range byHW {
-		hws = append(hws, h)
-	}
-	sort.Strings(hws)
-	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "hardware\tbatches\tconfigs\tSLO misses\tnode time\tGPU-hours\tspot\ton-demand\t")
-	for _, h := range hws {
-		s := byHW[h]
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%.1f\t%s\t%s\t\n", h, s.batches, s.configs, s.misses, hours(s.wall), s.gpuh, usd(s.spot), usd(s.od))
-	}
-	tw.Flush()
-
-	if all {
-		fmt.Fprintln(w)
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "batch\thardware\tconfigs\tserver start\twall\tGPU-hours\tspot\ton-demand\t")
-		for _, b := range p.Batches {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f s\t%s\t%.2f\t$%.2f\t$%.2f\t\n", b.ID, b.Hardware, b.Configs, b.LoadS, hours(b.WallS), b.GPUHours, b.SpotUSD, b.OnDemandUSD)
-		}
-		tw.Flush()
-	}
-
-	n := len(p.Configs)
-	if !all {
-		n = min(n, top)
-	}
-	if n > 0 {
-		fmt.Fprintln(w)
-		if all {
-			fmt.Fprintf(w, "every config, longest benchmark first:\n")
-		} else {
-			fmt.Fprintf(w, "the %d longest benchmarks (--all for every config):\n", n)
-		}
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "hardware\tframework\tquant\tworkload\tload\tTTFT p50 ms\tp99\tTPOT ms\tout tok/s\theadroom GiB\tbench\tSLO")
-		for _, cp := range p.Configs[:n] {
-			c := cp.Config
-			slo := "ok"
-			if len(cp.SLOMiss) > 0 {
-				slo = "miss: " + strings.Join(cp.SLOMiss, ", ")
-				if cp.Skipped {
-					slo = "skipped, " + slo
-				}
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%s\t%s\t%.1f\t%s\t%s\n", c.Hardware, c.Framework, c.Quantization, c.Workload,
-				matrix.Load(c.Concurrency, c.RequestRate), ranged(cp.TTFTP50, cp.TTFTRange, 0), cp.TTFTP99, ranged(cp.TPOTP50, cp.TPOTRange, 1),
-				ranged(cp.OutputThroughput, cp.ThroughputRange, 0), cp.HeadroomGiB, hours(cp.BenchS), slo)
-		}
-		tw.Flush()
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "assumptions:")
-	for _, a := range p.Assumptions {
-		fmt.Fprintf(w, "  - %s\n", a)
-	}
 }
 
 // runCalibrate fits the efficiency table to the results in the store and
@@ -324,22 +198,9 @@ func runCalibrate(ctx context.Context, w io.Writer, set *campaign.Set, tab sim.T
 	for _, s := range skipped {
 		fmt.Fprintf(out, "  skipped %s: %s\n", s.ID, s.Reason)
 	}
-	printFits(out, fits)
+	sim.WriteFits(out, fits)
 	if len(points) == 0 {
 		fmt.Fprintln(out, "  no points to fit: the catalog's defaults stay")
 	}
 	return fitted, nil
-}
-
-func printFits(w io.Writer, fits []sim.Fit) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  pair\tpoints\tmfu\tmbu\tstep ms\trequest ms\tMdAPE before\tMdAPE after\tnote")
-	for _, f := range fits {
-		note := f.Note
-		if f.Fitted {
-			note = fmt.Sprintf("fitted (was mfu %.3g, mbu %.3g, step %.2g ms, request %.3g ms)", f.Before.MFU, f.Before.MBU, f.Before.StepMS, f.Before.RequestMS)
-		}
-		fmt.Fprintf(tw, "  %s\t%d\t%.3f\t%.3f\t%.2f\t%.1f\t%.1f%%\t%.1f%%\t%s\n", f.Pair, f.Points, f.After.MFU, f.After.MBU, f.After.StepMS, f.After.RequestMS, f.MdAPEBefore, f.MdAPEAfter, note)
-	}
-	tw.Flush()
 }

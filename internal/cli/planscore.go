@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"text/tabwriter"
 
 	"cuelang.org/go/cue/cuecontext"
 	"github.com/spf13/cobra"
@@ -86,15 +85,15 @@ func runScore(cmd *cobra.Command, w io.Writer, args []string, opt campaign.Optio
 	for _, sk := range skipped {
 		fmt.Fprintf(w, "  skipped %s (line %d): %s\n", sk.ID, sk.Line, sk.Reason)
 	}
-	printSummaries(w, "framework", s.Metrics, func(m sim.Summary) string { return m.Framework })
+	sim.WriteSummaries(w, "framework", s.Metrics, func(m sim.Summary) string { return m.Framework })
 	if s.Mode == "leave-one-source-out" {
 		fmt.Fprintln(w, "per source (held out):")
-		printSummaries(w, "source", s.BySource, func(m sim.Summary) string { return m.Source })
-		printIntervals(w, s.Intervals)
+		sim.WriteSummaries(w, "source", s.BySource, func(m sim.Summary) string { return m.Source })
+		sim.WriteIntervals(w, s.Intervals)
 	}
 	if len(s.Fits) > 0 {
 		fmt.Fprintf(w, "fits to %s:\n", a.fit)
-		printFits(w, s.Fits)
+		sim.WriteFits(w, s.Fits)
 	}
 	return nil
 }
@@ -113,35 +112,4 @@ func readPoints(path string, set *campaign.Set) ([]sim.Point, []sim.Skipped, err
 		return nil, nil, errors.New(path + ": no usable points")
 	}
 	return points, skipped, nil
-}
-
-// printSummaries prints one row per summary; group names the column that
-// tells the groups apart ("all" for the metric's row over every group).
-func printSummaries(w io.Writer, group string, ms []sim.Summary, name func(sim.Summary) string) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "  metric\t%s\tcount\tMdAPE\tP90 APE\tpredicted/measured (median)\n", group)
-	for _, m := range ms {
-		n := name(m)
-		if n == "" {
-			n = "all"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%d\t%.1f%%\t%.1f%%\t%.2f\n", m.Metric, n, m.Count, m.MdAPE, m.P90APE, m.Ratio)
-	}
-	tw.Flush()
-}
-
-// printIntervals prints the intervals a cross-validation gives.
-func printIntervals(w io.Writer, iv sim.Intervals) {
-	fmt.Fprintf(w, "prediction intervals (%.0f%% of held-out measured/predicted ratios):\n", 100*sim.IntervalLevel)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  metric\tframework\tcount\tlow\thigh")
-	for _, m := range sim.Metrics {
-		fws := append([]string{sim.AllFrameworks}, iv.Frameworks()...)
-		for _, fw := range fws {
-			if i, ok := iv[m][fw]; ok {
-				fmt.Fprintf(tw, "  %s\t%s\t%d\t×%.2f\t×%.2f\n", m, fw, i.Count, i.Lo, i.Hi)
-			}
-		}
-	}
-	tw.Flush()
 }

@@ -159,7 +159,7 @@ func fitFactors(name string, start Efficiency, ps []Point, base func(Point) Effi
 	f.MdAPEBefore = MdAPE(ps, func(p Point) Efficiency { return with(p, start) })
 	f.MdAPEAfter = f.MdAPEBefore
 	if len(ps) < MinPoints {
-		f.Note = fmt.Sprintf("%d point%s, fewer than %d: defaults kept", len(ps), plural(len(ps)), MinPoints)
+		f.Note = fmt.Sprintf("%d point%s, fewer than %d: defaults kept", len(ps), plural(len(ps), "s"), MinPoints)
 		return f
 	}
 	x0 := unbounded(start)
@@ -264,13 +264,6 @@ func unbounded(e Efficiency) []float64 {
 func logistic(u float64) float64 { return 1 / (1 + math.Exp(-u)) }
 func logit(p float64) float64    { return math.Log(p / (1 - p)) }
 func round3(v float64) float64   { return math.Round(v*1000) / 1000 }
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
 
 // MdAPE is the median absolute percentage error of the model over points, each
 // predicted at eff(point); points it cannot predict count as 100% off.

@@ -132,8 +132,36 @@ type Plan struct {
 	Batches     []BatchPlan    `json:"batches"`
 	Totals      Totals         `json:"totals"`
 	Makespan    Makespan       `json:"makespan"`
+	Budget      *Budget        `json:"budget,omitempty"`
 	Pruned      map[string]int `json:"pruned"`
 	Assumptions []string       `json:"assumptions"`
+}
+
+// Budget is the campaign's budget against the plan's totals: GPU-hours, and
+// dollars at spot prices (what a spot campaign pays).
+type Budget struct {
+	MaxGPUHours float64 `json:"max_gpu_hours,omitempty"`
+	MaxUSD      float64 `json:"max_usd,omitempty"`
+	// Over says how the plan goes over, one line a limit; empty within budget.
+	Over []string `json:"over"`
+}
+
+// OverBudget reports whether the plan goes over its campaign's budget.
+func (p *Plan) OverBudget() bool { return p.Budget != nil && len(p.Budget.Over) > 0 }
+
+// checkBudget compares a campaign's budget with the plan's totals.
+func checkBudget(c campaign.Campaign, t Totals) *Budget {
+	if c.Budget == nil {
+		return nil
+	}
+	b := &Budget{MaxGPUHours: c.Budget.MaxGPUHours, MaxUSD: c.Budget.MaxUSD, Over: []string{}}
+	if b.MaxGPUHours > 0 && t.GPUHours > b.MaxGPUHours {
+		b.Over = append(b.Over, fmt.Sprintf("%.0f GPU-hours predicted, over max_gpu_hours %g", t.GPUHours, b.MaxGPUHours))
+	}
+	if b.MaxUSD > 0 && t.SpotUSD > b.MaxUSD {
+		b.Over = append(b.Over, fmt.Sprintf("$%.0f at spot prices, over max_usd %g", t.SpotUSD, b.MaxUSD))
+	}
+	return b
 }
 
 // group is a server group with its model and predictions.
@@ -249,6 +277,7 @@ func Build(set *campaign.Set, c campaign.Campaign, opt Options) (*Plan, error) {
 			fmt.Sprintf("efficiency: fitted to %d published points from %d sources (%s; a pair without points takes its architecture's pooled fit, an architecture without any the catalog's priors)", pi.Count, pi.Sources, pi.Points),
 			fmt.Sprintf("intervals: %.0f%% of the measured/predicted ratios per framework and metric when each source is predicted by a fit to the others (leave-one-source-out)", 100*pi.Level))
 	}
+	p.Budget = checkBudget(c, p.Totals)
 	return p, nil
 }
 
