@@ -5,14 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
-	"text/tabwriter"
-	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -30,18 +27,6 @@ func newPlugins() *cobra.Command {
 	}
 	var lock string
 	cmd.PersistentFlags().StringVar(&lock, "lock", os.Getenv("LLMSWEEP_PLUGIN_LOCK"), "a sha256sum-format `file` pinning plugin checksums")
-	host := func(stderr io.Writer) (*plugins.Host, error) {
-		h := &plugins.Host{Dirs: plugins.Dirs(), StartTimeout: 10 * time.Second,
-			Logger: hclog.New(&hclog.LoggerOptions{Name: "plugin", Output: stderr, Level: hclog.Warn})}
-		if lock != "" {
-			l, err := plugins.ReadLock(lock)
-			if err != nil {
-				return nil, err
-			}
-			h.Lock = l
-		}
-		return h, nil
-	}
 
 	var asJSON bool
 	list := &cobra.Command{
@@ -49,68 +34,26 @@ func newPlugins() *cobra.Command {
 		Short: "Start each plugin found and show its name, version and protocols",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			h, err := host(cmd.ErrOrStderr())
+			h, err := plugins.NewHost(cmd.ErrOrStderr(), lock)
 			if err != nil {
 				return err
 			}
-			found := plugins.Discover(h.Dirs)
-			if len(found) == 0 {
+			rows := h.List(context.Background())
+			if len(rows) == 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "no plugins found in %s\n", strings.Join(h.Dirs, ", "))
 				return exitError{exitFail}
 			}
-			type row struct {
-				Name      string   `json:"name"`
-				Version   string   `json:"version,omitempty"`
-				Protocols []string `json:"protocols,omitempty"`
-				Versions  []string `json:"framework_versions,omitempty"`
-				Path      string   `json:"path"`
-				Error     string   `json:"error,omitempty"`
-			}
-			var rows []row
-			failed := false
-			for _, f := range found {
-				r := row{Name: f.Name, Path: f.Path}
-				p, err := h.OpenFound(f)
-				if err == nil {
-					info, ierr := p.Info(context.Background())
-					p.Close()
-					err = ierr
-					if err == nil {
-						r.Version, r.Protocols = info.GetVersion(), info.GetProtocols()
-						for _, v := range info.GetVersions() {
-							r.Versions = append(r.Versions, v.GetVersion())
-						}
-					}
-				}
-				if err != nil {
-					r.Error, failed = err.Error(), true
-				}
-				rows = append(rows, r)
-			}
-			out := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(out)
+				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				if err := enc.Encode(rows); err != nil {
-					return err
-				}
+				err = enc.Encode(rows)
 			} else {
-				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tVERSION\tPROTOCOLS\tFRAMEWORK VERSIONS\tPATH")
-				for _, r := range rows {
-					if r.Error != "" {
-						fmt.Fprintf(tw, "%s\t-\t-\t-\t%s\n", r.Name, r.Path)
-						continue
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.Version, strings.Join(r.Protocols, ","), dash(strings.Join(r.Versions, ",")), r.Path)
-				}
-				tw.Flush()
-				for _, r := range rows {
-					if r.Error != "" {
-						fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", r.Name, r.Error)
-					}
-				}
+				err = plugins.WriteListing(cmd.OutOrStdout(), cmd.ErrOrStderr(), rows)
 			}
+			if err != nil {
+				return err
+			}
+			failed := slices.ContainsFunc(rows, func(r plugins.Listed) bool { return r.Error != "" })
 			if failed {
 				return exitError{exitFail}
 			}
@@ -124,7 +67,7 @@ func newPlugins() *cobra.Command {
 		Short: "Show everything a plugin says about itself, as JSON",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := host(cmd.ErrOrStderr())
+			h, err := plugins.NewHost(cmd.ErrOrStderr(), lock)
 			if err != nil {
 				return err
 			}
@@ -211,11 +154,4 @@ func newPluginsNew() *cobra.Command {
 	cmd.Flags().StringVar(&opt.Module, "module", "", "the new Go module's `path` (default "+plugins.Prefix+"<name>)")
 	cmd.Flags().StringVar(&opt.SDK, "sdk", "", "the plugin SDK's `folder`, an llmsweep checkout's plugins/sdk")
 	return cmd
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"time"
@@ -48,57 +47,12 @@ func newStoreInfo(inv *invocation) *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(info)
 			}
-			printStoreInfo(cmd.OutOrStdout(), info)
+			info.WriteText(cmd.OutOrStdout())
 			return nil
 		},
 	}
 	inv.addOutput(cmd, "text", "json")
 	return cmd
-}
-
-func printStoreInfo(w io.Writer, info *store.Info) {
-	fmt.Fprintf(w, "store:          %s %s\n", info.Backend, info.Where)
-	if info.Server != "" {
-		fmt.Fprintf(w, "server:         PostgreSQL %s\n", info.Server)
-	}
-	fmt.Fprintf(w, "schema version: %d\n", info.Version)
-	fmt.Fprintf(w, "raw rows:       %s\n", map[string]string{
-		"sqlite": "SQLite tables", "native": "native monthly range partitions", "timescale": "TimescaleDB hypertables",
-	}[info.Layout])
-	if ts := info.Timescale; ts != nil {
-		state := "available, not created in this database"
-		if ts.Installed != "" {
-			state = fmt.Sprintf("%s in schema %s, license %s", ts.Installed, ts.Schema, ts.License)
-		}
-		if !ts.Preloaded {
-			state += " (not in shared_preload_libraries)"
-		}
-		fmt.Fprintf(w, "timescaledb:    %s\n", state)
-	}
-	for _, t := range info.Tables {
-		parts := "partitions"
-		if info.Layout == "timescale" {
-			parts = "chunks"
-		}
-		fmt.Fprintf(w, "table %-12s %d %s", t.Name, t.Parts, parts)
-		if t.Compressed != nil {
-			fmt.Fprintf(w, ", compression %s", onOff(*t.Compressed))
-		}
-		fmt.Fprintln(w)
-	}
-	for _, f := range info.Features {
-		fmt.Fprintf(w, "feature %-14s %s: %s (decided %s)\n", f.Name, f.Choice, f.Detail, f.Decided.Format(time.RFC3339))
-	}
-	for _, n := range info.Notes {
-		fmt.Fprintf(w, "note: %s\n", n)
-	}
-}
-
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
 }
 
 func newStoreMigrate(inv *invocation) *cobra.Command {
@@ -124,7 +78,7 @@ other one is refused and changes nothing.`,
 			if err != nil {
 				return err
 			}
-			printStoreInfo(cmd.OutOrStdout(), info)
+			info.WriteText(cmd.OutOrStdout())
 			return nil
 		},
 	}

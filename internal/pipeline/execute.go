@@ -9,8 +9,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/monitoring"
@@ -83,14 +81,9 @@ func Execute(ctx context.Context, set *campaign.Set, c campaign.Campaign, config
 		stderr = io.Discard
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	host := &plugins.Host{Dirs: plugins.Dirs(), StartTimeout: 10 * time.Second,
-		Logger: hclog.New(&hclog.LoggerOptions{Name: "plugin", Output: stderr, Level: hclog.Warn})}
-	if lock := os.Getenv("LLMSWEEP_PLUGIN_LOCK"); lock != "" {
-		l, err := plugins.ReadLock(lock)
-		if err != nil {
-			return nil, err
-		}
-		host.Lock = l
+	host, err := plugins.NewHost(stderr, os.Getenv("LLMSWEEP_PLUGIN_LOCK"))
+	if err != nil {
+		return nil, err
 	}
 	if opt.WorkDir != "" {
 		if err := os.MkdirAll(opt.WorkDir, 0o755); err != nil {
@@ -100,13 +93,11 @@ func Execute(ctx context.Context, set *campaign.Set, c campaign.Campaign, config
 	out := &Outcome{}
 	dir := ""
 	if !opt.New {
-		var err error
 		if dir, err = runlog.Latest(opt.RunsDir, c.Name, hash); err != nil {
 			return nil, err
 		}
 	}
 	var log *runlog.Log
-	var err error
 	if dir != "" {
 		// A resumed run goes on with the configs it began with.
 		log, err = runlog.Open(dir)

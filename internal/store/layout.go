@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -371,4 +372,50 @@ func ExpireRaw(ctx context.Context, rawURL string, cutoff time.Time) (*Expired, 
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return out, nil
+}
+
+// WriteText says for people how the store keeps its data, as store info prints it.
+func (info *Info) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "store:          %s %s\n", info.Backend, info.Where)
+	if info.Server != "" {
+		fmt.Fprintf(w, "server:         PostgreSQL %s\n", info.Server)
+	}
+	fmt.Fprintf(w, "schema version: %d\n", info.Version)
+	fmt.Fprintf(w, "raw rows:       %s\n", map[string]string{
+		"sqlite": "SQLite tables", "native": "native monthly range partitions", "timescale": "TimescaleDB hypertables",
+	}[info.Layout])
+	if ts := info.Timescale; ts != nil {
+		state := "available, not created in this database"
+		if ts.Installed != "" {
+			state = fmt.Sprintf("%s in schema %s, license %s", ts.Installed, ts.Schema, ts.License)
+		}
+		if !ts.Preloaded {
+			state += " (not in shared_preload_libraries)"
+		}
+		fmt.Fprintf(w, "timescaledb:    %s\n", state)
+	}
+	for _, t := range info.Tables {
+		parts := "partitions"
+		if info.Layout == "timescale" {
+			parts = "chunks"
+		}
+		fmt.Fprintf(w, "table %-12s %d %s", t.Name, t.Parts, parts)
+		if t.Compressed != nil {
+			fmt.Fprintf(w, ", compression %s", onOff(*t.Compressed))
+		}
+		fmt.Fprintln(w)
+	}
+	for _, f := range info.Features {
+		fmt.Fprintf(w, "feature %-14s %s: %s (decided %s)\n", f.Name, f.Choice, f.Detail, f.Decided.Format(time.RFC3339))
+	}
+	for _, n := range info.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }
