@@ -234,7 +234,11 @@ func execute(ctx context.Context, cmd *cobra.Command, f *runFlags, set *campaign
 func printResults(w io.Writer, results []result.Result, failures []result.Failure) {
 	result.WriteTable(w, results)
 	for _, f := range failures {
-		fmt.Fprintf(w, "FAILED %s after %d attempts: %s\n", f.Fingerprint[:min(12, len(f.Fingerprint))], f.Attempt, f.Reason)
+		tried := fmt.Sprintf("after %d attempts", f.Attempt)
+		if f.Attempt == 0 {
+			tried = "without an attempt"
+		}
+		fmt.Fprintf(w, "FAILED %s %s: %s\n", f.Fingerprint[:min(12, len(f.Fingerprint))], tried, f.Reason)
 	}
 }
 

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/runner"
@@ -11,6 +12,21 @@ import (
 type EngineFlags struct {
 	URL, Model, Plugin string
 	Pid                int
+}
+
+// checkEngine says what is wrong with an engine that the host cannot serve:
+// a plugin it lacks, or an attaching plugin without a URL.
+func checkEngine(e *runner.Engine, find func(string) error) error {
+	if e == nil {
+		return nil
+	}
+	if err := find(e.Plugin); err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	if !e.Predicted() && e.URL == "" {
+		return fmt.Errorf("engine plugin %s attaches to a running server: give --engine-url and --engine-model (only sim, which emulates each config's server, needs neither)", e.Plugin)
+	}
+	return nil
 }
 
 // Engine decides what serves a local run's configs: the campaign's engine,
@@ -33,7 +49,7 @@ func Engine(c campaign.Campaign, f EngineFlags) (*runner.Engine, error) {
 	if e != nil && f.Model != "" {
 		e.Model = f.Model
 	}
-	if e == nil && f.Plugin == runner.SimEngine {
+	if e == nil && f.Plugin != "" {
 		e = &runner.Engine{}
 	}
 	if e != nil && f.Plugin != "" {
@@ -51,5 +67,6 @@ func Engine(c campaign.Campaign, f EngineFlags) (*runner.Engine, error) {
 	if e != nil && e.URL != "" && e.Model == "" {
 		return nil, errors.New("--engine-url needs --engine-model, the name the engine serves its model under")
 	}
+
 	return e, nil
 }

@@ -85,6 +85,10 @@ func Execute(ctx context.Context, set *campaign.Set, c campaign.Campaign, config
 	if err != nil {
 		return nil, err
 	}
+	// A misspelt engine fails here, not once per config.
+	if err := checkEngine(opt.Engine, func(name string) error { _, err := host.Find(name); return err }); err != nil {
+		return nil, err
+	}
 	if opt.WorkDir != "" {
 		if err := os.MkdirAll(opt.WorkDir, 0o755); err != nil {
 			return nil, err

@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
 
@@ -144,14 +145,20 @@ type Host struct {
 
 // Find returns the plugin of a name.
 func (h *Host) Find(name string) (Found, error) {
+	var names []string
 	for _, f := range Discover(h.Dirs) {
 		if f.Name == name {
 			return f, nil
 		}
+		names = append(names, f.Name)
 	}
-	return Found{}, fmt.Errorf("no plugin %q: looked for %s%s in %s (build them with make build, or set LLMSWEEP_PLUGIN_PATH)",
-		name, Prefix, name, strings.Join(h.Dirs, ", "))
+	return Found{}, fmt.Errorf("%w %q%s: looked for %s%s in %s (build them with make build, or set LLMSWEEP_PLUGIN_PATH); found %s",
+		ErrNoPlugin, name, campaign.Suggest(name, names), Prefix, name, strings.Join(h.Dirs, ", "), strings.Join(names, ", "))
 }
+
+// ErrNoPlugin is returned for a plugin that no directory holds: a run cannot
+// go on by retrying.
+var ErrNoPlugin = errors.New("no plugin")
 
 // Open finds and starts the plugin of a name.
 func (h *Host) Open(name string) (*Plugin, error) {

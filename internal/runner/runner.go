@@ -375,6 +375,7 @@ func (r *run) group(ctx context.Context, configs []matrix.Config) {
 	}
 	s := &session{name: name}
 	defer s.close()
+	var cannot error // the group's server cannot start: its other configs fail at once
 	for i := range configs {
 		cfg := &configs[i]
 		if ctx.Err() != nil {
@@ -384,12 +385,27 @@ func (r *run) group(ctx context.Context, configs []matrix.Config) {
 			continue
 		}
 		r.opt.Progress.Current(cfg)
-		r.config(ctx, s, cfg)
+		if cannot != nil {
+			r.failConfig(cfg, r.opt.Log.Attempts(r.opt.Identity(cfg)), cannot)
+			continue
+		}
+		cannot = r.config(ctx, s, cfg)
 	}
 }
 
+// permanent reports whether a failure is one that retrying cannot mend: the
+// plugin or the server's executable is missing, or the request is invalid.
+func permanent(err error) bool {
+	return errors.Is(err, plugins.ErrNoPlugin) || errors.Is(err, sdk.ErrNotInstalled) || errors.Is(err, sdk.ErrInvalid)
+}
+
+// Hint says what to do when a server cannot start on this machine.
+const Hint = "measure a running server with --engine-url URL --engine-model NAME, or emulate the frameworks with --engine-plugin sim"
+
 // config runs one config with retries, and stores its result or its failure.
-func (r *run) config(ctx context.Context, s *session, cfg *matrix.Config) {
+// It returns the failure when the config's server cannot start for good (a
+// missing plugin or executable): the group's other configs would fail the same.
+func (r *run) config(ctx context.Context, s *session, cfg *matrix.Config) error {
 	id := r.opt.Identity(cfg)
 	log := r.opt.Logger.With("config", id[:min(12, len(id))], "model", cfg.Model, "framework", cfg.Framework, "workload", cfg.Workload)
 	rt := r.opt.Retry
@@ -411,7 +427,7 @@ func (r *run) config(ctx context.Context, s *session, cfg *matrix.Config) {
 			log.Info("retrying", "attempt", attempt, "after", wait.Round(time.Millisecond).String(), "reason", last)
 			select {
 			case <-ctx.Done():
-				return
+				return nil
 			case <-time.After(wait):
 			}
 		}
@@ -419,20 +435,28 @@ func (r *run) config(ctx context.Context, s *session, cfg *matrix.Config) {
 		if err == nil {
 			r.count(func(rep *Report) { rep.Done++ })
 			r.opt.Progress.Done(cfg, true)
-			return
+			return nil
 		}
 		if ctx.Err() != nil {
-			return // interrupted: the checkpoint has it
+			return nil // interrupted: the checkpoint has it
 		}
 		last = err
 		if errors.Is(err, errStore) {
 			r.fail(err)
-			return
+			return nil
+		}
+		if permanent(err) {
+			if s.server == nil && r.opt.Engine == nil && r.opt.Server == "" {
+				err = fmt.Errorf("%w; %s", err, Hint)
+			}
+			log.Error("config failed for good: retrying cannot help", "error", err)
+			r.failConfig(cfg, attempt, err)
+			return err
 		}
 		log.Warn("attempt failed", "attempt", attempt, "error", err)
 		if err := r.opt.Log.PutFailure(result.Failure{Run: r.opt.Log.Run.ID, Fingerprint: id, Attempt: attempt, Reason: err.Error(), Time: time.Now()}); err != nil {
 			r.fail(err)
-			return
+			return nil
 		}
 		if errors.Is(err, sdk.ErrPluginGone) || s.server == nil {
 			s.close() // start afresh: a new plugin process and server
@@ -442,8 +466,15 @@ func (r *run) config(ctx context.Context, s *session, cfg *matrix.Config) {
 		last = errors.New("no attempts left")
 	}
 	log.Error("config failed", "attempts", attempt-1, "error", last)
-	if err := r.opt.Log.PutFailure(result.Failure{Run: r.opt.Log.Run.ID, Fingerprint: id, Attempt: attempt - 1, Final: true,
-		Reason: last.Error(), Time: time.Now()}); err != nil {
+	r.failConfig(cfg, attempt-1, last)
+	return nil
+}
+
+// failConfig records a config's failure for good, after attempt.
+func (r *run) failConfig(cfg *matrix.Config, attempt int, reason error) {
+	id := r.opt.Identity(cfg)
+	if err := r.opt.Log.PutFailure(result.Failure{Run: r.opt.Log.Run.ID, Fingerprint: id, Attempt: attempt, Final: true,
+		Reason: reason.Error(), Time: time.Now()}); err != nil {
 		r.fail(err)
 	}
 	r.opt.Progress.Done(cfg, false)

@@ -94,7 +94,7 @@ func (a *Adapter) Start(ctx context.Context, req *StartRequest) (*Server, error)
 	}
 	bin, err := exec.LookPath(argv[0])
 	if err != nil {
-		return nil, fmt.Errorf("%s: %q is not installed on this machine (%v); run it elsewhere and attach to its URL instead", a.Meta.GetName(), argv[0], err)
+		return nil, fmt.Errorf("%s: %q is %w on this machine (%v); run it elsewhere and attach to its URL instead", a.Meta.GetName(), argv[0], ErrNotInstalled, err)
 	}
 	dir := req.GetWorkDir()
 	if dir == "" {

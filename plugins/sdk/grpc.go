@@ -18,6 +18,10 @@ import (
 // launch, an unknown server id); it crosses the wire as InvalidArgument.
 var ErrInvalid = errors.New("invalid request")
 
+// ErrNotInstalled is returned by Start when the server's executable is not on
+// this machine: retrying cannot help, so a host fails the server group at once.
+var ErrNotInstalled = errors.New("not installed")
+
 // GRPCPlugin is the go-plugin glue: the plugin side serves Impl, the host side
 // gets a Framework that calls over the connection.
 type GRPCPlugin struct {
@@ -89,6 +93,8 @@ func toStatus(err error) error {
 		return status.Error(codes.DeadlineExceeded, err.Error())
 	case errors.Is(err, ErrInvalid):
 		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, ErrNotInstalled):
+		return status.Error(codes.FailedPrecondition, err.Error())
 	}
 	return status.Error(codes.Unknown, err.Error())
 }
@@ -150,6 +156,15 @@ func (c *grpcClient) Run(ctx context.Context, spec *BenchmarkSpec, send func(*Re
 // away (it crashed or was killed).
 var ErrPluginGone = errors.New("the plugin process is gone")
 
+// statusError is a plugin's message that is also one of the SDK's errors.
+type statusError struct {
+	msg string
+	err error
+}
+
+func (e *statusError) Error() string { return e.msg }
+func (e *statusError) Unwrap() error { return e.err }
+
 // fromStatus turns a gRPC status back into an error with the plugin's message.
 func fromStatus(err error) error {
 	if err == nil {
@@ -166,6 +181,8 @@ func fromStatus(err error) error {
 		return fmt.Errorf("%s: %w", st.Message(), context.DeadlineExceeded)
 	case codes.InvalidArgument:
 		return fmt.Errorf("%s: %w", st.Message(), ErrInvalid)
+	case codes.FailedPrecondition:
+		return &statusError{st.Message(), ErrNotInstalled}
 	case codes.Unavailable:
 		return fmt.Errorf("%w (%s)", ErrPluginGone, st.Message())
 	}
