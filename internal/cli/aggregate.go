@@ -35,7 +35,7 @@ In the pipeline it runs after the batches and marks the run finished.`,
 			if err != nil {
 				return err
 			}
-			st, url, err := f.inv.openStore(ctx, &c)
+			st, url, err := f.inv.readStore(ctx, &c)
 			if err != nil {
 				return err
 			}
@@ -119,7 +119,7 @@ for them. The store is --store, else $LLMSWEEP_STORE, else the campaign's.`,
 				}
 				c = &one
 			}
-			st, url, err := f.inv.openStore(cmd.Context(), c)
+			st, url, err := f.inv.readStore(cmd.Context(), c)
 			if err != nil {
 				return err
 			}

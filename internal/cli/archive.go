@@ -40,7 +40,7 @@ staging folder and the store is untouched.`,
 			if err != nil {
 				return err
 			}
-			st, _, err := f.inv.openStore(cmd.Context(), &c)
+			st, _, err := f.inv.readStore(cmd.Context(), &c)
 			if err != nil {
 				return err
 			}

@@ -25,7 +25,7 @@ p < --alpha; throughput and goodput regress when they drop by more than
 It exits 1 when a regression is found, for CI gates.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := inv.openStore(cmd.Context(), nil)
+			st, _, err := inv.readStore(cmd.Context(), nil)
 			if err != nil {
 				return err
 			}

@@ -51,6 +51,13 @@ summary. Exit codes follow kubectl diff: 0 no change, 1 changes, 2 error.`,
 				}
 				newFiles[c.Name] = files
 			}
+			// Campaign files (not folders) name the campaigns to compare: the
+			// others in generated/ are not "removed" by leaving them out.
+			if len(inv.names) == 0 && slices.ContainsFunc(args, func(a string) bool { return !isDir(a) }) {
+				for _, c := range cs {
+					inv.names = append(inv.names, c.Name)
+				}
+			}
 			oldFiles, warnings, err := oldSide(against, out, args, &inv)
 			if err != nil {
 				return err
@@ -210,4 +217,9 @@ func diffResults(cmd *cobra.Command, inv *invocation, cs []campaign.Campaign, fi
 		fmt.Fprintf(cmd.OutOrStdout(), "%s: of %d configs, a run on the cluster would have %s (results in %s)\n", name, len(configs), r, redact(url))
 	}
 	return nil
+}
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }

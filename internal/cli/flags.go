@@ -203,6 +203,49 @@ func (v *invocation) openExisting(ctx context.Context, c *campaign.Campaign) (st
 	return v.openStore(ctx, c)
 }
 
+// readStore opens the store for a command that reads results: one that does
+// not exist is an error, not a new empty store.
+func (v *invocation) readStore(ctx context.Context, c *campaign.Campaign) (store.Store, string, error) {
+	st, url, err := v.openExisting(ctx, c)
+	if err == nil && st == nil {
+		err = fmt.Errorf("no results store at %s: run a campaign first (llmsweep run), or name the store with --store or $LLMSWEEP_STORE", redact(url))
+	}
+	return st, url, err
+}
+
+// checkFilter says when a filter names a run or a campaign the store lacks:
+// an empty answer to a typo is not an answer.
+func checkFilter(ctx context.Context, st store.Store, f store.Filter) error {
+	if f.RunID != "" {
+		r, err := st.Run(ctx, f.RunID)
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			return fmt.Errorf("run %q is not in the store", f.RunID)
+		}
+	}
+	if f.Campaign != "" {
+		runs, err := st.Runs(ctx, "")
+		if err != nil {
+			return err
+		}
+		names := map[string]bool{}
+		for _, r := range runs {
+			names[r.Campaign] = true
+		}
+		if !names[f.Campaign] {
+			known := keys(names)
+			hint := campaign.Suggest(f.Campaign, known)
+			if hint == "" {
+				hint = " (the store has " + strings.Join(known, ", ") + ")"
+			}
+			return fmt.Errorf("campaign %q has no runs in the store%s", f.Campaign, hint)
+		}
+	}
+	return nil
+}
+
 // openStore opens the store that storeURL names, creating it when needed.
 func (v *invocation) openStore(ctx context.Context, c *campaign.Campaign) (store.Store, string, error) {
 	url := v.storeURL(c)

@@ -150,7 +150,7 @@ func isRegularFile(path string) bool {
 func summarize(ctx context.Context, inv *invocation, set *campaign.Set, c campaign.Campaign, m *notify.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	st, _, err := inv.openStore(ctx, &c)
+	st, _, err := inv.readStore(ctx, &c)
 	if err != nil {
 		return err
 	}

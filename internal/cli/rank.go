@@ -137,20 +137,15 @@ func rankRows(cmd *cobra.Command, inv *invocation, ff *filterFlags, input string
 	if err != nil {
 		return nil, err
 	}
-	st, url, err := inv.openStore(cmd.Context(), nil)
+	st, url, err := inv.readStore(cmd.Context(), nil)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	if f.RunID != "" {
-		if run, err := st.Run(cmd.Context(), f.RunID); err != nil {
-			return nil, err
-		} else if run == nil {
-			return nil, fmt.Errorf("run %q is not in the store %s", f.RunID, redact(url))
-		}
-	} else {
-		f.Newest = true
+	if err := checkFilter(cmd.Context(), st, f); err != nil {
+		return nil, err
 	}
+	f.Newest = f.RunID == ""
 	results, err := st.Results(cmd.Context(), f)
 	if err != nil {
 		return nil, err

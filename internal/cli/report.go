@@ -56,7 +56,7 @@ it with --bundle (the campaign bundle that exec reads) and --run.`,
 					ro.Planned, ro.Configs = &m.Summary, m.Configs
 				}
 			}
-			st, url, err := inv.openStore(cmd.Context(), c)
+			st, url, err := inv.readStore(cmd.Context(), c)
 			if err != nil {
 				return err
 			}

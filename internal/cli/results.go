@@ -29,11 +29,14 @@ in JSON.`,
 				return err
 			}
 			f.Newest = newest
-			st, _, err := inv.openStore(cmd.Context(), nil)
+			st, _, err := inv.readStore(cmd.Context(), nil)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
+			if err := checkFilter(cmd.Context(), st, f); err != nil {
+				return err
+			}
 			results, err := st.Results(cmd.Context(), f)
 			if err != nil {
 				return err
