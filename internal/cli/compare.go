@@ -13,16 +13,22 @@ import (
 
 func newCompare() *cobra.Command {
 	var inv invocation
+	var name string
 	var threshold, alpha float64
 	cmd := &cobra.Command{
 		Use:   "compare RUN_A RUN_B",
 		Short: "Compare two runs config by config, and fail on regressions",
 		Long: `compare matches the configs two runs share by fingerprint and prints each
-metric's change from A to B. A latency metric regresses when it worsens by more
-than --threshold and a Mann–Whitney U test on the per-request samples gives
-p < --alpha; throughput and goodput regress when they drop by more than
---threshold (they are run figures, with no per-request samples to test).
-It exits 1 when a regression is found, for CI gates.`,
+metric's change from A to B. A metric regresses when it worsens by more than
+--threshold and a test finds the change significant (p < --alpha): a
+Mann–Whitney U test on the per-request samples for latencies and throughput
+(each request's output tokens per second), a two-proportion z-test on the share
+of requests meeting the SLO for goodput. Metrics one run did not measure are
+left out and counted. It exits 1 when a regression is found, for CI gates.
+
+RUN_A and RUN_B are run ids, or latest and latest~N: the newest run of
+--campaign (of any campaign without it) and the Nth before it, as in
+compare latest~1 latest.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, _, err := inv.readStore(cmd.Context(), nil)
@@ -31,6 +37,11 @@ It exits 1 when a regression is found, for CI gates.`,
 			}
 			defer st.Close()
 			ctx := cmd.Context()
+			for i := range args {
+				if args[i], err = resolveRun(ctx, st, name, args[i]); err != nil {
+					return err
+				}
+			}
 			load := func(id string) ([]result.Result, error) {
 				rs, err := st.Results(ctx, store.Filter{RunID: id})
 				if err != nil {
@@ -74,6 +85,7 @@ It exits 1 when a regression is found, for CI gates.`,
 		},
 	}
 	inv.addStore(cmd)
+	cmd.Flags().StringVar(&name, "campaign", "", "the `campaign` whose runs latest and latest~N name")
 	cmd.Flags().Float64Var(&threshold, "threshold", 0.05, "the relative change that counts as a regression")
 	cmd.Flags().Float64Var(&alpha, "alpha", 0.05, "the significance level of the Mann–Whitney U test")
 	inv.addOutput(cmd, "table", "json")

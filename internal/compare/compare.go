@@ -18,6 +18,7 @@ import (
 	"github.com/llmsweep/llmsweep/internal/metrics"
 	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Delta is one metric of one config in two runs.
@@ -58,7 +59,13 @@ type Result struct {
 	Unmeasured map[string]int
 }
 
-// latency metrics compare per-request samples; the rest compare run figures.
+// Latency metrics and throughput are tested with the Mann–Whitney U test on
+// per-request samples (throughput on each request's output tokens per second
+// of its end-to-end time, which a closed loop's throughput follows); goodput
+// with a two-proportion z-test on the share of requests that met the SLO, from
+// the summaries. Without a test, a change beyond the threshold is taken as it
+// is: run figures alone cannot say it is not noise, and a nightly gate on two
+// runs of identical configs should not flap, so every metric has one.
 var compared = []struct {
 	name   string
 	higher bool // higher is better
@@ -77,8 +84,34 @@ var compared = []struct {
 	{"e2e_p99_ms", false, func(r *sdk.Record) (float64, bool) {
 		return float64(r.GetEndNs()-r.GetStartNs()) / 1e6, true
 	}},
-	{"output_throughput", true, nil},
+	{"output_throughput", true, func(r *sdk.Record) (float64, bool) {
+		n := r.GetOutputTokens()
+		if n < 0 {
+			n = r.GetClientOutputTokens()
+		}
+		e2e := float64(r.GetEndNs()-r.GetStartNs()) / 1e9
+		return float64(n) / e2e, e2e > 0 && n > 0
+	}},
 	{"goodput", true, nil},
+}
+
+// proportions is the two-sided p-value of a two-proportion z-test of the share
+// of good requests in a and b (pooled variance); 1 when it cannot be computed.
+func proportions(goodA, nA, goodB, nB int) float64 {
+	if nA == 0 || nB == 0 {
+		return 1
+	}
+	pa, pb := float64(goodA)/float64(nA), float64(goodB)/float64(nB)
+	pool := float64(goodA+goodB) / float64(nA+nB)
+	se := math.Sqrt(pool * (1 - pool) * (1/float64(nA) + 1/float64(nB)))
+	if se == 0 {
+		if pa == pb {
+			return 1
+		}
+		return 0
+	}
+	z := math.Abs(pa-pb) / se
+	return 2 * distuv.UnitNormal.Survival(z)
 }
 
 // Runs compares the results a of run runA with the results b of run runB.
@@ -119,6 +152,12 @@ func Runs(ctx context.Context, runA string, a []result.Result, runB string, b []
 			worse := d.Change > opt.Threshold
 			if m.higher {
 				worse = d.Change < -opt.Threshold
+			}
+			if m.name == "goodput" {
+				sa, sb := &ra.Summary, &rb.Summary
+				d.P = proportions(sa.GoodRequests, sa.Requests, sb.GoodRequests, sb.Requests)
+				d.Tested = true
+				worse = worse && d.P < opt.Alpha
 			}
 			if m.sample != nil && opt.Records != nil {
 				if !loaded {

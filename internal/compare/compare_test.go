@@ -29,8 +29,9 @@ func TestRunFiguresOnly(t *testing.T) {
 	got := map[string]bool{}
 	for _, d := range res.Deltas {
 		got[d.Metric] = d.Regression
-		if d.Tested {
-			t.Errorf("%s tested without records", d.Metric)
+		// Goodput's test needs only the summaries' good-request counts.
+		if d.Tested != (d.Metric == "goodput") {
+			t.Errorf("%s tested %v without records", d.Metric, d.Tested)
 		}
 	}
 	want := map[string]bool{"ttft_p50_ms": false, "tpot_p50_ms": false, "e2e_p99_ms": true, "output_throughput": true, "goodput": false}
@@ -56,5 +57,38 @@ func TestUnmeasuredIsNotCompared(t *testing.T) {
 	}
 	if len(r.Deltas) != 3 || r.Unmeasured["goodput"] != 1 || r.Unmeasured["tpot_p50_ms"] != 1 || r.Regressions != 0 {
 		t.Errorf("%+v", r)
+	}
+}
+
+// Goodput regresses only when the share of requests meeting the SLO drops
+// significantly: the same share over the same requests is noise, whatever the
+// rate per second does (throughput answers for that).
+func TestGoodputProportions(t *testing.T) {
+	run := func(good, n int, rate float64) result.Result {
+		r := res("f", 100, 10, 500, 1000, rate)
+		r.Summary.GoodRequests, r.Summary.Requests = good, n
+		return r
+	}
+	for _, c := range []struct {
+		name       string
+		a, b       result.Result
+		regression bool
+	}{
+		{"same share, slower", run(90, 100, 5), run(90, 100, 2), false},
+		{"share halves", run(90, 100, 5), run(45, 100, 2.5), true},
+		{"small drop in share", run(90, 100, 5), run(86, 100, 4.7), false},
+	} {
+		r, err := Runs(context.Background(), "A", []result.Result{c.a}, "B", []result.Result{c.b}, Options{Threshold: 0.05, Alpha: 0.05})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range r.Deltas {
+			if d.Metric == "goodput" && d.Regression != c.regression {
+				t.Errorf("%s: regression %v (p %.3g), want %v", c.name, d.Regression, d.P, c.regression)
+			}
+		}
+	}
+	if p := proportions(50, 100, 50, 100); p != 1 {
+		t.Errorf("equal shares: p %v", p)
 	}
 }

@@ -275,6 +275,28 @@ func (s *store) Runs(ctx context.Context, campaign string) ([]result.Run, error)
 	return out, rows.Err()
 }
 
+func (s *store) RunCounts(ctx context.Context, campaign string) (map[string]RunCount, error) {
+	rows, err := s.b.query(ctx, `SELECT ru.id,
+		(SELECT count(*) FROM results re WHERE re.run_key = ru.run_key),
+		(SELECT count(DISTINCT f.config_key) FROM failures f WHERE f.run_key = ru.run_key AND f.final
+			AND NOT EXISTS (SELECT 1 FROM results re WHERE re.run_key = f.run_key AND re.config_key = f.config_key))
+		FROM runs ru WHERE $1 = '' OR ru.campaign = $1`, campaign)
+	if err != nil {
+		return nil, fmt.Errorf("store: run counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]RunCount{}
+	for rows.Next() {
+		var id string
+		var c RunCount
+		if err := rows.Scan(&id, &c.Results, &c.Failed); err != nil {
+			return nil, fmt.Errorf("store: run counts: %w", err)
+		}
+		out[id] = c
+	}
+	return out, rows.Err()
+}
+
 func (s *store) FinishRun(ctx context.Context, id string, t time.Time) error {
 	if err := need("run ID", id); err != nil {
 		return err

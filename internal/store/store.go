@@ -67,6 +67,8 @@ type Store interface {
 	// Runs returns a campaign's runs (every run when campaign is empty),
 	// oldest first.
 	Runs(ctx context.Context, campaign string) ([]result.Run, error)
+	// RunCounts counts each run's results and still-failed configs, by run ID.
+	RunCounts(ctx context.Context, campaign string) (map[string]RunCount, error)
 	FinishRun(ctx context.Context, id string, t time.Time) error
 	// LatestUnfinished returns the newest unfinished run of a campaign with this
 	// matrix hash, or nil: the run to resume.
@@ -108,6 +110,12 @@ type Store interface {
 	DailyStats(ctx context.Context) ([]DailyStat, error)
 
 	Close() error
+}
+
+// RunCount is how far a run got: configs with a result, and configs that
+// failed for good and have none.
+type RunCount struct {
+	Results, Failed int
 }
 
 // ErrUnknownRun is returned for a run ID that is not stored.
