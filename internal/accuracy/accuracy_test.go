@@ -3,6 +3,7 @@ package accuracy
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -92,8 +93,8 @@ func TestPromptsErrors(t *testing.T) {
 		samples int
 		want    string
 	}{
-		{MMLU, 50, `accuracy: task "mmlu-subset" needs the MMLU question file: its data set is not shipped with llmsweep; use "arithmetic-exact-match" or "copy-exact-match"`},
-		{"trivia", 50, `accuracy: unknown task "trivia", want one of "arithmetic-exact-match", "copy-exact-match", "mmlu-subset"`},
+		{MMLU, 50, `accuracy: task "mmlu": its questions come from a data set on the Hub; use Prepare`},
+		{"trivia", 50, `accuracy: unknown task "trivia", want one of "arithmetic-exact-match", "copy-exact-match", "gsm8k", "mmlu"`},
 		{Copy, 0, `accuracy: samples must be in 1..1000, got 0`},
 		{Copy, 1001, `accuracy: samples must be in 1..1000, got 1001`},
 	} {
@@ -102,8 +103,8 @@ func TestPromptsErrors(t *testing.T) {
 			t.Errorf("Prompts(%q, %d): got %v, want %s", tc.task, tc.samples, err, tc.want)
 		}
 	}
-	if _, err := Prompts(MMLU, 50, 0); !errors.Is(err, ErrNotShipped) {
-		t.Errorf("MMLU error %v is not ErrNotShipped", err)
+	if _, err := Prompts(MMLU, 50, 0); !errors.Is(err, ErrNeedsData) {
+		t.Errorf("MMLU error %v is not ErrNeedsData", err)
 	}
 }
 
@@ -153,8 +154,8 @@ func TestScoreCases(t *testing.T) {
 			if tc.r.ErrorClass != "" {
 				want.Failed = 1
 			}
-			if res != want {
-				t.Errorf("got %+v, want %+v", res, want)
+			if d := cmp.Diff(want, counts(res)); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
 			}
 		})
 	}
@@ -172,8 +173,18 @@ func TestScoreRun(t *testing.T) {
 	}
 	got := Score(records)
 	want := Result{Task: Arithmetic, Samples: 5, Answered: 3, Correct: 2, Accuracy: 0.4, Failed: 1}
-	if got != want {
-		t.Errorf("got %+v, want %+v", got, want)
+	if d := cmp.Diff(want, counts(got)); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	// 2 of 5: the Wilson interval, as R's prop.test(2, 5, correct = FALSE) gives it.
+	if lo, _ := got.Low.Get(); math.Abs(lo-0.1176) > 1e-4 {
+		t.Errorf("low = %v, want 0.1176", got.Low)
+	}
+	if hi, _ := got.High.Get(); math.Abs(hi-0.7693) > 1e-4 {
+		t.Errorf("high = %v, want 0.7693", got.High)
+	}
+	if len(got.Examples) != 5 || !got.Examples[0].Correct || got.Examples[2].Correct || got.Examples[4].Correct {
+		t.Errorf("examples = %+v", got.Examples)
 	}
 
 	if got := Score([]*sdk.Record{rec("a b", "A B")}); got.Task != Copy || got.Correct != 1 {
@@ -182,7 +193,7 @@ func TestScoreRun(t *testing.T) {
 	if got := Score([]*sdk.Record{rec("a b", "A B"), rec("1", "1")}); got.Task != "" || got.Correct != 2 {
 		t.Errorf("mixed run: %+v", got)
 	}
-	if got := Score(nil); got != (Result{}) {
+	if got := Score(nil); got.Samples != 0 || got.Low.OK() || len(got.Examples) != 0 {
 		t.Errorf("no records: %+v", got)
 	}
 }
@@ -190,6 +201,11 @@ func TestScoreRun(t *testing.T) {
 // TestScoreOwnItems answers every generated item correctly, and with each
 // item's expected answer in a different form, so that generation and scoring
 // cannot drift apart.
+// counts is r's counts, without the interval, the metric and the examples.
+func counts(r Result) Result {
+	return Result{Task: r.Task, Samples: r.Samples, Answered: r.Answered, Correct: r.Correct, Accuracy: r.Accuracy, Failed: r.Failed}
+}
+
 func TestScoreOwnItems(t *testing.T) {
 	for _, task := range []string{Arithmetic, Copy} {
 		ps, _ := Prompts(task, 300, 3)
