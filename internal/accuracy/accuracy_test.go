@@ -226,3 +226,36 @@ func TestScoreOwnItems(t *testing.T) {
 		}
 	}
 }
+
+func TestExactMcNemar(t *testing.T) {
+	for _, tc := range []struct {
+		b, c int
+		want float64
+	}{
+		{0, 0, 1},
+		{5, 5, 1},
+		{0, 5, 0.0625},        // 2 × (1/2)^5
+		{1, 9, 0.021484375},   // 2 × 11/1024
+		{10, 25, 0.016673848}, // 2 × Σ_{k≤10} C(35, k) / 2^35
+	} {
+		if got := ExactMcNemar(tc.b, tc.c); math.Abs(got-tc.want) > 1e-6 {
+			t.Errorf("ExactMcNemar(%d, %d) = %.9f, want %.9f", tc.b, tc.c, got, tc.want)
+		}
+	}
+}
+
+func TestMcNemarPairs(t *testing.T) {
+	a := &Result{Task: GSM8K, Metric: StrictMatch, Examples: []Example{{ID: "test/1", Correct: true}, {ID: "test/2", Correct: true}, {ID: "test/3"}, {ID: "test/9", Correct: true}}}
+	b := &Result{Task: GSM8K, Metric: StrictMatch, Examples: []Example{{ID: "test/1", Correct: true}, {ID: "test/2"}, {ID: "test/3"}, {ID: "test/4", Correct: true}}}
+	p, ok := McNemar(a, b)
+	if !ok || p.Shared != 3 || p.OnlyA != 1 || p.OnlyB != 0 || p.P != 1 {
+		t.Errorf("paired = %+v, %v", p, ok)
+	}
+	b.Metric = FlexibleExtract
+	if _, ok := McNemar(a, b); ok {
+		t.Error("different metrics were paired")
+	}
+	if _, ok := McNemar(a, &Result{Task: GSM8K, Metric: StrictMatch}); ok {
+		t.Error("a result without examples (stored before them) was paired")
+	}
+}

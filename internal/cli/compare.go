@@ -20,8 +20,11 @@ func newCompare() *cobra.Command {
 		Long: `compare matches the configs two runs share by fingerprint and prints each
 metric's change from A to B. A latency metric regresses when it worsens by more
 than --threshold and a Mann–Whitney U test on the per-request samples gives
-p < --alpha; throughput and goodput regress when they drop by more than
---threshold (they are run figures, with no per-request samples to test).
+p < --alpha; accuracy regresses when it drops by more than --threshold and
+McNemar's exact test on the examples both runs asked gives p < --alpha (the
+counts of examples right in one run only are printed beside it); throughput
+and goodput regress when they drop by more than --threshold (they are run
+figures, with no per-request samples to test).
 It exits 1 when a regression is found, for CI gates.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -75,7 +78,7 @@ It exits 1 when a regression is found, for CI gates.`,
 	}
 	inv.addStore(cmd)
 	cmd.Flags().Float64Var(&threshold, "threshold", 0.05, "the relative change that counts as a regression")
-	cmd.Flags().Float64Var(&alpha, "alpha", 0.05, "the significance level of the Mann–Whitney U test")
+	cmd.Flags().Float64Var(&alpha, "alpha", 0.05, "the significance level of the Mann–Whitney U and McNemar tests")
 	inv.addOutput(cmd, "table", "json")
 	return cmd
 }
