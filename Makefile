@@ -57,7 +57,7 @@ test: check build
 ## proxy (cached in .cache/ollama; minutes the first time), serving the project's tiny model
 e2e: build
 	tools/ollama/build.sh >/dev/null
-	LLMSWEEP_E2E=1 $(GO) test -count=1 -v -run 'TestRealOllama|TestQuickstartOnOllama|TestTPOTAgreesWithOllama' ./internal/ollama ./internal/e2e
+	LLMSWEEP_E2E=1 $(GO) test -count=1 -v -run 'TestRealOllama|TestQuickstartOnOllama|TestTPOTAgreesWithOllama|TestGSM8KOnOllama' ./internal/ollama ./internal/e2e
 
 ## test-outage: stop the machine's PostgreSQL in the middle of a run and start it again;
 ## the results reach the store once each (run alone: it stops the shared server)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/taskdata"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
@@ -300,4 +301,40 @@ func (s *Set) Score(records []*sdk.Record) Result {
 		res.Subjects = append(res.Subjects, group(sub, subjects[sub].correct, subjects[sub].n))
 	}
 	return res
+}
+
+// FromWorkload is the accuracy task a workload asks for; ok is false when it
+// asks for none. The examples are drawn with the workload's prompt seed.
+func FromWorkload(w campaign.Workload) (spec Spec, ok bool) {
+	if w.Accuracy == nil {
+		return Spec{}, false
+	}
+	return Spec{Task: w.Accuracy.Task, Samples: w.Accuracy.Samples, Seed: int64(w.Prompts.Seed),
+		Shots: w.Accuracy.Shots, Subjects: w.Accuracy.Subjects, Metric: w.Accuracy.Metric}, true
+}
+
+// Fetch reads the data of every task in specs that has a data set, through l,
+// so that l's cache holds it: the Argo workflow's fetch step runs it once,
+// and the pods that measure then read the shared cache. It returns the files
+// read, once each.
+func Fetch(ctx context.Context, specs []Spec, l *taskdata.Loader) ([]taskdata.Files, error) {
+	var out []taskdata.Files
+	seen := map[string]bool{}
+	for _, s := range specs {
+		if !s.NeedsData() {
+			continue
+		}
+		set, err := Prepare(ctx, s, l)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range set.data {
+			key := f.Repo + "@" + f.Revision + ":" + strings.Join(f.Paths, ",")
+			if !seen[key] {
+				seen[key] = true
+				out = append(out, f)
+			}
+		}
+	}
+	return out, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/llmsweep/llmsweep/internal/runlog"
 	"github.com/llmsweep/llmsweep/internal/runner"
 	"github.com/llmsweep/llmsweep/internal/store"
+	"github.com/llmsweep/llmsweep/internal/taskdata"
 )
 
 // Options configure Execute.
@@ -45,6 +46,8 @@ type Options struct {
 	WorkDir string
 	// Metrics receives the run's Prometheus metrics; nil for none.
 	Metrics *monitoring.Metrics
+	// Tasks reads accuracy tasks' data sets from the Hub.
+	Tasks *taskdata.Loader
 	// Stderr gets progress and what was decided.
 	Stderr io.Writer
 }
@@ -135,7 +138,7 @@ func Execute(ctx context.Context, set *campaign.Set, c campaign.Campaign, config
 		progress = opt.Metrics.Progress(progress)
 	}
 	rep, err := runner.Run(ctx, set, c, configs, runner.Options{Host: host, Log: log, Store: opt.Store, Parallel: opt.Parallel,
-		Engine: opt.Engine, Server: opt.Server, WorkDir: opt.WorkDir, Retry: opt.Retry, Logger: logger, Progress: progress})
+		Engine: opt.Engine, Server: opt.Server, WorkDir: opt.WorkDir, Retry: opt.Retry, Tasks: opt.Tasks, Logger: logger, Progress: progress})
 	out.Report, out.Run = rep, log.Run
 	if errors.Is(err, runner.ErrInterrupted) {
 		opt.Metrics.Interrupted()
