@@ -17,6 +17,7 @@ import (
 	"github.com/llmsweep/llmsweep/internal/plugins"
 	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/runlog"
+	"github.com/llmsweep/llmsweep/internal/candidates"
 	"github.com/llmsweep/llmsweep/internal/runner"
 	"github.com/llmsweep/llmsweep/internal/store"
 	"github.com/llmsweep/llmsweep/internal/taskdata"
@@ -153,5 +154,36 @@ func Execute(ctx context.Context, set *campaign.Set, c campaign.Campaign, config
 		return out, fmt.Errorf("reading back run %s: %w", log.Dir, err)
 	}
 	opt.Metrics.ObserveResults(out.Results)
+	if opt.Metrics != nil && opt.Store != nil {
+		recommendationAccuracy(ctx, set, c, out.Results, opt)
+	}
 	return out, nil
+}
+
+// recommendationAccuracy sets recommendation_accuracy where a measured run
+// meets stored predictions of the same configs (plan's, or the sim engine's):
+// the share of the campaign policy's predicted top N still in the measured
+// top N. A run of predictions, or one with nothing predicted, leaves it unset.
+func recommendationAccuracy(ctx context.Context, set *campaign.Set, c campaign.Campaign, results []result.Result, opt Options) {
+	p, ok := set.Policies[c.Policy]
+	if !ok || len(results) == 0 || results[0].Provenance.Kind != result.Measured {
+		return
+	}
+	predicted, err := opt.Store.Results(ctx, store.Filter{Campaign: c.Name, Provenance: result.Predicted, Newest: true})
+	if err != nil || len(predicted) == 0 {
+		return
+	}
+	rows := func(rs []result.Result) []candidates.Row {
+		out := candidates.FromResults(rs, func(string) string { return c.Name })
+		for i := range out {
+			candidates.Derive(&out[i], set)
+			// Matched by config: a prediction is kept under the sim engine's
+			// identity, a measurement under the config's own.
+			out[i].Fingerprint = rs[i].Config.Fingerprint
+		}
+		return out
+	}
+	if share, _, ok, err := candidates.Agreement(rows(predicted), rows(results), p, p.TopN); err == nil && ok {
+		opt.Metrics.SetRecommendationAccuracy(share)
+	}
 }
