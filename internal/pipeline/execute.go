@@ -12,12 +12,12 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/candidates"
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/monitoring"
 	"github.com/llmsweep/llmsweep/internal/plugins"
 	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/runlog"
-	"github.com/llmsweep/llmsweep/internal/candidates"
 	"github.com/llmsweep/llmsweep/internal/runner"
 	"github.com/llmsweep/llmsweep/internal/store"
 	"github.com/llmsweep/llmsweep/internal/taskdata"
