@@ -57,7 +57,7 @@ test: check build
 ## proxy (cached in .cache/ollama; minutes the first time), serving the project's tiny model
 e2e: build
 	tools/ollama/build.sh >/dev/null
-	LLMSWEEP_E2E=1 $(GO) test -count=1 -v -run 'TestRealOllama|TestQuickstartOnOllama|TestTPOTAgreesWithOllama' ./internal/ollama ./internal/e2e
+	LLMSWEEP_E2E=1 $(GO) test -count=1 -v -run 'TestRealOllama|TestQuickstartOnOllama|TestTPOTAgreesWithOllama|TestGSM8KOnOllama' ./internal/ollama ./internal/e2e
 
 ## test-outage: stop the machine's PostgreSQL in the middle of a run and start it again;
 ## the results reach the store once each (run alone: it stops the shared server)
@@ -94,7 +94,7 @@ check:
 ## fuzz: run the parsers' fuzzers, FUZZTIME each (5m by default): the CUE loader, the
 ## SSE parser, the stream chunk decoder and client, the ShareGPT loader, Argo's
 ## workflow.failures (notify), PagerDuty's answers (notify) and the published points
-## file (plan --validate)
+## file (plan --validate) and the accuracy tasks' Parquet data (taskdata)
 FUZZTIME ?= 5m
 fuzz:
 	$(GO) test ./internal/campaign -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
@@ -105,6 +105,7 @@ fuzz:
 	$(GO) test ./internal/notify -run '^$$' -fuzz '^FuzzParseArgoFailures$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/notify -run '^$$' -fuzz '^FuzzPagerDutyOutcome$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/sim -run '^$$' -fuzz '^FuzzReadPoints$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/taskdata -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
 
 ## generate: rewrite generated/ from the campaigns
 generate: build

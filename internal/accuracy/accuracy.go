@@ -1,17 +1,22 @@
-// Package accuracy asks a served model simple questions with one exact answer,
-// through the same endpoint and load generator as the benchmark, and scores the
-// answers. It checks that a configuration (a quantization, a framework version)
-// still answers correctly, not how capable the model is.
+// Package accuracy asks a served model questions through the same endpoint
+// and load generator as the benchmark, and scores the answers, with a 95%
+// interval and each example's outcome. GSM8K and MMLU are scored as
+// lm-evaluation-harness scores them (harness.go), on data read from the
+// Hugging Face Hub at pinned revisions (internal/taskdata); two seeded tasks
+// with one exact answer check that a configuration still answers at all.
 package accuracy
 
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 	"unicode"
 
+	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/taskdata"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 )
 
@@ -19,21 +24,23 @@ import (
 const (
 	Arithmetic = "arithmetic-exact-match"
 	Copy       = "copy-exact-match"
-	MMLU       = "mmlu-subset"
+	GSM8K      = "gsm8k"
+	MMLU       = "mmlu"
 )
 
-// Tasks are the task names Prompts knows, including MMLU, which it refuses.
-var Tasks = []string{Arithmetic, Copy, MMLU}
+// Tasks are the task names Prepare knows.
+var Tasks = []string{Arithmetic, Copy, GSM8K, MMLU}
 
-// MaxSamples is the schema's bound on accuracy.samples.
+// MaxSamples is the schema's bound on accuracy.samples of the seeded tasks.
 const MaxSamples = 1000
 
-// ErrNotShipped is returned for a task whose questions come from a data set that
-// llmsweep does not ship.
-var ErrNotShipped = errors.New("its data set is not shipped with llmsweep")
+// ErrNeedsData is returned by Prompts for a task whose questions come from a
+// data set: Prepare loads it.
+var ErrNeedsData = errors.New("its questions come from a data set on the Hub")
 
-// Prompts returns samples distinct items of task. They depend only on task,
-// samples and seed; the items for n samples are the first n of those for n+1.
+// Prompts returns samples distinct items of a seeded task. They depend only
+// on task, samples and seed; the items for n samples are the first n of those
+// for n+1.
 func Prompts(task string, samples int, seed int64) ([]*sdk.Prompt, error) {
 	if samples < 1 || samples > MaxSamples {
 		return nil, fmt.Errorf("accuracy: samples must be in 1..%d, got %d", MaxSamples, samples)
@@ -44,11 +51,8 @@ func Prompts(task string, samples int, seed int64) ([]*sdk.Prompt, error) {
 		item = arithmetic
 	case Copy:
 		item = copyWords
-	case MMLU:
-		// MMLU questions cannot be downloaded here, and made-up ones would not be
-		// MMLU: a score on them would be mislabelled.
-		return nil, fmt.Errorf("accuracy: task %q needs the MMLU question file: %w; use %q or %q",
-			task, ErrNotShipped, Arithmetic, Copy)
+	case GSM8K, MMLU:
+		return nil, fmt.Errorf("accuracy: task %q: %w; use Prepare", task, ErrNeedsData)
 	default:
 		return nil, fmt.Errorf("accuracy: unknown task %q, want one of %s", task, strings.Join(quoted(Tasks), ", "))
 	}
@@ -144,12 +148,86 @@ star sunset tablet tea thread tulip umbrella velvet violet whale willow wolf zeb
 
 // Result is the score of one accuracy run.
 type Result struct {
-	Task     string  `json:"task"`     // inferred from the expected answers; see Score
-	Samples  int     `json:"samples"`  // measured records with an expected answer
-	Answered int     `json:"answered"` // of those, records without error whose normalised answer is not empty
-	Correct  int     `json:"correct"`  // answers equal to the expected one after normalisation
+	Task string `json:"task"` // inferred from the expected answers by Score; set by Set.Score
+	// Metric is the variant Accuracy is: strict-match or flexible-extract for
+	// GSM8K, exact_match for MMLU and the seeded tasks. Empty in rows stored
+	// before it existed.
+	Metric   string  `json:"metric,omitempty"`
+	Shots    int     `json:"shots,omitempty"`
+	Samples  int     `json:"samples"`  // n: the examples asked
+	Answered int     `json:"answered"` // of those, records without error whose answer is not empty
+	Correct  int     `json:"correct"`  // answers right under Metric
 	Accuracy float64 `json:"accuracy"` // Correct / Samples; 0 when Samples is 0
 	Failed   int     `json:"failed"`   // records with an error: they count as wrong
+	// Low and High bound the 95% Wilson score interval of Accuracy; absent
+	// in rows stored before intervals.
+	Low  metrics.Value `json:"ci_low,omitzero"`
+	High metrics.Value `json:"ci_high,omitzero"`
+	// Variants is every metric variant the task scores, Metric's included.
+	Variants []Group `json:"variants,omitempty"`
+	// Subjects is MMLU's score per subject, under Metric.
+	Subjects []Group `json:"subjects,omitempty"`
+	// Examples is each example's outcome under Metric, for paired tests
+	// between runs (compare's McNemar).
+	Examples []Example `json:"examples,omitempty"`
+	// Data is where the examples were read from.
+	Data []taskdata.Files `json:"data,omitempty"`
+}
+
+// Group is the accuracy of a group of examples: a metric variant, or a subject.
+type Group struct {
+	Name     string        `json:"name"`
+	N        int           `json:"n"`
+	Correct  int           `json:"correct"`
+	Accuracy float64       `json:"accuracy"`
+	Low      metrics.Value `json:"ci_low,omitzero"`
+	High     metrics.Value `json:"ci_high,omitzero"`
+}
+
+// Example is one example's outcome.
+type Example struct {
+	// ID names the example in its data set, the same in every run that
+	// asks it: "test/17" (GSM8K's row 17), "anatomy/test/4", "arithmetic/3".
+	ID      string `json:"id"`
+	Correct bool   `json:"correct"`
+	// Answer is the extracted answer the score compared (clipped).
+	Answer string `json:"answer,omitempty"`
+}
+
+// Z95 is the normal quantile of a two-sided 95% interval.
+const Z95 = 1.959963984540054
+
+// Wilson is the Wilson score interval of correct successes in n trials at
+// normal quantile z: unlike the normal approximation it stays inside [0, 1]
+// and is not empty at 0 or n correct, which tiny models and easy tasks reach.
+func Wilson(correct, n int, z float64) (low, high float64) {
+	if n <= 0 {
+		return 0, 1
+	}
+	p, nf := float64(correct)/float64(n), float64(n)
+	z2 := z * z
+	center := (p + z2/(2*nf)) / (1 + z2/nf)
+	half := z / (1 + z2/nf) * math.Sqrt(p*(1-p)/nf+z2/(4*nf*nf))
+	return max(0, center-half), min(1, center+half)
+}
+
+// interval sets r's Wilson interval from its counts.
+func (r *Result) interval() {
+	if r.Samples == 0 {
+		return
+	}
+	lo, hi := Wilson(r.Correct, r.Samples, Z95)
+	r.Low, r.High = metrics.Of(lo), metrics.Of(hi)
+}
+
+func group(name string, correct, n int) Group {
+	s := Group{Name: name, N: n, Correct: correct}
+	if n > 0 {
+		s.Accuracy = float64(correct) / float64(n)
+		lo, hi := Wilson(correct, n, Z95)
+		s.Low, s.High = metrics.Of(lo), metrics.Of(hi)
+	}
+	return s
 }
 
 // Score scores records against their expected answers. Warmup records, and
@@ -172,7 +250,7 @@ type Result struct {
 // and empty when records mix both or there are none; callers that know the task
 // may overwrite it.
 func Score(records []*sdk.Record) Result {
-	var res Result
+	res := Result{Metric: ExactMatch}
 	ints, others := 0, 0
 	for _, r := range records {
 		if r.GetWarmup() || r.GetExpected() == "" {
@@ -186,22 +264,28 @@ func Score(records []*sdk.Record) Result {
 		} else {
 			others++
 		}
+		ex := Example{ID: "seeded/" + strconv.Itoa(int(r.GetIndex()))}
 		if r.GetErrorClass() != "" {
 			res.Failed++
+			res.Examples = append(res.Examples, ex)
 			continue
 		}
 		got := normalise(r.GetOutput())
-		if got == "" {
-			continue
-		}
-		res.Answered++
-		if isInt {
-			if n, ok := integer(got); ok && n == wantN {
-				res.Correct++
+		ex.Answer = clip(got)
+		if got != "" {
+			res.Answered++
+			if isInt {
+				if n, ok := integer(got); ok && n == wantN {
+					ex.Correct = true
+				}
+			} else if strings.EqualFold(got, want) {
+				ex.Correct = true
 			}
-		} else if strings.EqualFold(got, want) {
+		}
+		if ex.Correct {
 			res.Correct++
 		}
+		res.Examples = append(res.Examples, ex)
 	}
 	switch {
 	case ints > 0 && others == 0:
@@ -212,7 +296,16 @@ func Score(records []*sdk.Record) Result {
 	if res.Samples > 0 {
 		res.Accuracy = float64(res.Correct) / float64(res.Samples)
 	}
+	res.interval()
 	return res
+}
+
+// clip bounds a stored answer: a rambling model's output is not an answer.
+func clip(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
 }
 
 // normalise applies Score's normalisation to s.

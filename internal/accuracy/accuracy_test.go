@@ -3,6 +3,7 @@ package accuracy
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -92,8 +93,8 @@ func TestPromptsErrors(t *testing.T) {
 		samples int
 		want    string
 	}{
-		{MMLU, 50, `accuracy: task "mmlu-subset" needs the MMLU question file: its data set is not shipped with llmsweep; use "arithmetic-exact-match" or "copy-exact-match"`},
-		{"trivia", 50, `accuracy: unknown task "trivia", want one of "arithmetic-exact-match", "copy-exact-match", "mmlu-subset"`},
+		{MMLU, 50, `accuracy: task "mmlu": its questions come from a data set on the Hub; use Prepare`},
+		{"trivia", 50, `accuracy: unknown task "trivia", want one of "arithmetic-exact-match", "copy-exact-match", "gsm8k", "mmlu"`},
 		{Copy, 0, `accuracy: samples must be in 1..1000, got 0`},
 		{Copy, 1001, `accuracy: samples must be in 1..1000, got 1001`},
 	} {
@@ -102,8 +103,8 @@ func TestPromptsErrors(t *testing.T) {
 			t.Errorf("Prompts(%q, %d): got %v, want %s", tc.task, tc.samples, err, tc.want)
 		}
 	}
-	if _, err := Prompts(MMLU, 50, 0); !errors.Is(err, ErrNotShipped) {
-		t.Errorf("MMLU error %v is not ErrNotShipped", err)
+	if _, err := Prompts(MMLU, 50, 0); !errors.Is(err, ErrNeedsData) {
+		t.Errorf("MMLU error %v is not ErrNeedsData", err)
 	}
 }
 
@@ -153,8 +154,8 @@ func TestScoreCases(t *testing.T) {
 			if tc.r.ErrorClass != "" {
 				want.Failed = 1
 			}
-			if res != want {
-				t.Errorf("got %+v, want %+v", res, want)
+			if d := cmp.Diff(want, counts(res)); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
 			}
 		})
 	}
@@ -172,8 +173,18 @@ func TestScoreRun(t *testing.T) {
 	}
 	got := Score(records)
 	want := Result{Task: Arithmetic, Samples: 5, Answered: 3, Correct: 2, Accuracy: 0.4, Failed: 1}
-	if got != want {
-		t.Errorf("got %+v, want %+v", got, want)
+	if d := cmp.Diff(want, counts(got)); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	// 2 of 5: the Wilson interval, as R's prop.test(2, 5, correct = FALSE) gives it.
+	if lo, _ := got.Low.Get(); math.Abs(lo-0.1176) > 1e-4 {
+		t.Errorf("low = %v, want 0.1176", got.Low)
+	}
+	if hi, _ := got.High.Get(); math.Abs(hi-0.7693) > 1e-4 {
+		t.Errorf("high = %v, want 0.7693", got.High)
+	}
+	if len(got.Examples) != 5 || !got.Examples[0].Correct || got.Examples[2].Correct || got.Examples[4].Correct {
+		t.Errorf("examples = %+v", got.Examples)
 	}
 
 	if got := Score([]*sdk.Record{rec("a b", "A B")}); got.Task != Copy || got.Correct != 1 {
@@ -182,7 +193,7 @@ func TestScoreRun(t *testing.T) {
 	if got := Score([]*sdk.Record{rec("a b", "A B"), rec("1", "1")}); got.Task != "" || got.Correct != 2 {
 		t.Errorf("mixed run: %+v", got)
 	}
-	if got := Score(nil); got != (Result{}) {
+	if got := Score(nil); got.Samples != 0 || got.Low.OK() || len(got.Examples) != 0 {
 		t.Errorf("no records: %+v", got)
 	}
 }
@@ -190,6 +201,11 @@ func TestScoreRun(t *testing.T) {
 // TestScoreOwnItems answers every generated item correctly, and with each
 // item's expected answer in a different form, so that generation and scoring
 // cannot drift apart.
+// counts is r's counts, without the interval, the metric and the examples.
+func counts(r Result) Result {
+	return Result{Task: r.Task, Samples: r.Samples, Answered: r.Answered, Correct: r.Correct, Accuracy: r.Accuracy, Failed: r.Failed}
+}
+
 func TestScoreOwnItems(t *testing.T) {
 	for _, task := range []string{Arithmetic, Copy} {
 		ps, _ := Prompts(task, 300, 3)
@@ -208,5 +224,38 @@ func TestScoreOwnItems(t *testing.T) {
 		if got.Task != task || got.Correct != len(ps) || got.Accuracy != 1 {
 			t.Errorf("%s: %+v", task, got)
 		}
+	}
+}
+
+func TestExactMcNemar(t *testing.T) {
+	for _, tc := range []struct {
+		b, c int
+		want float64
+	}{
+		{0, 0, 1},
+		{5, 5, 1},
+		{0, 5, 0.0625},        // 2 × (1/2)^5
+		{1, 9, 0.021484375},   // 2 × 11/1024
+		{10, 25, 0.016673848}, // 2 × Σ_{k≤10} C(35, k) / 2^35
+	} {
+		if got := ExactMcNemar(tc.b, tc.c); math.Abs(got-tc.want) > 1e-6 {
+			t.Errorf("ExactMcNemar(%d, %d) = %.9f, want %.9f", tc.b, tc.c, got, tc.want)
+		}
+	}
+}
+
+func TestMcNemarPairs(t *testing.T) {
+	a := &Result{Task: GSM8K, Metric: StrictMatch, Examples: []Example{{ID: "test/1", Correct: true}, {ID: "test/2", Correct: true}, {ID: "test/3"}, {ID: "test/9", Correct: true}}}
+	b := &Result{Task: GSM8K, Metric: StrictMatch, Examples: []Example{{ID: "test/1", Correct: true}, {ID: "test/2"}, {ID: "test/3"}, {ID: "test/4", Correct: true}}}
+	p, ok := McNemar(a, b)
+	if !ok || p.Shared != 3 || p.OnlyA != 1 || p.OnlyB != 0 || p.P != 1 {
+		t.Errorf("paired = %+v, %v", p, ok)
+	}
+	b.Metric = FlexibleExtract
+	if _, ok := McNemar(a, b); ok {
+		t.Error("different metrics were paired")
+	}
+	if _, ok := McNemar(a, &Result{Task: GSM8K, Metric: StrictMatch}); ok {
+		t.Error("a result without examples (stored before them) was paired")
 	}
 }

@@ -75,9 +75,33 @@ func TestFullCampaignSize(t *testing.T) {
 		t.Errorf("llama3-8b-full selects %d configs before the fit, want well over 9,000", n)
 	}
 	sel := s.Select(c)
-	// Every workload but the CPU smoke test.
-	if len(sel.Hardware) != len(s.Hardware) || len(sel.Workloads) != len(s.Workloads)-1 || slices.Contains(sel.Workloads, "smoke") {
-		t.Errorf("llama3-8b-full should span the whole catalog but the smoke workload, got %+v", sel)
+	// Every serving workload: not the CPU smoke tests, nor the workloads that
+	// exist for their accuracy task (nightly's).
+	serving := 0
+	for name, w := range s.Workloads {
+		if !strings.HasPrefix(name, "smoke") && (w.Accuracy == nil || (w.Accuracy.Task != "gsm8k" && w.Accuracy.Task != "mmlu")) {
+			serving++
+		}
+	}
+	if len(sel.Hardware) != len(s.Hardware) || len(sel.Workloads) != serving || slices.Contains(sel.Workloads, "smoke") {
+		t.Errorf("llama3-8b-full should span the whole catalog's serving workloads, got %+v", sel)
+	}
+}
+
+// Nightly checks accuracy on a data set (GSM8K or MMLU) for every
+// quantization it runs.
+func TestNightlyChecksAccuracy(t *testing.T) {
+	s := campaigntest.Repo(t)
+	sel := s.Select(s.Campaigns["nightly"])
+	var tasks []string
+	for _, name := range sel.Workloads {
+		if a := s.Workloads[name].Accuracy; a != nil && (a.Task == "gsm8k" || a.Task == "mmlu") {
+			tasks = append(tasks, a.Task)
+		}
+	}
+	// Workloads cross every quantization in the matrix, so one is enough.
+	if len(tasks) == 0 || len(sel.Quantizations) < 2 {
+		t.Errorf("nightly: quantizations %v, data-set accuracy tasks %v", sel.Quantizations, tasks)
 	}
 }
 

@@ -119,10 +119,16 @@ type Workload struct {
 		Seed   int    `json:"seed"`
 		Path   string `json:"path,omitempty"`
 	} `json:"prompts"`
-	Accuracy *struct {
-		Task    string `json:"task"`
-		Samples int    `json:"samples"`
-	} `json:"accuracy,omitempty"`
+	Accuracy *Accuracy `json:"accuracy,omitempty"`
+}
+
+// Accuracy is #Accuracy.
+type Accuracy struct {
+	Task     string   `json:"task"`
+	Samples  int      `json:"samples"`
+	Shots    int      `json:"shots,omitempty"`
+	Metric   string   `json:"metric,omitempty"`
+	Subjects []string `json:"subjects,omitempty"`
 }
 
 // Checkpoint is a set of weights on the Hugging Face Hub.

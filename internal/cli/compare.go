@@ -23,8 +23,10 @@ metric's change from A to B. A metric regresses when it worsens by more than
 --threshold and a test finds the change significant (p < --alpha): a
 Mann–Whitney U test on the per-request samples for latencies and throughput
 (each request's output tokens per second), a two-proportion z-test on the share
-of requests meeting the SLO for goodput. Metrics one run did not measure are
-left out and counted. It exits 1 when a regression is found, for CI gates.
+of requests meeting the SLO for goodput, and McNemar's exact test on the
+examples both runs asked for accuracy (the counts of examples right in one run
+only are printed beside it). Metrics one run did not measure are left out and
+counted. It exits 1 when a regression is found, for CI gates.
 
 RUN_A and RUN_B are run ids, or latest and latest~N: the newest run of
 --campaign (of any campaign without it) and the Nth before it, as in
@@ -87,7 +89,7 @@ compare latest~1 latest.`,
 	inv.addStore(cmd)
 	cmd.Flags().StringVar(&name, "campaign", "", "the `campaign` whose runs latest and latest~N name")
 	cmd.Flags().Float64Var(&threshold, "threshold", 0.05, "the relative change that counts as a regression")
-	cmd.Flags().Float64Var(&alpha, "alpha", 0.05, "the significance level of the Mann–Whitney U test")
+	cmd.Flags().Float64Var(&alpha, "alpha", 0.05, "the significance level of the Mann–Whitney U and McNemar tests")
 	inv.addOutput(cmd, "table", "json")
 	return cmd
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/llmsweep/llmsweep/internal/pipeline"
 	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/runner"
+	"github.com/llmsweep/llmsweep/internal/taskdata"
 )
 
 // exitInterrupted is the exit code of a run stopped by SIGTERM (the spot warning)
@@ -31,6 +32,7 @@ type runFlags struct {
 	inv     invocation
 	opt     pipeline.Options
 	metrics string // --metrics-addr
+	hub     hubFlags
 }
 
 func (f *runFlags) add(cmd *cobra.Command) {
@@ -47,6 +49,8 @@ func (f *runFlags) add(cmd *cobra.Command) {
 	fl.DurationVar(&f.opt.Retry.Base, "retry-backoff", f.opt.Retry.Base, "the first retry's backoff; it doubles up to --retry-max")
 	fl.DurationVar(&f.opt.Retry.Cap, "retry-max", f.opt.Retry.Cap, "the longest backoff between retries")
 	fl.DurationVar(&f.opt.Retry.BreakerOpen, "breaker-open", f.opt.Retry.BreakerOpen, "how long an endpoint's circuit breaker stays open")
+	// Accuracy tasks read their data sets (GSM8K, MMLU) from the Hub.
+	f.hub.register(cmd)
 }
 
 func newRun() *cobra.Command {
@@ -186,6 +190,7 @@ func execute(ctx context.Context, cmd *cobra.Command, f *runFlags, set *campaign
 	}
 	defer st.Close()
 	f.opt.Store, f.opt.StoreURL, f.opt.Stderr = st, url, stderr
+	f.opt.Tasks = &taskdata.Loader{Hub: f.hub.client()}
 	// The endpoint outlives a SIGTERM's cancellation until the checkpoint is done.
 	mctx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopMetrics()

@@ -21,7 +21,7 @@ type hubFlags struct {
 
 func (f *hubFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.endpoint, "hub", "", "Hub endpoint (default: $HF_ENDPOINT, else https://huggingface.co)")
-	cmd.Flags().StringVar(&f.cache, "hub-cache", "", "cache for fetched metadata (default: $XDG_CACHE_HOME/llmsweep/hub)")
+	cmd.Flags().StringVar(&f.cache, "hub-cache", "", "cache for fetched metadata and accuracy data sets (default: $XDG_CACHE_HOME/llmsweep/hub)")
 }
 
 func (f *hubFlags) client() *hub.Client {

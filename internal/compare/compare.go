@@ -1,7 +1,8 @@
 // Package compare compares two runs config by config: each metric's change from
 // run A to run B, and whether it is a regression. Latency metrics are tested
 // with a Mann–Whitney U test on the per-request samples where both runs still
-// hold them; throughput and goodput are run figures, with no samples to test.
+// hold them; accuracy with McNemar's exact test on the examples both runs
+// asked; throughput and goodput are run figures, with no samples to test.
 // `llmsweep compare` and the report's "regressions against the prior run" share it.
 package compare
 
@@ -15,6 +16,7 @@ import (
 	"sort"
 	"text/tabwriter"
 
+	"github.com/llmsweep/llmsweep/internal/accuracy"
 	"github.com/llmsweep/llmsweep/internal/metrics"
 	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
@@ -29,9 +31,14 @@ type Delta struct {
 	A           float64 `json:"a"`
 	B           float64 `json:"b"`
 	Change      float64 `json:"change"`      // (b − a) / a
-	P           float64 `json:"p,omitempty"` // Mann–Whitney U on the per-request samples
+	P           float64 `json:"p,omitempty"` // from the test Test names
 	Tested      bool    `json:"tested"`      // P is set
-	Regression  bool    `json:"regression"`
+	// Test names the test P comes from: "mann-whitney", "two-proportion" or "mcnemar".
+	Test string `json:"test,omitempty"`
+	// Pairs is, for accuracy, the examples both runs asked, and the
+	// discordant ones (right in A only, in B only) that McNemar's test reads.
+	Pairs      *accuracy.Paired `json:"pairs,omitempty"`
+	Regression bool             `json:"regression"`
 }
 
 // Options set what counts as a regression.
@@ -93,6 +100,7 @@ var compared = []struct {
 		return float64(n) / e2e, e2e > 0 && n > 0
 	}},
 	{"goodput", true, nil},
+	{"accuracy", true, nil}, // tested on the examples both runs asked (McNemar)
 }
 
 // proportions is the two-sided p-value of a two-proportion z-test of the share
@@ -153,11 +161,17 @@ func Runs(ctx context.Context, runA string, a []result.Result, runB string, b []
 			if m.higher {
 				worse = d.Change < -opt.Threshold
 			}
-			if m.name == "goodput" {
+			switch m.name {
+			case "goodput":
 				sa, sb := &ra.Summary, &rb.Summary
 				d.P = proportions(sa.GoodRequests, sa.Requests, sb.GoodRequests, sb.Requests)
-				d.Tested = true
+				d.Tested, d.Test = true, "two-proportion"
 				worse = worse && d.P < opt.Alpha
+			case "accuracy":
+				if p, ok := accuracy.McNemar(ra.Accuracy, rb.Accuracy); ok {
+					d.P, d.Tested, d.Test, d.Pairs = p.P, true, "mcnemar", &p
+					worse = worse && d.P < opt.Alpha
+				}
 			}
 			if m.sample != nil && opt.Records != nil {
 				if !loaded {
@@ -173,7 +187,7 @@ func Runs(ctx context.Context, runA string, a []result.Result, runB string, b []
 				xa, xb := samples(recA, m.sample), samples(recB, m.sample)
 				if len(xa) > 0 && len(xb) > 0 {
 					_, d.P = metrics.MannWhitney(xa, xb)
-					d.Tested = true
+					d.Tested, d.Test = true, "mann-whitney"
 					worse = worse && d.P < opt.Alpha
 				}
 			}
@@ -209,6 +223,9 @@ func (r *Result) WriteText(w io.Writer, runA, runB string, threshold, alpha floa
 		p, flag := "-", ""
 		if d.Tested {
 			p = fmt.Sprintf("%.3g", d.P)
+		}
+		if d.Pairs != nil {
+			p += fmt.Sprintf(" (McNemar, %d shared examples: %d right in A only, %d in B only)", d.Pairs.Shared, d.Pairs.OnlyA, d.Pairs.OnlyB)
 		}
 		if d.Regression {
 			flag = "REGRESSION"

@@ -1,9 +1,13 @@
 package compare
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/llmsweep/llmsweep/internal/accuracy"
 	"github.com/llmsweep/llmsweep/internal/metrics"
 	"github.com/llmsweep/llmsweep/internal/result"
 )
@@ -90,5 +94,64 @@ func TestGoodputProportions(t *testing.T) {
 	}
 	if p := proportions(50, 100, 50, 100); p != 1 {
 		t.Errorf("equal shares: p %v", p)
+	}
+}
+
+// Accuracy is tested with McNemar's test on the examples both runs asked: a
+// drop counts only when it is significant.
+func TestAccuracyMcNemar(t *testing.T) {
+	examples := func(right ...bool) []accuracy.Example {
+		var ex []accuracy.Example
+		for i, r := range right {
+			ex = append(ex, accuracy.Example{ID: fmt.Sprint("test/", i), Correct: r})
+		}
+		return ex
+	}
+	mk := func(fp string, right ...bool) result.Result {
+		r := res(fp, 100, 10, 500, 1000, 5)
+		n := 0
+		for _, x := range right {
+			if x {
+				n++
+			}
+		}
+		r.Accuracy = &accuracy.Result{Task: accuracy.GSM8K, Metric: accuracy.StrictMatch, Samples: len(right), Correct: n,
+			Accuracy: float64(n) / float64(len(right)), Examples: examples(right...)}
+		return r
+	}
+	all := func(n int, v bool) []bool {
+		out := make([]bool, n)
+		for i := range out {
+			out[i] = v
+		}
+		return out
+	}
+	// Config s: 12 of 20 right in A, 10 in B (2 flips): not significant.
+	// Config l: 20 of 20 right in A, 8 in B (12 flips): significant.
+	a := []result.Result{mk("s", append(all(12, true), all(8, false)...)...), mk("l", all(20, true)...)}
+	b := []result.Result{mk("s", append(all(10, true), all(10, false)...)...), mk("l", append(all(8, true), all(12, false)...)...)}
+	r, err := Runs(context.Background(), "A", a, "B", b, Options{Threshold: 0.05, Alpha: 0.05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Delta{}
+	for _, d := range r.Deltas {
+		if d.Metric == "accuracy" {
+			got[d.Fingerprint] = d
+		}
+	}
+	s, l := got["s"], got["l"]
+	if !s.Tested || s.Test != "mcnemar" || s.Pairs == nil || s.Pairs.Shared != 20 || s.Pairs.OnlyA != 2 || s.P != 0.5 || s.Regression {
+		t.Errorf("small drop: %+v %+v", s, s.Pairs)
+	}
+	if !l.Tested || l.Pairs.OnlyA != 12 || l.P >= 0.001 || !l.Regression {
+		t.Errorf("large drop: %+v %+v", l, l.Pairs)
+	}
+	var buf bytes.Buffer
+	if err := r.WriteText(&buf, "A", "B", 0.05, 0.05); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "(McNemar, 20 shared examples: 12 right in A only, 0 in B only)") {
+		t.Errorf("text:\n%s", buf.String())
 	}
 }

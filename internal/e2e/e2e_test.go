@@ -21,6 +21,8 @@ import (
 	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/runlog"
 	"github.com/llmsweep/llmsweep/internal/store"
+	"github.com/llmsweep/llmsweep/internal/testing/hubtest"
+	"github.com/llmsweep/llmsweep/internal/testing/taskfiles"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 	"github.com/llmsweep/llmsweep/plugins/sdk/loadgen"
 	"github.com/llmsweep/llmsweep/plugins/sdk/stream"
@@ -225,4 +227,68 @@ func TestTPOTAgreesWithOllama(t *testing.T) {
 	if ratio < 0.9 || ratio > 1.1 {
 		t.Errorf("client TPOT is %.1f%% of ollama's own figure; want within 10%%", 100*ratio)
 	}
+}
+
+// A small GSM8K check against ollama, with the data set read from a local
+// fake Hub (our own rows in GSM8K's schema): the tiny model scores about 0,
+// and what is checked is that the pipeline stores the accuracy with its
+// interval, n and per-example outcomes.
+func TestGSM8KOnOllama(t *testing.T) {
+	srv := engine(t)
+	t.Setenv("LLMSWEEP_PLUGIN_PATH", plugins(t))
+	h := hubtest.New(t)
+	taskfiles.Serve(h, false)
+	dir := t.TempDir()
+	campaignFile := filepath.Join(dir, "gsm8k.cue")
+	if err := os.WriteFile(campaignFile, []byte(`package campaigns
+
+campaigns: "e2e-gsm8k": {
+	description: "GSM8K through the fake Hub on ollama."
+	models: ["llama-3.2-1b-instruct"]
+	select: {
+		hardware: ["l4-x1"]
+		frameworks: ["vllm"]
+		quantizations: ["bf16"]
+		workloads: ["smoke-gsm8k"]
+	}
+	grid: {
+		concurrency: [4]
+		sequence_lengths: [{input_tokens: 64, output_tokens: 16}]
+	}
+	store: url: "sqlite://.llmsweep/results.db"
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	db := "sqlite://" + filepath.Join(dir, "results.db")
+	var stdout, stderr bytes.Buffer
+	code := cli.Run([]string{"run", campaignFile, "--engine-url", srv.URL(), "--engine-model", model,
+		"--results", dir, "--store", db, "--work-dir", t.TempDir(), "--hub", h.URL, "--hub-cache", filepath.Join(dir, "hub")}, &stdout, &stderr)
+	t.Logf("llmsweep run:\n%s%s", stdout.String(), stderr.String())
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	stored, err := st.Results(context.Background(), store.Filter{Campaign: "e2e-gsm8k"})
+	if err != nil || len(stored) != 1 {
+		t.Fatalf("stored results: %d (%v)", len(stored), err)
+	}
+	a := stored[0].Accuracy
+	if a == nil || a.Task != "gsm8k" || a.Metric != "strict-match" || a.Shots != 1 || a.Samples != 8 || len(a.Examples) != 8 || len(a.Variants) != 2 {
+		t.Fatalf("accuracy: %+v", a)
+	}
+	lo, okLo := a.Low.Get()
+	hi, okHi := a.High.Get()
+	if !okLo || !okHi || lo > a.Accuracy || hi < a.Accuracy || hi <= lo {
+		t.Errorf("interval [%v, %v] around %v", a.Low, a.High, a.Accuracy)
+	}
+	if len(a.Data) == 0 || a.Data[0].Repo != "openai/gsm8k" {
+		t.Errorf("data: %+v", a.Data)
+	}
+	t.Logf("tiny model on GSM8K: %d/%d, 95%% CI [%.3f, %.3f]; answers %+v", a.Correct, a.Samples, lo, hi, a.Examples)
 }

@@ -153,8 +153,9 @@ func fetchAs[T any](ctx context.Context, c *Client, t target, u string, decode f
 // target names what is fetched, for cache paths and error messages.
 type target struct {
 	repo, revision string
-	file           string // cache file name
+	file           string // cache file name, a slash-separated path for dataset files
 	what           string // in messages
+	dataset        bool   // a dataset repo: cached under CacheDir/datasets, linked under /datasets
 }
 
 func (t target) String() string {
@@ -205,7 +206,13 @@ func (c *Client) cachePath(t target) string {
 		return ""
 	}
 	// checkRepoID forbids "--" in repo ids, so this mapping is one-to-one.
-	return filepath.Join(c.CacheDir, strings.ReplaceAll(t.repo, "/", "--"), t.revision, t.file)
+	// Model repos keep the layout they always had; dataset repos get their
+	// own tree, so that a model and a dataset of one name cannot collide.
+	dir := filepath.Join(c.CacheDir, strings.ReplaceAll(t.repo, "/", "--"), t.revision)
+	if t.dataset {
+		dir = filepath.Join(c.CacheDir, "datasets", strings.ReplaceAll(t.repo, "/", "--"), t.revision)
+	}
+	return filepath.Join(dir, filepath.FromSlash(t.file))
 }
 
 func writeAtomic(path string, b []byte) error {
@@ -356,6 +363,9 @@ func (c *Client) statusError(t target, u string, resp *http.Response, body []byt
 	code := resp.Header.Get("X-Error-Code")
 	e := &Error{Repo: t.repo, Revision: t.revision, Status: resp.StatusCode}
 	license := "https://huggingface.co/" + t.repo
+	if t.dataset {
+		license = "https://huggingface.co/datasets/" + t.repo
+	}
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		e.Kind = ErrAccess

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/testing/hubtest"
 )
 
 const llamaSHA = "0e9e39f249a16976918f6564b8830bc894c89659"
@@ -74,7 +75,7 @@ func TestValidateMatches(t *testing.T) {
 			if len(ms) != 0 {
 				t.Errorf("Validate found mismatches:\n%s", Report(m.Name, ms))
 			}
-			if info.ID != m.HF.Repo || info.SHA != repo.sha || !info.HasFile("config.json") {
+			if info.ID != m.HF.Repo || info.SHA != repo.SHA || !info.HasFile("config.json") {
 				t.Errorf("info = %+v", info)
 			}
 			if got, want := Report(m.Name, ms), "model "+m.Name+": the catalog matches the Hub\n"; got != want {
@@ -83,7 +84,7 @@ func TestValidateMatches(t *testing.T) {
 			// Info at the catalog's revision, then config.json at the commit it resolved to.
 			want := []string{
 				"/api/models/" + m.HF.Repo + "/revision/main",
-				"/" + m.HF.Repo + "/resolve/" + repo.sha + "/config.json",
+				"/" + m.HF.Repo + "/resolve/" + repo.SHA + "/config.json",
 			}
 			if diff := cmp.Diff(want, h.paths()); diff != "" {
 				t.Errorf("requests (-want +got):\n%s", diff)
@@ -351,7 +352,7 @@ func TestGatedNeedsToken(t *testing.T) {
 func TestPrivateRepo(t *testing.T) {
 	h := newFakeHub(t)
 	m := catalogModel(t, "llama-3.1-8b-instruct")
-	h.add(t, m, "llama-3.1-8b-instruct.config.json", "").private = true
+	h.add(t, m, "llama-3.1-8b-instruct.config.json", "").Private = true
 	var sleeps []time.Duration
 	_, err := h.client(&sleeps).ModelInfo(context.Background(), m.HF.Repo, "main")
 	want := "hub: meta-llama/Llama-3.1-8B-Instruct at revision main is gated or private (or does not exist) (401 Unauthorized): " +
@@ -390,7 +391,7 @@ func TestNotFound(t *testing.T) {
 func TestRevisionIsOneEscapedSegment(t *testing.T) {
 	h := newFakeHub(t)
 	m := catalogModel(t, "qwen3-30b-a3b")
-	h.add(t, m, "qwen3-30b-a3b.config.json", "").refs = []string{"refs/pr/1"}
+	h.add(t, m, "qwen3-30b-a3b.config.json", "").Refs = []string{"refs/pr/1"}
 	var sleeps []time.Duration
 	c := h.client(&sleeps)
 	if _, err := c.Config(context.Background(), m.HF.Repo, "refs/pr/1"); err != nil {
@@ -405,18 +406,18 @@ func TestRetryAfter429(t *testing.T) {
 	h := newFakeHub(t)
 	m := catalogModel(t, "qwen3-30b-a3b")
 	h.add(t, m, "qwen3-30b-a3b.config.json", "")
-	h.intercept = func(n int, w http.ResponseWriter, r *http.Request) bool {
+	h.Intercept(func(n int, w http.ResponseWriter, r *http.Request) bool {
 		switch n {
 		case 0:
 			w.Header().Set("Retry-After", "7")
-			hubError(w, http.StatusTooManyRequests, "", "rate limited")
+			hubtest.Error(w, http.StatusTooManyRequests, "", "rate limited")
 		case 1:
-			hubError(w, http.StatusBadGateway, "", "bad gateway")
+			hubtest.Error(w, http.StatusBadGateway, "", "bad gateway")
 		default:
 			return false
 		}
 		return true
-	}
+	})
 	var sleeps []time.Duration
 	c := h.client(&sleeps)
 	info, err := c.ModelInfo(context.Background(), m.HF.Repo, "main")
@@ -437,10 +438,10 @@ func TestRetryAfter429(t *testing.T) {
 
 func TestRetry503GivesUp(t *testing.T) {
 	h := newFakeHub(t)
-	h.intercept = func(n int, w http.ResponseWriter, r *http.Request) bool {
-		hubError(w, http.StatusServiceUnavailable, "", "upstream connect error or disconnect/reset before headers")
+	h.Intercept(func(n int, w http.ResponseWriter, r *http.Request) bool {
+		hubtest.Error(w, http.StatusServiceUnavailable, "", "upstream connect error or disconnect/reset before headers")
 		return true
-	}
+	})
 	var sleeps []time.Duration
 	c := h.client(&sleeps)
 	c.Retries = 3
@@ -474,7 +475,7 @@ func TestRetryConnectionReset(t *testing.T) {
 	h := newFakeHub(t)
 	m := catalogModel(t, "qwen3-30b-a3b")
 	h.add(t, m, "qwen3-30b-a3b.config.json", "")
-	h.intercept = func(n int, w http.ResponseWriter, r *http.Request) bool {
+	h.Intercept(func(n int, w http.ResponseWriter, r *http.Request) bool {
 		if n > 0 {
 			return false
 		}
@@ -485,7 +486,7 @@ func TestRetryConnectionReset(t *testing.T) {
 		conn.(*net.TCPConn).SetLinger(0) // close with RST
 		conn.Close()
 		return true
-	}
+	})
 	var sleeps []time.Duration
 	if _, err := h.client(&sleeps).Config(context.Background(), m.HF.Repo, "main"); err != nil {
 		t.Fatal(err)
@@ -497,17 +498,17 @@ func TestRetryConnectionReset(t *testing.T) {
 
 func TestOtherStatus(t *testing.T) {
 	h := newFakeHub(t)
-	h.intercept = func(n int, w http.ResponseWriter, r *http.Request) bool {
+	h.Intercept(func(n int, w http.ResponseWriter, r *http.Request) bool {
 		w.WriteHeader(http.StatusTeapot)
 		w.Write([]byte("<html>\n  <body>" + strings.Repeat("x", 300) + "</body></html>"))
 		return true
-	}
+	})
 	var sleeps []time.Duration
 	_, err := h.client(&sleeps).ModelInfo(context.Background(), "org/name", "main")
 	if !errors.Is(err, ErrStatus) {
 		t.Fatalf("error = %v, want ErrStatus", err)
 	}
-	want := `hub: fetching repo info of org/name at revision main: GET ` + h.srv.URL + `/api/models/org/name/revision/main ` +
+	want := `hub: fetching repo info of org/name at revision main: GET ` + h.URL + `/api/models/org/name/revision/main ` +
 		`answered 418 I'm a teapot: "<html> <body>` + strings.Repeat("x", 187) + `..."`
 	if err.Error() != want {
 		t.Errorf("error = %v\nwant %s", err, want)
@@ -540,7 +541,7 @@ func TestMalformedConfig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newFakeHub(t)
 			m := catalogModel(t, "llama-3.1-8b-instruct")
-			h.add(t, m, "", "").config = tt.config
+			h.add(t, m, "", "").Files["config.json"] = tt.config
 			var sleeps []time.Duration
 			c := h.client(&sleeps)
 			c.Token = h.token
@@ -626,10 +627,10 @@ func TestCache(t *testing.T) {
 func TestContextCancel(t *testing.T) {
 	t.Run("between retries", func(t *testing.T) {
 		h := newFakeHub(t)
-		h.intercept = func(n int, w http.ResponseWriter, r *http.Request) bool {
-			hubError(w, http.StatusServiceUnavailable, "", "down")
+		h.Intercept(func(n int, w http.ResponseWriter, r *http.Request) bool {
+			hubtest.Error(w, http.StatusServiceUnavailable, "", "down")
 			return true
-		}
+		})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		var sleeps []time.Duration
@@ -649,11 +650,11 @@ func TestContextCancel(t *testing.T) {
 	t.Run("in flight", func(t *testing.T) {
 		h := newFakeHub(t)
 		arrived := make(chan struct{})
-		h.intercept = func(n int, w http.ResponseWriter, r *http.Request) bool {
+		h.Intercept(func(n int, w http.ResponseWriter, r *http.Request) bool {
 			close(arrived)
 			<-r.Context().Done()
 			return true
-		}
+		})
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
 			<-arrived

@@ -48,8 +48,9 @@ var help = map[string]string{
 		"to be resumed.",
 	CacheHitRatio: "Configs whose results were already stored under their fingerprint, so they were not measured again, " +
 		"divided by the configs planned (0 to 1).",
-	RecommendationAccuracy: "Mean task accuracy (0 to 1) of the run's results that carry an accuracy check (the campaign's " +
-		"accuracy workload): how well the configs that can be recommended answer; unset when none was checked.",
+	RecommendationAccuracy: "Share (0 to 1) of the configs the campaign's policy ranks in its top N on predicted metrics " +
+		"(what plan recommends before measuring) that stay in the top N on this run's measured metrics, over the configs " +
+		"with both; unset when none has both.",
 	GPUUtilization: "GPU utilization of each config's measurement in percent (NVML: time a kernel ran), by stat: the mean " +
 		"and the P95 over its devices and samples; absent where the config ran without NVML.",
 	GPUMemoryPeak: "Largest device memory in use during each config's measurement, summed over its GPUs, in bytes.",
@@ -113,38 +114,31 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // Interrupted counts a spot interruption warning. Nil metrics (no
-// --metrics-addr) ignore it, as they ignore SetAccuracy.
+// --metrics-addr) ignore it, as they ignore SetRecommendationAccuracy.
 func (m *Metrics) Interrupted() {
 	if m != nil {
 		m.interruptions.Inc()
 	}
 }
 
-// SetAccuracy sets recommendation_accuracy to the mean of the accuracies
-// given; with none, the metric stays absent rather than a misleading 0.
-func (m *Metrics) SetAccuracy(accuracies []float64) {
-	if m == nil || len(accuracies) == 0 {
+// SetRecommendationAccuracy sets recommendation_accuracy to share, the
+// agreement of the predicted top N with the measured one
+// (candidates.Agreement). It is set only where both exist: a run without
+// predictions leaves it absent rather than a misleading 0.
+func (m *Metrics) SetRecommendationAccuracy(share float64) {
+	if m == nil {
 		return
 	}
-	var sum float64
-	for _, a := range accuracies {
-		sum += a
-	}
-	m.accuracy.Set(sum / float64(len(accuracies)))
+	m.accuracy.Set(share)
 	_ = m.Registry.Register(m.accuracy) // AlreadyRegistered on a second call is fine
 }
 
-// ObserveResults sets what a run's results say: recommendation_accuracy from
-// those that carry an accuracy check, and each config's utilization.
+// ObserveResults sets what a run's results say: each config's utilization.
 func (m *Metrics) ObserveResults(results []result.Result) {
 	if m == nil {
 		return
 	}
-	var acc []float64
 	for _, r := range results {
-		if r.Accuracy != nil && r.Accuracy.Samples > 0 {
-			acc = append(acc, r.Accuracy.Accuracy)
-		}
 		u := r.Utilization
 		if u == nil {
 			continue
@@ -163,7 +157,6 @@ func (m *Metrics) ObserveResults(results []result.Result) {
 		set(m.cpuUtil, u.CPUP95Pct, "p95")
 		set(m.rss, u.RSSPeakBytes)
 	}
-	m.SetAccuracy(acc)
 }
 
 // AlreadyStored counts configs that a run leaves out because the store has

@@ -48,7 +48,7 @@ func TestScrape(t *testing.T) {
 	p.Done(b, false)
 	p.Finish()
 	m.Interrupted()
-	m.SetAccuracy([]float64{0.5, 0.75})
+	m.SetRecommendationAccuracy(0.625)
 	if next.calls != 6 {
 		t.Errorf("the wrapped progress got %d calls, want 6", next.calls)
 	}

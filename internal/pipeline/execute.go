@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/candidates"
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/monitoring"
 	"github.com/llmsweep/llmsweep/internal/plugins"
@@ -17,6 +18,7 @@ import (
 	"github.com/llmsweep/llmsweep/internal/runlog"
 	"github.com/llmsweep/llmsweep/internal/runner"
 	"github.com/llmsweep/llmsweep/internal/store"
+	"github.com/llmsweep/llmsweep/internal/taskdata"
 )
 
 // Options configure Execute.
@@ -43,6 +45,8 @@ type Options struct {
 	WorkDir string
 	// Metrics receives the run's Prometheus metrics; nil for none.
 	Metrics *monitoring.Metrics
+	// Tasks reads accuracy tasks' data sets from the Hub.
+	Tasks *taskdata.Loader
 	// Stderr gets progress and what was decided.
 	Stderr io.Writer
 }
@@ -130,7 +134,7 @@ func Execute(ctx context.Context, set *campaign.Set, c campaign.Campaign, config
 		progress = opt.Metrics.Progress(progress)
 	}
 	rep, err := runner.Run(ctx, set, c, configs, runner.Options{Host: host, Log: log, Store: opt.Store, Parallel: opt.Parallel,
-		Engine: opt.Engine, Server: opt.Server, WorkDir: opt.WorkDir, Retry: opt.Retry, Logger: logger, Progress: progress})
+		Engine: opt.Engine, Server: opt.Server, WorkDir: opt.WorkDir, Retry: opt.Retry, Tasks: opt.Tasks, Logger: logger, Progress: progress})
 	out.Report, out.Run = rep, log.Run
 	if errors.Is(err, runner.ErrInterrupted) {
 		opt.Metrics.Interrupted()
@@ -145,5 +149,36 @@ func Execute(ctx context.Context, set *campaign.Set, c campaign.Campaign, config
 		return out, fmt.Errorf("reading back run %s: %w", log.Dir, err)
 	}
 	opt.Metrics.ObserveResults(out.Results)
+	if opt.Metrics != nil && opt.Store != nil {
+		recommendationAccuracy(ctx, set, c, out.Results, opt)
+	}
 	return out, nil
+}
+
+// recommendationAccuracy sets recommendation_accuracy where a measured run
+// meets stored predictions of the same configs (plan's, or the sim engine's):
+// the share of the campaign policy's predicted top N still in the measured
+// top N. A run of predictions, or one with nothing predicted, leaves it unset.
+func recommendationAccuracy(ctx context.Context, set *campaign.Set, c campaign.Campaign, results []result.Result, opt Options) {
+	p, ok := set.Policies[c.Policy]
+	if !ok || len(results) == 0 || results[0].Provenance.Kind != result.Measured {
+		return
+	}
+	predicted, err := opt.Store.Results(ctx, store.Filter{Campaign: c.Name, Provenance: result.Predicted, Newest: true})
+	if err != nil || len(predicted) == 0 {
+		return
+	}
+	rows := func(rs []result.Result) []candidates.Row {
+		out := candidates.FromResults(rs, func(string) string { return c.Name })
+		for i := range out {
+			candidates.Derive(&out[i], set)
+			// Matched by config: a prediction is kept under the sim engine's
+			// identity, a measurement under the config's own.
+			out[i].Fingerprint = rs[i].Config.Fingerprint
+		}
+		return out
+	}
+	if share, _, ok, err := candidates.Agreement(rows(predicted), rows(results), p, p.TopN); err == nil && ok {
+		opt.Metrics.SetRecommendationAccuracy(share)
+	}
 }

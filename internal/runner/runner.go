@@ -27,6 +27,7 @@ import (
 	"github.com/llmsweep/llmsweep/internal/runlog"
 	"github.com/llmsweep/llmsweep/internal/sim"
 	"github.com/llmsweep/llmsweep/internal/store"
+	"github.com/llmsweep/llmsweep/internal/taskdata"
 	"github.com/llmsweep/llmsweep/internal/telemetry"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
 	"github.com/llmsweep/llmsweep/plugins/sdk/stream"
@@ -125,8 +126,11 @@ type Options struct {
 	IdleTimeout time.Duration
 	// SampleEvery is the utilization sampling interval (default 1 s).
 	SampleEvery time.Duration
-	Logger      *slog.Logger
-	Progress    Progress
+	// Tasks reads the data sets of accuracy tasks (GSM8K, MMLU) from the Hub;
+	// nil fails a config whose workload names one.
+	Tasks    *taskdata.Loader
+	Logger   *slog.Logger
+	Progress Progress
 }
 
 // Report is what a run did. Failed counts the configs of the run that are
@@ -305,6 +309,10 @@ type session struct {
 	name   string
 	plugin *plugins.Plugin
 	server *sdk.Server
+	// scored keeps each accuracy task's result on this server: the configs
+	// of a group differ in load, not in what the server answers (greedy
+	// decoding, same prompts), so the task runs once per server.
+	scored map[string]*accuracy.Result
 }
 
 func (s *session) close() {
@@ -317,7 +325,7 @@ func (s *session) close() {
 		cancel()
 	}
 	s.plugin.Close()
-	s.plugin, s.server = nil, nil
+	s.plugin, s.server, s.scored = nil, nil, nil
 }
 
 // start opens the group's plugin and starts or attaches to its server, then
@@ -568,7 +576,7 @@ func (r *run) measure(ctx context.Context, s *session, cfg *matrix.Config, id st
 		if err != nil {
 			return fmt.Errorf("accuracy task %s: %w", w.Accuracy.Task, err)
 		}
-		res.Accuracy = &acc
+		res.Accuracy = acc
 	}
 	if err := r.opt.Log.PutResult(res); err != nil {
 		return fmt.Errorf("%w: %v", errStore, err)
@@ -658,16 +666,25 @@ func (r *run) sample(ctx context.Context, s *session, id string) *sampling {
 	return out
 }
 
-// accuracy asks the workload's accuracy task through the same endpoint and
-// scores the answers.
-func (r *run) accuracy(ctx context.Context, s *session, spec *sdk.BenchmarkSpec, w campaign.Workload) (accuracy.Result, error) {
-	prompts, err := accuracy.Prompts(w.Accuracy.Task, w.Accuracy.Samples, int64(w.Prompts.Seed))
+// accuracy asks the workload's accuracy task through the same endpoint,
+// after the latency measurement, and scores the answers; a server answers
+// a task once (session.scored).
+func (r *run) accuracy(ctx context.Context, s *session, spec *sdk.BenchmarkSpec, w campaign.Workload) (*accuracy.Result, error) {
+	a, _ := accuracy.FromWorkload(w)
+	key := fmt.Sprintf("%+v", a)
+	if res := s.scored[key]; res != nil {
+		return res, nil
+	}
+	if a.NeedsData() && r.opt.Tasks == nil {
+		return nil, fmt.Errorf("its data set is read from the Hugging Face Hub, and this run has no Hub client")
+	}
+	set, err := accuracy.Prepare(ctx, a, r.opt.Tasks)
 	if err != nil {
-		return accuracy.Result{}, err
+		return nil, err
 	}
 	task := &sdk.BenchmarkSpec{
 		BaseUrl: spec.GetBaseUrl(), ServedModel: spec.GetServedModel(), Fingerprint: spec.GetFingerprint(),
-		Concurrency: min(max(spec.GetConcurrency(), 1), 4), Requests: int32(len(prompts)), Prompts: prompts,
+		Concurrency: min(max(spec.GetConcurrency(), 1), 4), Requests: int32(len(set.Prompts)), Prompts: set.Prompts,
 		KeepOutput: true, Seed: spec.GetSeed(), IdleTimeoutSeconds: spec.GetIdleTimeoutSeconds(),
 	}
 	var records []*sdk.Record
@@ -675,9 +692,12 @@ func (r *run) accuracy(ctx context.Context, s *session, spec *sdk.BenchmarkSpec,
 		records = append(records, rec)
 		return nil
 	}); err != nil {
-		return accuracy.Result{}, err
+		return nil, err
 	}
-	res := accuracy.Score(records)
-	res.Task = w.Accuracy.Task
-	return res, nil
+	res := set.Score(records)
+	if s.scored == nil {
+		s.scored = map[string]*accuracy.Result{}
+	}
+	s.scored[key] = &res
+	return &res, nil
 }
