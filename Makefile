@@ -93,8 +93,9 @@ check:
 
 ## fuzz: run the parsers' fuzzers, FUZZTIME each (5m by default): the CUE loader, the
 ## SSE parser, the stream chunk decoder and client, the ShareGPT loader, Argo's
-## workflow.failures (notify), PagerDuty's answers (notify) and the published points
-## file (plan --validate) and the accuracy tasks' Parquet data (taskdata)
+## workflow.failures (notify), PagerDuty's answers (notify), the published points
+## file (plan --validate), the accuracy tasks' Parquet data (taskdata) and the other
+## tools' result files (results import: JSON and YAML)
 FUZZTIME ?= 5m
 fuzz:
 	$(GO) test ./internal/campaign -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
@@ -106,6 +107,8 @@ fuzz:
 	$(GO) test ./internal/notify -run '^$$' -fuzz '^FuzzPagerDutyOutcome$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/sim -run '^$$' -fuzz '^FuzzReadPoints$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/taskdata -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/benchfmt -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/benchfmt -run '^$$' -fuzz '^FuzzImportYAML$$' -fuzztime $(FUZZTIME)
 
 ## generate: rewrite generated/ from the campaigns
 generate: build

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,7 @@ func TestScripts(t *testing.T) {
 			"mkcue":   mkcue,
 			"mkbytes": mkbytes,
 			"fakegcs": fakegcs,
+			"capture": capture,
 		},
 	})
 }
@@ -65,6 +67,23 @@ func buildPlugins() (string, error) {
 		pluginsErr = shipped.Build(pluginsDir)
 	})
 	return pluginsDir, pluginsErr
+}
+
+// capture VAR REGEXP sets $VAR to the first group of REGEXP's first match in
+// the last command's stdout, then its stderr: a run ID a later command needs.
+func capture(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: capture VAR REGEXP")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	for _, f := range []string{"stdout", "stderr"} {
+		if m := re.FindStringSubmatch(ts.ReadFile(f)); len(m) > 1 {
+			ts.Setenv(args[0], m[1])
+			return
+		}
+	}
+	ts.Fatalf("capture: no match for %s", args[1])
 }
 
 // mkcue FILE MB writes a syntactically valid CUE file of about MB megabytes.

@@ -4,51 +4,97 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
+	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/llmsweep/llmsweep/internal/metrics"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
-// fixtures are written as each tool's writer writes (testdata/README.md).
-var fixtures = map[string]Format{
-	"vllm_serve.json":                    VLLM,
-	"vllm_serve_detailed.json":           VLLM,
-	"vllm_benchmark_serving_legacy.json": VLLM,
-	"vllm_append.json":                   VLLM,
-	"genai_perf.json":                    GenAIPerf,
-	"genai_perf_legacy.json":             GenAIPerf,
+// Fixtures are real files from public repositories (testdata/README.md), by
+// the format each must be detected as.
+var Fixtures = map[string]Format{
+	"vllm/bench_serve_v0.25.1.json":                         VLLM,
+	"vllm/bench_serve_all_requests_failed_v0.25.1.json":     VLLM,
+	"vllm/bench_serve_speculative_v0.25.1.json":             VLLM,
+	"vllm/sweep_run0.json":                                  VLLM,
+	"vllm/sweep_summary.json":                               VLLM,
+	"genai-perf/issue298_streaming.json":                    GenAIPerf,
+	"genai-perf/issue298_not_streaming.json":                GenAIPerf,
+	"aiperf/run1_profile_export_aiperf.json":                AIPerf,
+	"aiperf/nvfp4_5090_agent_c2_profile_export_aiperf.json": AIPerf,
+	"aiperf/llama32_3b_c1_profile_export_aiperf.json":       AIPerf,
+	"aiperf/qwen3_4b_c16_profile_export_aiperf.json":        AIPerf,
+	"aiperf/llama32_3b_c1_profile_export.jsonl":             AIPerfRecords,
+	"guidellm/codellama_prefill_cut.json":                   GuideLLM,
+	"guidellm/llama7b_tp1_prefill_cut.json":                 GuideLLM,
+	"inference-perf/eagle_stage_0_lifecycle_metrics.json":   InferencePerf,
+	"inference-perf/eagle_summary_lifecycle_metrics.json":   InferencePerf,
+	"inference-perf/awq_stage_4_lifecycle_metrics.json":     InferencePerf,
+	"inference-perf/llmd_stage_lifecycle_metrics.json":      InferencePerf,
+	"inference-perf/llmd_stage_prompt_tokens_only.json":     InferencePerf,
+}
+
+// TestFixturesListed holds the table to the files: every fixture is tested.
+func TestFixturesListed(t *testing.T) {
+	files, err := filepath.Glob("testdata/real/*/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range files {
+		got = append(got, strings.TrimPrefix(filepath.ToSlash(f), "testdata/real/"))
+	}
+	var want []string
+	for f := range Fixtures {
+		want = append(want, f)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("fixtures on disk differ from the table (-table +disk):\n%s", diff)
+	}
 }
 
 // TestImportGolden imports each fixture and compares everything read with
-// testdata/golden/<fixture>; go test -update rewrites them.
+// testdata/golden/<tool>/<fixture>.json; go test -update rewrites them.
 func TestImportGolden(t *testing.T) {
-	for name, format := range fixtures {
+	for name, format := range Fixtures {
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join("testdata", name)
+			path := filepath.Join("testdata", "real", name)
 			b, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if f, err := Detect(b); err != nil || f != format {
+			if f, err := Detect(path, b); err != nil || f != format {
 				t.Fatalf("Detect = %q, %v; want %q", f, err, format)
 			}
 			ims, err := ImportAll(path)
 			if err != nil {
 				t.Fatal(err)
 			}
+			for _, im := range ims {
+				if im.Format != format {
+					t.Errorf("format %q, want %q", im.Format, format)
+				}
+				checkMissing(t, im)
+			}
 			got := render(t, ims)
-			golden := filepath.Join("testdata", "golden", name)
+			golden := filepath.Join("testdata", "golden", strings.TrimSuffix(name, filepath.Ext(name))+".json")
 			if *update {
+				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+					t.Fatal(err)
+				}
 				if err := os.WriteFile(golden, got, 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -64,8 +110,8 @@ func TestImportGolden(t *testing.T) {
 	}
 }
 
-// render writes imports as JSON, with RequestRate and Burstiness as Python
-// writes them, since JSON has no Infinity.
+// render writes imports as JSON, with the rates as Python writes them, since
+// JSON has no Infinity, and the requests counted rather than listed.
 func render(t *testing.T, ims []*Imported) []byte {
 	type meta struct {
 		Meta
@@ -73,11 +119,12 @@ func render(t *testing.T, ims []*Imported) []byte {
 	}
 	type imported struct {
 		*Imported
-		Source meta
+		Source   meta
+		Requests int
 	}
 	out := make([]imported, len(ims))
 	for i, im := range ims {
-		out[i] = imported{im, meta{im.Source, pyFloat(im.Source.RequestRate), pyFloat(im.Source.Burstiness)}}
+		out[i] = imported{im, meta{im.Source, pyFloat(im.Source.RequestRate), pyFloat(im.Source.Burstiness)}, len(im.Requests)}
 	}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
@@ -86,149 +133,296 @@ func render(t *testing.T, ims []*Imported) []byte {
 	return append(b, '\n')
 }
 
-// TestImportFigures pins the figures that matter against the fixtures'
-// own numbers, so that a wrong golden file cannot hide a wrong mapping.
-func TestImportFigures(t *testing.T) {
-	im, err := Import("testdata/vllm_serve_detailed.json")
+// checkMissing checks that every path in Missing is absent from the Summary,
+// and every path not in Missing is present: no figure reads as a measured 0.
+func checkMissing(t *testing.T, im *Imported) {
+	t.Helper()
+	b, err := json.Marshal(im.Summary)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := im.Summary
-	checks := []struct {
-		name      string
-		got, want float64
-	}{
-		{"requests", float64(s.Requests), 6},
-		{"succeeded", float64(s.Succeeded), 5},
-		{"failed", float64(s.Failed), 1},
-		{"duration_s", s.DurationS.Or(-1), 1.734521},
-		{"ttft mean", s.TTFT.Mean.Or(-1), 200.3386},
-		{"ttft p50 = median", s.TTFT.P50.Or(-1), s.TTFT.Median.Or(-2)},
-		{"tpot n", float64(s.TPOT.N), 5},
-		{"itl n", float64(s.ITL.N), 28},
-		{"goodput", s.Goodput.Or(-1), 3 / 1.734521},
-		{"good requests", float64(s.GoodRequests), 3},
-		{"request rate", im.Source.RequestRate, 8},
-		{"concurrency", float64(im.Source.Concurrency), 4},
-		{"request 0 TTFT ms", im.Requests[0].TTFTms, 90.623},
-		{"p99.9 kept", im.Extra["p99.9_ttft_ms"], im.Extra["p99.9_ttft_ms"]},
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
 	}
-	for _, c := range checks {
-		if math.Abs(c.got-c.want) > 1e-9*math.Max(1, math.Abs(c.want)) {
-			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+	for _, p := range im.Missing {
+		var v any = m
+		for _, k := range strings.Split(p, ".") {
+			if mm, ok := v.(map[string]any); ok {
+				v = mm[k]
+			}
+		}
+		if v != nil && v != float64(0) {
+			t.Errorf("%s is listed missing but is %v", p, v)
 		}
 	}
-	if _, ok := im.Extra["p99.9_ttft_ms"]; !ok {
-		t.Errorf("p99.9_ttft_ms not kept in Extra: %v", im.Extra)
-	}
-	if !im.Requests[3].Failed || im.Requests[2].Failed {
-		t.Errorf("failed flags: %+v", im.Requests)
-	}
-	if im.Source.Labels["gpu"] != "H100" {
-		t.Errorf("--metadata gpu=H100 not in Labels: %v", im.Source.Labels)
-	}
+}
 
-	im, err = Import("testdata/vllm_serve.json")
+// derive is a real fixture changed by edit, for the cases no public file
+// shows as such (a field dropped, another date form).
+func derive(t *testing.T, name string, edit func(map[string]any)) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "real", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !math.IsInf(im.Source.RequestRate, 1) || im.Source.Concurrency != 0 {
-		t.Errorf(`request_rate "inf", max_concurrency null: got %v, %d`, im.Source.RequestRate, im.Source.Concurrency)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
 	}
-	for _, p := range []string{"goodput", "e2e_ms.mean", "ttft_ms.p90", "ttft_ms.p95"} {
-		if !contains(im.Missing, p) {
+	edit(m)
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func parse1(t *testing.T, name string, b []byte) *Imported {
+	t.Helper()
+	ims, err := Parse(name, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ims) != 1 {
+		t.Fatalf("%d results, want 1", len(ims))
+	}
+	return ims[0]
+}
+
+// Failure class 1: a file missing optional fields imports, naming each.
+func TestVLLMMissingFields(t *testing.T) {
+	b := derive(t, "vllm/bench_serve_v0.25.1.json", func(m map[string]any) {
+		delete(m, "duration")
+		delete(m, "completed")
+		delete(m, "request_throughput")
+	})
+	im := parse1(t, "fork.json", b)
+	for _, p := range []string{"duration_s", "succeeded", "request_throughput"} {
+		if !slices.Contains(im.Missing, p) {
 			t.Errorf("Missing lacks %s: %v", p, im.Missing)
 		}
 	}
-
-	im, err = Import("testdata/vllm_benchmark_serving_legacy.json")
-	if err != nil {
-		t.Fatal(err)
+	if im.Summary.DurationS.OK() || im.Summary.RequestThroughput.OK() || im.Summary.TTFT.N != 0 {
+		t.Errorf("absent figures are set: %+v", im.Summary)
 	}
-	if im.Summary.Requests != 4 || im.Summary.Failed != 1 || !im.Summary.Goodput.OK() {
-		t.Errorf("legacy: requests %d failed %d goodput %v", im.Summary.Requests, im.Summary.Failed, im.Summary.Goodput)
+	if !im.Summary.TTFT.P50.OK() {
+		t.Error("the latency summary is lost")
 	}
-
-	im, err = Import("testdata/genai_perf.json")
-	if err != nil {
-		t.Fatal(err)
+	if !slices.ContainsFunc(im.Notes, func(n string) bool { return strings.Contains(n, "no duration, completed, request_throughput") }) {
+		t.Errorf("no note names the missing fields: %q", im.Notes)
 	}
-	if !im.Summary.TPOT.Mean.OK() || !contains(im.Missing, "itl_ms.mean") || im.Source.Concurrency != 4 ||
-		im.Source.Model != "meta-llama/Llama-3.1-8B-Instruct" || im.Source.Endpoint != "chat" {
-		t.Errorf("genai-perf: TPOT %v, missing %v, meta %+v", im.Summary.TPOT, im.Missing, im.Source)
-	}
-	im, err = Import("testdata/genai_perf_legacy.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if im.Source.RequestRate != 2 || im.Source.Tokenizer != "hf-internal-testing/llama-tokenizer" || !im.Summary.Goodput.OK() {
-		t.Errorf("genai-perf legacy: %+v goodput %v", im.Source, im.Summary.Goodput)
+	// A result with no latency summary at all is an error that says so.
+	b = derive(t, "vllm/bench_serve_v0.25.1.json", func(m map[string]any) {
+		for k := range m {
+			if vllmStatKey.MatchString(k) {
+				delete(m, k)
+			}
+		}
+	})
+	_, err := Parse("nolatency.json", b)
+	if want := "nolatency.json: the vllm-bench-serve result has no latency summary: none of TTFT, TPOT, ITL or E2E is in it"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
 	}
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
+// Failure class 2: AIPerf is told from GenAI-Perf by its own keys.
+func TestDetectAIPerfNotGenAIPerf(t *testing.T) {
+	for name, f := range Fixtures {
+		if f != AIPerf {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("testdata", "real", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, err := Parse(name, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if im[0].Format != AIPerf || im[0].Source.Model == "" || !im[0].Summary.DurationS.OK() || im[0].Summary.OutputTokens == 0 {
+			t.Errorf("%s: %s, model %q, duration %v, output tokens %d", name, im[0].Format, im[0].Source.Model,
+				im[0].Summary.DurationS, im[0].Summary.OutputTokens)
+		}
+		for _, n := range im[0].Notes {
+			if strings.Contains(n, "GenAI-Perf") {
+				t.Errorf("%s: a GenAI-Perf note on an AIPerf result: %s", name, n)
+			}
 		}
 	}
-	return false
+	// A file with both tools' markers is an error, never a guess.
+	b := derive(t, "vllm/bench_serve_v0.25.1.json", func(m map[string]any) { m["aiperf_version"] = "0.10.0" })
+	_, err := Parse("both.json", b)
+	if want := "both.json:1:1: has the keys of aiperf and vllm-bench-serve at once: not one tool's result file"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
 }
 
-// vllmTop is a valid vLLM result, with %s where a test splices fields in.
-const vllmTop = `{"date": "20250614-093015", "backend": "openai", "model_id": "m", %s"duration": 2.0, "completed": 2, "request_throughput": 1.0}`
+// Failure class 3: counts in the file are read.
+func TestCounts(t *testing.T) {
+	// A vLLM file without "failed" (benchmark_serving.py before it): every
+	// prompt was sent, the successes are "completed".
+	b := derive(t, "vllm/bench_serve_v0.25.1.json", func(m map[string]any) {
+		delete(m, "failed")
+		m["completed"] = 7
+	})
+	s := parse1(t, "old.json", b).Summary
+	if s.Requests != 8 || s.Succeeded != 7 || s.Failed != 1 {
+		t.Errorf("requests %d succeeded %d failed %d, want 8 7 1", s.Requests, s.Succeeded, s.Failed)
+	}
+	// GenAI-Perf's newer request_count.
+	b = derive(t, "genai-perf/issue298_streaming.json", func(m map[string]any) {
+		m["request_count"] = map[string]any{"unit": "requests", "avg": 172.0}
+	})
+	im := parse1(t, "genai.json", b)
+	if im.Summary.Requests != 172 || slices.Contains(im.Missing, "requests") {
+		t.Errorf("requests %d, missing %v", im.Summary.Requests, im.Missing)
+	}
+}
+
+// Failure class 4: a run with no success says it measured nothing.
+func TestNothingMeasured(t *testing.T) {
+	im, err := Import("testdata/real/vllm/bench_serve_all_requests_failed_v0.25.1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := im.NothingMeasured(), "all 8 requests failed (vllm-bench-serve result): its latency figures are not measurements"; got != want {
+		t.Errorf("NothingMeasured = %q, want %q", got, want)
+	}
+	im, err = Import("testdata/real/vllm/bench_serve_v0.25.1.json")
+	if err != nil || im.NothingMeasured() != "" {
+		t.Errorf("a good run: %q, %v", im.NothingMeasured(), err)
+	}
+}
+
+// Failure classes 6 and 7: labels, rates, sweep parameters and dates.
+func TestKeptFields(t *testing.T) {
+	im, err := Import("testdata/real/vllm/sweep_run0.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !math.IsInf(im.Source.RequestRate, 1) || im.Extra["max_num_seqs"] != 4 || im.Extra["run_number"] != 0 ||
+		!im.Summary.E2E.P99.OK() {
+		t.Errorf("rate %v, extra %v, e2e %v", im.Source.RequestRate, im.Extra, im.Summary.E2E)
+	}
+	b := derive(t, "vllm/bench_serve_v0.25.1.json", func(m map[string]any) {
+		m["date"] = "2026-08-16T16:08:53+02:00"
+		m["gpu"] = "H100"
+		m["framework"] = "vllm"
+		m["framework_version"] = "0.25.1"
+		m["num_turns"] = 3
+	})
+	im = parse1(t, "labels.json", b)
+	if want := time.Date(2026, 8, 16, 14, 8, 53, 0, time.UTC); !im.Source.Time.Equal(want) {
+		t.Errorf("RFC 3339 date read as %v, want %v", im.Source.Time, want)
+	}
+	if im.Source.Labels["gpu"] != "H100" || im.Source.Server != "vllm" || im.Source.ServerVersion != "0.25.1" ||
+		im.Source.Backend != "vllm" {
+		t.Errorf("meta %+v", im.Source)
+	}
+	if !slices.ContainsFunc(im.Notes, func(n string) bool { return strings.Contains(n, "Multi-turn fields num_turns") }) {
+		t.Errorf("no multi-turn note: %q", im.Notes)
+	}
+	im, err = Import("testdata/real/aiperf/nvfp4_5090_agent_c2_profile_export_aiperf.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 7, 3, 5, 16, 2, 949937000, time.UTC); !im.Source.Time.Equal(want) || im.Source.Concurrency != 2 ||
+		im.Source.Labels["benchmark_id"] != "f7db269e44e9" || im.Source.ToolVersion != "0.10.0" {
+		t.Errorf("aiperf meta %+v", im.Source)
+	}
+}
+
+// Failure class 8: the client's backend is not the server; GenAI-Perf's
+// Triton backend is.
+func TestBackendIsNotServer(t *testing.T) {
+	im, err := Import("testdata/real/vllm/sweep_run0.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.Source.Backend != "openai" || im.Source.Server != "" {
+		t.Errorf("backend %q server %q", im.Source.Backend, im.Source.Server)
+	}
+	im, err = Import("testdata/real/genai-perf/issue298_streaming.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.Source.Backend != "triton" || im.Source.Server != "tensorrtllm" || im.Source.Endpoint != "kserve" {
+		t.Errorf("backend %q server %q endpoint %q", im.Source.Backend, im.Source.Server, im.Source.Endpoint)
+	}
+}
+
+// TestGuideLLMYAML reads the GuideLLM fixture written as YAML (GuideLLM
+// writes either): the same results, and errors placed in the YAML.
+func TestGuideLLMYAML(t *testing.T) {
+	b, err := os.ReadFile("testdata/real/guidellm/codellama_prefill_cut.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var yb bytes.Buffer
+	enc := yaml.NewEncoder(&yb)
+	enc.SetIndent(2) // as GuideLLM's (PyYAML's) output is indented
+	if err := enc.Encode(doc); err != nil {
+		t.Fatal(err)
+	}
+	y := yb.Bytes()
+	fromJSON, err := Parse("benchmarks.json", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromYAML, err := Parse("benchmarks.yaml", y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(fromJSON, fromYAML, cmp.AllowUnexported(Imported{})); diff != "" {
+		t.Errorf("YAML reads differently (-json +yaml):\n%s", diff)
+	}
+	bad := bytes.Replace(y, []byte("905.6251287460327"), []byte("fast"), 1) // TTFT's mean
+	_, err = Parse("benchmarks.yaml", bad)
+	if err == nil || !strings.HasPrefix(err.Error(), "benchmarks.yaml:") || !strings.Contains(err.Error(), `want a number, got string "fast"`) {
+		t.Errorf("got %v", err)
+	}
+	var e *Error
+	if !errorsAs(err, &e) || e.Line == 0 || !bytes.Contains(bytes.Split(bad, []byte("\n"))[e.Line-1], []byte("fast")) {
+		t.Errorf("the error is not placed on the YAML line of the value: %v", err)
+	}
+}
 
 func TestErrors(t *testing.T) {
-	genai := func(s string) string {
-		return `{"request_throughput": {"unit": "requests/sec", "avg": 1.0}, "time_to_first_token": ` + s + `}`
-	}
 	for _, c := range []struct {
 		name, in, want string
 	}{
 		{"empty", "", "run.json: empty file, want a JSON object"},
-		{"blank", " \n ", "run.json: empty file, want a JSON object"},
 		{"syntax", `{"completed": 1,}`, "run.json:1:17: invalid JSON: invalid character '}' looking for beginning of object key string"},
-		{"syntax on line 3", "{\n  \"duration\": 1.0,\n  \"completed\": tru\n}", "run.json:3:19: invalid JSON: invalid character '\\n' in literal true (expecting 'e')"},
-		{"NaN key", `{NaN: 1}`, "run.json:1:2: invalid JSON: invalid character 'N' looking for beginning of object key string"},
 		{"truncated", `{"completed": 1`, "run.json:1:16: invalid JSON: unexpected end of file"},
-		{"trailing", `{"completed": 1} x`, "run.json:1:18: invalid JSON: invalid character 'x' looking for beginning of value"},
-		{"array", `[1, 2]`, "run.json:1:1: want a JSON object, got an array"},
-		{"string", `"x"`, `run.json:1:1: want a JSON object, got string "x"`},
-		{"unknown shape", `{"foo": 1, "bar": {}}`, "run.json:1:1: not a benchmark result this reads: want a vLLM `vllm bench serve --save-result` file " +
-			"(keys date, model_id, duration, completed, request_throughput, mean_ttft_ms, ...) or a GenAI-Perf " +
-			"profile_export_genai_perf.json (keys request_latency, time_to_first_token, inter_token_latency, input_config, ...)"},
-		{"wrong type", strings.Replace(vllmTop, "%s", `"mean_ttft_ms": "fast", `, 1),
-			`run.json:1:83: mean_ttft_ms: want a number, got string "fast"`},
-		{"missing", `{"date": "20250614-093015", "model_id": "m", "duration": 2.0, "request_throughput": 1.0}`,
-			"run.json:1:1: completed: missing, want an integer"},
-		{"not an integer", `{"model_id": "m", "duration": 2.0, "completed": 1.5}`,
-			"run.json:1:49: completed: want an integer, got number 1.5"},
-		{"NaN integer", `{"model_id": "m", "duration": 2.0, "completed": NaN}`,
-			"run.json:1:49: completed: want an integer, got number NaN"},
-		{"rate", strings.Replace(vllmTop, "%s", `"request_rate": "fast", `, 1),
-			`run.json:1:83: request_rate: want a number or "inf", got string "fast"`},
-		{"label", strings.Replace(vllmTop, "%s", `"label": 3, `, 1),
-			"run.json:1:76: label: want a string or null, got number 3"},
-		{"array element", strings.Replace(vllmTop, "%s", `"ttfts": [0.1, 0.2], "itls": [[0.01], [0.02, "x"]], `, 1),
-			`run.json:1:112: itls[1][1]: want a number, got string "x"`},
-		{"array not array", strings.Replace(vllmTop, "%s", `"ttfts": {}, `, 1),
-			"run.json:1:76: ttfts: want an array, got an object"},
-		{"array lengths", strings.Replace(vllmTop, "%s", `"input_lens": [1, 2], "ttfts": [0.1], `, 1),
-			"run.json:1:98: ttfts: has 1 values, input_lens has 2"},
-		{"genai type", genai(`{"unit": "ms", "avg": "1"}`),
-			`run.json:1:107: time_to_first_token.avg: want a number, got string "1"`},
-		{"genai unit", genai(`{"unit": "min", "avg": 1.0}`),
-			`run.json:1:94: time_to_first_token.unit: want "ms", "s", "us" or "ns", got string "min"`},
-		{"genai no unit", genai(`{"avg": 1.0}`),
-			"run.json:1:85: time_to_first_token.unit: missing, want a string"},
-		{"genai missing", `{"request_latency": {"unit": "ms", "avg": 1.0}, "time_to_first_token": {"unit": "ms", "avg": 1.0}}`,
-			"run.json:1:1: request_throughput: missing, want an object"},
-		{"genai no avg", `{"request_throughput": {"unit": "requests/sec"}, "request_latency": {"unit": "ms", "avg": 1.0}}`,
-			"run.json:1:24: request_throughput.avg: missing, want a number"},
-		{"genai config", genai(`{"unit": "ms", "avg": 1.0}`)[:len(genai(""))-1] + `{"unit": "ms"}, "input_config": {"perf_analyzer": {"stimulus": {"concurrency": "4"}}}}`,
-			`run.json:1:164: input_config.perf_analyzer.stimulus.concurrency: want an integer, got string "4"`},
-		{"genai models", genai(`{"unit": "ms", "avg": 1.0}`)[:len(genai(""))-1] + `{"unit": "ms"}, "input_config": {"model_names": [1]}}`,
-			"run.json:1:134: input_config.model_names[0]: want a string, got number 1"},
+		{"unknown shape", `{"foo": 1, "bar": {}}`, "run.json:1:1: not a benchmark result this reads: " + formatsHelp},
+		{"string", `"x"`, `run.json:1:1: want a JSON object, got string "x": ` + formatsHelp},
+		{"vllm type", `{"model_id": "m", "completed": 2, "mean_ttft_ms": "fast"}`,
+			`run.json:1:51: mean_ttft_ms: want a number, got string "fast"`},
+		{"vllm count", `{"model_id": "m", "completed": 1.5, "mean_ttft_ms": 1}`,
+			"run.json:1:32: completed: want a count, got number 1.5"},
+		{"aiperf unit", `{"aiperf_version": "0.8.0", "time_to_first_token": {"unit": "min", "avg": 1}}`,
+			"run.json:1:52: time_to_first_token.unit: missing, want a time unit (\"ms\", \"sec\", \"us\" or \"ns\")"},
+		{"aiperf count", `{"aiperf_version": "0.8.0", "request_latency": {"unit": "ms", "avg": 1}, "request_count": {"avg": 1.5}}`,
+			"run.json:1:99: request_count.avg: want a count, got number 1.5"},
+		{"aiperf records line", "{\"metadata\": {}, \"metrics\": {}}\n[1]",
+			"run.json:2:1: want a JSON object a line, got an array"},
+		{"aiperf records value", "{\"metadata\": {}, \"metrics\": {\"request_latency\": {\"value\": \"x\", \"unit\": \"ms\"}}}",
+			`run.json:1:59: metrics.request_latency.value: want a number, got string "x"`},
+		{"guidellm benchmark", `{"benchmarks": [1]}`, "run.json:1:17: benchmarks[0]: want a benchmark object, got number 1"},
+		{"guidellm none", `{"benchmarks": []}`, "run.json:1:1: benchmarks: no benchmark in the file"},
+		{"infperf count", `{"load_summary": {"count": -1}}`, "run.json:1:28: load_summary.count: want a count, got number -1"},
+		{"infperf latency", `{"successes": {"count": 1, "latency": {"time_to_first_token": {"mean": "x"}}}, "failures": {"count": 0}}`,
+			`run.json:1:72: successes.latency.time_to_first_token.mean: want a number, got string "x"`},
+		{"infperf request", `[{"start_time": 1, "end_time": "x", "info": {}}]`,
+			`run.json:1:32: [0].end_time: want a number, got string "x"`},
+		{"empty array", `[]`, "run.json:1:1: an empty array: an inference-perf per-request report with no request"},
+		{"two tools", "{\"model_id\": \"m\", \"mean_ttft_ms\": 1}\n{\"aiperf_version\": \"1\", \"request_latency\": {\"unit\": \"ms\", \"avg\": 1}}",
+			"run.json:2:1: a aiperf result after a vllm-bench-serve one: one file holds one tool's results"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Parse("run.json", []byte(c.in))
@@ -242,254 +436,195 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-func TestImportOneOfMany(t *testing.T) {
-	_, err := Import("testdata/vllm_append.json")
-	if want := "testdata/vllm_append.json: holds 2 results (vLLM --append-result): use ImportAll"; err == nil || err.Error() != want {
-		t.Errorf("got %v, want %s", err, want)
+// TestRequestsToRecords checks the per-request values against the file's own,
+// request by request, for AIPerf's JSONL.
+func TestRequestsToRecords(t *testing.T) {
+	im, err := Import("testdata/real/aiperf/llama32_3b_c1_profile_export.jsonl")
+	if err != nil {
+		t.Fatal(err)
 	}
-	ims, err := ImportAll("testdata/vllm_append.json")
-	if err != nil || len(ims) != 2 {
-		t.Fatalf("ImportAll: %d, %v", len(ims), err)
+	f, err := os.ReadFile("testdata/real/aiperf/llama32_3b_c1_profile_export.jsonl")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if ims[0].Source.RequestRate != 2 || !math.IsInf(ims[1].Source.Burstiness, 1) {
-		t.Errorf("rates %v, burstiness %v (bare Infinity)", ims[0].Source.RequestRate, ims[1].Source.Burstiness)
+	lines := bytes.Split(bytes.TrimSpace(f), []byte("\n"))
+	recs := im.Records(time.Time{})
+	if len(recs) != len(lines) || im.Summary.Requests != len(lines) {
+		t.Fatalf("%d records, %d requests for %d lines", len(recs), im.Summary.Requests, len(lines))
 	}
-}
-
-// sample is a run as Summarize would see it: four requests, one failed.
-func sample() (metrics.Summary, []Request) {
-	reqs := []Request{
-		{InputTokens: 120, OutputTokens: 5, TTFTms: 80.5, ITLms: []float64{10.25, 11, 12.5, 9.75}, E2Ems: 124, StartS: 10.001, QueueMs: 0.5, Text: "héllo \"w\"\n😀"},
-		{InputTokens: 95, OutputTokens: 1, TTFTms: 70, E2Ems: 70, StartS: 10.1, Text: "x"},
-		{InputTokens: 300, Failed: true, Error: "HTTP 503: Service Unavailable", StartS: 10.2},
-		{InputTokens: 200, OutputTokens: 3, TTFTms: 150.125, ITLms: []float64{20, 30.5}, E2Ems: 200.625, StartS: 10.3, QueueMs: 1.25},
-	}
-	var ttft, tpot, itl, e2e []float64
-	var in, out int64
-	for _, r := range reqs {
-		if r.Failed {
-			continue
+	failed := 0
+	for i, l := range lines {
+		var line struct {
+			Metadata struct {
+				Start int64 `json:"request_start_ns"`
+			}
+			Metrics map[string]struct {
+				Value json.RawMessage
+			}
+			Error *struct{ Type, Message string }
 		}
-		ttft, e2e = append(ttft, r.TTFTms), append(e2e, r.E2Ems)
-		if r.OutputTokens > 1 {
-			tpot = append(tpot, (r.E2Ems-r.TTFTms)/float64(r.OutputTokens-1))
-		}
-		itl = append(itl, r.ITLms...)
-		in, out = in+r.InputTokens, out+r.OutputTokens
-	}
-	dur := 0.5
-	s := metrics.Summary{
-		Requests: 4, Succeeded: 3, Failed: 1, Errors: map[string]int{"http_503": 1}, DurationS: metrics.Of(dur),
-		TTFT: metrics.Describe(ttft), TPOT: metrics.Describe(tpot), ITL: metrics.Describe(itl), E2E: metrics.Describe(e2e),
-		RequestThroughput: metrics.Of(3 / dur), OutputThroughput: metrics.Of(float64(out) / dur), TotalTokenThroughput: metrics.Of(float64(in+out) / dur),
-		Goodput: metrics.Of(2 / dur), GoodRequests: 2, InputTokens: in, OutputTokens: out, ClientOutputTokens: out,
-		ServerReportedPercent: metrics.Of(100),
-	}
-	return s, reqs
-}
-
-var exportMeta = ExportMeta{
-	Model: "meta-llama/Llama-3.1-8B-Instruct", Backend: "openai-chat", Label: "llmsweep",
-	Date: time.Date(2025, 6, 14, 9, 30, 15, 0, time.UTC), RequestRate: 8, MaxConcurrency: 4,
-	SLO: metrics.SLO{TTFTms: 200}, Metadata: map[string]string{"gpu": "H100"},
-}
-
-// TestRoundTrip exports a summary as vLLM does and imports it again: every
-// figure vLLM carries comes back exactly, the per-request values within
-// float rounding (vLLM stores seconds), and Missing names exactly what vLLM
-// has no field for.
-func TestRoundTrip(t *testing.T) {
-	s, reqs := sample()
-	var buf bytes.Buffer
-	if err := ExportVLLM(&buf, exportMeta, s, reqs...); err != nil {
-		t.Fatal(err)
-	}
-	ims, err := Parse("export.json", buf.Bytes())
-	if err != nil {
-		t.Fatalf("%v\n%s", err, buf.Bytes())
-	}
-	im := ims[0]
-	want := s
-	want.Errors, want.ClientOutputTokens, want.ServerReportedPercent, want.TokenDiscrepancy = nil, 0, metrics.Value{}, metrics.Value{}
-	for _, st := range []*metrics.Stats{&want.TTFT, &want.TPOT, &want.ITL, &want.E2E} {
-		st.Min, st.Max = metrics.Value{}, metrics.Value{}
-	}
-	if diff := cmp.Diff(want, im.Summary, cmp.AllowUnexported(metrics.Value{})); diff != "" {
-		t.Errorf("summary (-want +got):\n%s", diff)
-	}
-	wantMissing := []string{"errors", "ttft_ms.min", "ttft_ms.max", "tpot_ms.min", "tpot_ms.max", "itl_ms.min", "itl_ms.max",
-		"e2e_ms.min", "e2e_ms.max", "client_output_tokens", "server_reported_percent", "token_discrepancy"}
-	if diff := cmp.Diff(wantMissing, im.Missing); diff != "" {
-		t.Errorf("Missing (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(reqs, im.Requests, cmpopts.EquateApprox(0, 1e-12), cmpopts.EquateEmpty()); diff != "" {
-		t.Errorf("requests (-want +got):\n%s", diff)
-	}
-	src := im.Source
-	if src.Model != exportMeta.Model || src.Tokenizer != exportMeta.Model || src.Backend != "openai-chat" ||
-		src.Label != "llmsweep" || !src.Time.Equal(exportMeta.Date) || src.RequestRate != 8 || src.Burstiness != 1 ||
-		src.Concurrency != 4 || src.NumPrompts != 4 || src.Labels["gpu"] != "H100" {
-		t.Errorf("meta: %+v", src)
-	}
-}
-
-// TestReexport imports a file vLLM wrote, exports it and imports that: the
-// Summary and requests survive; what vLLM writes that a Summary has no
-// field for (p99.9, peak figures) does not.
-func TestReexport(t *testing.T) {
-	im, err := Import("testdata/vllm_serve_detailed.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	meta := ExportMeta{
-		Model: im.Source.Model, Tokenizer: im.Source.Tokenizer, Backend: im.Source.Backend, Label: im.Source.Label,
-		Date: im.Source.Time, NumPrompts: im.Source.NumPrompts, RequestRate: im.Source.RequestRate,
-		Burstiness: im.Source.Burstiness, MaxConcurrency: im.Source.Concurrency, SLO: metrics.SLO{TTFTms: 250},
-		Metadata: im.Source.Labels,
-	}
-	var buf bytes.Buffer
-	if err := ExportVLLM(&buf, meta, im.Summary, im.Requests...); err != nil {
-		t.Fatal(err)
-	}
-	again, err := Parse("again.json", buf.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(im.Summary, again[0].Summary); diff != "" {
-		t.Errorf("summary (-first +again):\n%s", diff)
-	}
-	if diff := cmp.Diff(im.Requests, again[0].Requests, cmpopts.EquateApprox(0, 1e-12)); diff != "" {
-		t.Errorf("requests (-first +again):\n%s", diff)
-	}
-	if diff := cmp.Diff(im.Source, again[0].Source); diff != "" {
-		t.Errorf("meta (-first +again):\n%s", diff)
-	}
-}
-
-// TestExportGolden pins the exported bytes: Python's separators and float
-// forms, vLLM's key order.
-func TestExportGolden(t *testing.T) {
-	s, reqs := sample()
-	var buf bytes.Buffer
-	if err := ExportVLLM(&buf, exportMeta, s, reqs...); err != nil {
-		t.Fatal(err)
-	}
-	golden := filepath.Join("testdata", "golden", "vllm_export.json")
-	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+		if err := json.Unmarshal(l, &line); err != nil {
 			t.Fatal(err)
 		}
+		r := recs[i]
+		if r.StartNs != line.Metadata.Start {
+			t.Errorf("line %d: start %d, want %d", i+1, r.StartNs, line.Metadata.Start)
+		}
+		if line.Error != nil {
+			failed++
+			if r.ErrorClass != ErrorClass || r.Error != line.Error.Type+": "+line.Error.Message {
+				t.Errorf("line %d: error %q %q", i+1, r.ErrorClass, r.Error)
+			}
+			continue
+		}
+		num := func(k string) float64 {
+			var f float64
+			if err := json.Unmarshal(line.Metrics[k].Value, &f); err != nil {
+				t.Fatalf("line %d %s: %v", i+1, k, err)
+			}
+			return f
+		}
+		if got, want := r.FirstTokenNs-r.StartNs, nanos(num("time_to_first_token")); got != want {
+			t.Errorf("line %d: TTFT %d ns, want %d", i+1, got, want)
+		}
+		if got, want := r.EndNs-r.StartNs, nanos(num("request_latency")); got != want {
+			t.Errorf("line %d: E2E %d ns, want %d", i+1, got, want)
+		}
+		if got, want := r.OutputTokens, int32(num("output_sequence_length")); got != want {
+			t.Errorf("line %d: output tokens %d, want %d", i+1, got, want)
+		}
+		var gaps []float64
+		if err := json.Unmarshal(line.Metrics["inter_chunk_latency"].Value, &gaps); err != nil {
+			t.Fatal(err)
+		}
+		if len(r.ItlNs) != len(gaps) || nanos(gaps[0]) != r.ItlNs[0] {
+			t.Errorf("line %d: %d gaps, want %d", i+1, len(r.ItlNs), len(gaps))
+		}
 	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), buf.String()); diff != "" {
-		t.Errorf("export differs from %s (-want +got); run go test -update if intended:\n%s", golden, diff)
+	if im.Summary.Failed != failed || im.Summary.Errors["TimeoutError"] != failed {
+		t.Errorf("failed %d (%v), want %d", im.Summary.Failed, im.Summary.Errors, failed)
 	}
 }
 
-// TestExportKeysAsVLLM checks the export against a file as vLLM writes it:
-// every key exported is one vLLM writes, with the same JSON type, and the
-// keys vLLM's own results table reads
-// (.buildkite/nightly-benchmarks/scripts/convert-results-json-to-markdown.py)
-// are all there.
-func TestExportKeysAsVLLM(t *testing.T) {
-	s, reqs := sample()
-	var buf bytes.Buffer
-	if err := ExportVLLM(&buf, exportMeta, s, reqs...); err != nil {
-		t.Fatal(err)
-	}
-	got := topKinds(t, buf.Bytes())
-	ref, err := os.ReadFile("testdata/vllm_serve_detailed.json")
+// TestSummaryOfRequests holds a per-request file's summary to metrics.Summarize.
+func TestSummaryOfRequests(t *testing.T) {
+	im, err := Import("testdata/real/aiperf/llama32_3b_c1_profile_export.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := topKinds(t, ref)
-	for k, kind := range got {
-		switch wk, ok := want[k]; {
-		case !ok:
-			t.Errorf("exported key %q is not one vLLM writes", k)
-		case wk != kind:
-			t.Errorf("%s: exported as %s, vLLM writes %s", k, kind, wk)
-		}
-	}
-	for _, k := range []string{"completed", "request_throughput", "total_token_throughput", "output_throughput",
-		"total_input_tokens", "total_output_tokens", "mean_ttft_ms", "median_ttft_ms", "p99_ttft_ms",
-		"mean_tpot_ms", "median_tpot_ms", "p99_tpot_ms", "mean_itl_ms", "median_itl_ms", "p99_itl_ms"} {
-		if _, ok := got[k]; !ok {
-			t.Errorf("%s missing: vLLM's results table reads it", k)
-		}
+	want := metrics.Summarize(im.Records(time.Unix(0, 0)), metrics.SLO{})
+	got := im.Summary
+	if got.TTFT != want.TTFT || got.E2E != want.E2E || got.ITL != want.ITL || got.DurationS != want.DurationS ||
+		got.Goodput.OK() || got.ServerReportedPercent.OK() {
+		t.Errorf("summary\n got %+v\nwant %+v", got, want)
 	}
 }
 
-// topKinds maps each top-level key to its JSON type, telling Python's int
-// (no '.' or exponent) from float.
-func topKinds(t *testing.T, b []byte) map[string]string {
-	d := newDoc("x", b)
-	starts, err := d.values()
-	if err != nil {
-		t.Fatal(err)
+func errorsAs(err error, e **Error) bool {
+	x, ok := err.(*Error)
+	*e = x
+	return ok
+}
+
+// TestYAMLAliasBomb: aliases that expand exponentially are an error, not a
+// hang or an exhausted memory.
+func TestYAMLAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 12; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
 	}
-	out := map[string]string{}
-	err = d.Object(d.val(starts[0], ""), func(k string, v val) error {
-		kind := string(d.kind(v))
-		if kind == "0" {
-			kind = "int"
-			if bytes.ContainsAny(d.src[v.at:v.end], ".eE") {
-				kind = "float"
+	_, err := Parse("bomb.yaml", []byte(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "aliases expand the document too far") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// TestExportRoundTrip exports every fixture's results to vLLM's and AIPerf's
+// formats and reads them back: each value the target holds comes back equal,
+// and what the source lacked is still absent, never written as 0.
+func TestExportRoundTrip(t *testing.T) {
+	type target struct {
+		name   string
+		export func(*bytes.Buffer, ExportMeta, metrics.Summary) error
+		// holds lists the Summary paths the format can carry.
+		holds []string
+	}
+	statsOf := func(names []string, stats ...string) []string {
+		var out []string
+		for _, n := range names {
+			for _, s := range stats {
+				out = append(out, n+"."+s)
 			}
 		}
-		out[k] = kind
-		return nil
-	})
+		return out
+	}
+	latency := []string{"ttft_ms", "tpot_ms", "itl_ms", "e2e_ms"}
+	targets := []target{
+		{"vllm", func(b *bytes.Buffer, m ExportMeta, s metrics.Summary) error { return ExportVLLM(b, m, s) },
+			append(statsOf(latency, "mean", "median", "std", "p50", "p90", "p95", "p99"),
+				"duration_s", "succeeded", "failed", "requests", "input_tokens", "output_tokens", "request_throughput",
+				"output_throughput", "total_token_throughput")},
+		{"aiperf", func(b *bytes.Buffer, m ExportMeta, s metrics.Summary) error { return ExportAIPerf(b, m, s) },
+			append(statsOf(latency, "mean", "std", "p50", "p90", "p95", "p99", "min", "max"),
+				"duration_s", "succeeded", "failed", "requests", "input_tokens", "output_tokens", "request_throughput",
+				"output_throughput", "total_token_throughput", "goodput", "errors")},
+	}
+	for name := range Fixtures {
+		ims, err := ImportAll(filepath.Join("testdata", "real", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, im := range ims {
+			for _, tg := range targets {
+				t.Run(fmt.Sprintf("%s#%d/%s", name, i, tg.name), func(t *testing.T) {
+					var buf bytes.Buffer
+					meta := ExportMeta{Model: cmpOr(im.Source.Model, "m"), Missing: im.Missing,
+						RequestRate: im.Source.RequestRate, MaxConcurrency: im.Source.Concurrency}
+					if err := tg.export(&buf, meta, im.Summary); err != nil {
+						t.Fatal(err)
+					}
+					again := parse1(t, "again.json", buf.Bytes())
+					want, got := flatten(t, im.Summary), flatten(t, again.Summary)
+					for _, p := range tg.holds {
+						if slices.Contains(im.Missing, p) {
+							if !slices.Contains(again.Missing, p) {
+								t.Errorf("%s was not in the source, but is in the export: %v", p, got[p])
+							}
+							continue
+						}
+						if p == "requests" && !(slices.Contains(tg.holds, "failed") && !slices.Contains(im.Missing, "failed")) {
+							continue // derived from succeeded and failed
+						}
+						if !cmp.Equal(want[p], got[p]) {
+							t.Errorf("%s: %v, exported and read back %v", p, want[p], got[p])
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// flatten maps a Summary's JSON paths to their values.
+func flatten(t *testing.T, s metrics.Summary) map[string]any {
+	b, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]any{}
+	for k, v := range m {
+		if sub, ok := v.(map[string]any); ok && k != "errors" {
+			for kk, vv := range sub {
+				out[k+"."+kk] = vv
+			}
+			continue
+		}
+		out[k] = v
 	}
 	return out
-}
-
-func TestExportRejects(t *testing.T) {
-	s, reqs := sample()
-	for _, c := range []struct {
-		name string
-		meta ExportMeta
-		reqs []Request
-		want string
-	}{
-		{"count", exportMeta, reqs[:3], "ExportVLLM: 3 per-request values for 4 requests"},
-		{"error text", exportMeta, append([]Request{{Error: "x"}}, reqs[1:]...),
-			"ExportVLLM: request 0 has error text but is not failed: vLLM would read it as failed"},
-		{"metadata", ExportMeta{Metadata: map[string]string{"p99_ttft_ms": "1"}}, nil,
-			`ExportVLLM: metadata key "p99_ttft_ms" is one of vLLM's own`},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			err := ExportVLLM(&bytes.Buffer{}, c.meta, s, c.reqs...)
-			if err == nil || err.Error() != c.want {
-				t.Errorf("got %v, want %s", err, c.want)
-			}
-		})
-	}
-}
-
-// TestPyFloat pins floats against what Python's json.dumps writes.
-func TestPyFloat(t *testing.T) {
-	for _, c := range []struct {
-		f    float64
-		want string
-	}{
-		{0, "0.0"}, {math.Copysign(0, -1), "-0.0"}, {1, "1.0"}, {100, "100.0"}, {0.1, "0.1"},
-		{1.0 / 3, "0.3333333333333333"}, {0.0001, "0.0001"}, {0.00001, "1e-05"}, {1.5e-7, "1.5e-07"},
-		{1e15, "1000000000000000.0"}, {1234567890123456, "1234567890123456.0"}, {1e16, "1e+16"},
-		{12345678901234567, "1.2345678901234568e+16"}, {1e100, "1e+100"}, {5e-324, "5e-324"},
-		{-2.5, "-2.5"}, {math.NaN(), "NaN"}, {math.Inf(1), "Infinity"}, {math.Inf(-1), "-Infinity"},
-	} {
-		if got := pyFloat(c.f); got != c.want {
-			t.Errorf("pyFloat(%v) = %s, want %s", c.f, got, c.want)
-		}
-	}
-	// json.dumps("a\"b\\c\né中😀\x7f\x01")
-	if got, want := pyString("a\"b\\c\né中😀\x7f\x01"), `"a\"b\\c\n\u00e9\u4e2d\ud83d\ude00\u007f\u0001"`; got != want {
-		t.Errorf("pyString = %s, want %s", got, want)
-	}
 }

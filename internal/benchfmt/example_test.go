@@ -10,29 +10,71 @@ import (
 )
 
 func ExampleImport() {
-	im, err := benchfmt.Import("testdata/vllm_serve.json")
+	im, err := benchfmt.Import("testdata/real/aiperf/nvfp4_5090_agent_c2_profile_export_aiperf.json")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	s := im.Summary
-	fmt.Println(im.Format, im.Source.Model, im.Source.RequestRate)
-	fmt.Printf("%d of %d succeeded in %.2f s; TTFT mean %.1f ms, p99 %.1f ms\n",
-		s.Succeeded, s.Requests, s.DurationS, s.TTFT.Mean, s.TTFT.P99)
-	fmt.Println("not in the file:", im.Missing[:4])
+	fmt.Println(im.Format, im.Source.Model, im.Source.Concurrency)
+	fmt.Printf("%d of %d succeeded in %.1f s; TTFT p50 %.1f ms, TPOT p50 %.2f ms\n",
+		s.Succeeded, s.Requests, s.DurationS, s.TTFT.P50, s.TPOT.P50)
+	fmt.Println("not in the file:", im.Missing[:3])
 	// Output:
-	// vllm-bench-serve Qwen/Qwen2.5-7B-Instruct +Inf
-	// 5 of 5 succeeded in 0.91 s; TTFT mean 246.2 ms, p99 265.2 ms
-	// not in the file: [errors ttft_ms.p90 ttft_ms.p95 ttft_ms.min]
+	// aiperf qwen3.6-nvfp4 2
+	// 96 of 96 succeeded in 128.7 s; TTFT p50 136.5 ms, TPOT p50 5.57 ms
+	// not in the file: [goodput good_requests client_output_tokens]
 }
 
-func ExampleExportVLLM() {
+func ExampleExportAIPerf() {
 	s := metrics.Summary{Requests: 2, Succeeded: 2, DurationS: metrics.Of(1), RequestThroughput: metrics.Of(2),
 		TTFT: metrics.Describe([]float64{80, 120})}
-	meta := benchfmt.ExportMeta{Model: "m", Date: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
-	if err := benchfmt.ExportVLLM(os.Stdout, meta, s); err != nil {
+	meta := benchfmt.ExportMeta{Model: "m", Date: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
+		Missing: []string{"input_tokens", "output_tokens", "errors"}}
+	if err := benchfmt.ExportAIPerf(os.Stdout, meta, s); err != nil {
 		fmt.Println(err)
 	}
 	// Output:
-	// {"date": "20250102-030405", "endpoint_type": "openai", "backend": "openai", "label": null, "model_id": "m", "tokenizer_id": "m", "num_prompts": 2, "request_rate": "inf", "burstiness": 1.0, "max_concurrency": null, "duration": 1.0, "completed": 2, "failed": 0, "total_input_tokens": 0, "total_output_tokens": 0, "request_throughput": 2.0, "request_goodput": null, "mean_ttft_ms": 100.0, "median_ttft_ms": 100.0, "std_ttft_ms": 20.0, "p50_ttft_ms": 100.0, "p90_ttft_ms": 116.0, "p95_ttft_ms": 118.0, "p99_ttft_ms": 119.6}
+	// {
+	//   "schema_version": "1.0",
+	//   "request_throughput": {
+	//     "unit": "requests/sec",
+	//     "avg": 2.0
+	//   },
+	//   "request_count": {
+	//     "unit": "requests",
+	//     "avg": 2.0
+	//   },
+	//   "time_to_first_token": {
+	//     "unit": "ms",
+	//     "avg": 100.0,
+	//     "p50": 100.0,
+	//     "p90": 116.0,
+	//     "p95": 118.0,
+	//     "p99": 119.6,
+	//     "min": 80.0,
+	//     "max": 120.0,
+	//     "std": 20.0,
+	//     "count": 2
+	//   },
+	//   "benchmark_duration": {
+	//     "unit": "sec",
+	//     "avg": 1.0
+	//   },
+	//   "error_request_count": {
+	//     "unit": "requests",
+	//     "avg": 0.0
+	//   },
+	//   "input_config": {
+	//     "endpoint": {
+	//       "model_names": [
+	//         "m"
+	//       ],
+	//       "streaming": true
+	//     },
+	//     "loadgen": {}
+	//   },
+	//   "was_cancelled": false,
+	//   "start_time": "2025-01-02T03:04:05.000000"
+	// }
 }

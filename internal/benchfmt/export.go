@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/llmsweep/llmsweep/internal/metrics"
+	"github.com/llmsweep/llmsweep/internal/result"
 )
 
 // ExportMeta is what a vLLM result says about its run besides the figures.
@@ -33,6 +34,57 @@ type ExportMeta struct {
 	SLO metrics.SLO
 	// Metadata is written as top-level string fields, as vLLM's --metadata.
 	Metadata map[string]string
+	// Endpoint is the API endpoint type (chat, completions), for AIPerf.
+	Endpoint string
+	// Missing lists the Summary paths ("succeeded", "input_tokens") that were
+	// not measured: the counts among them are left out, never written as 0.
+	Missing []string
+}
+
+// MetaOf is what an export says of a stored result's run: for an imported
+// result, what its file said (the client backend, label, labels, offered
+// rate, what was missing); for ours, the config's load point.
+func MetaOf(r *result.Result) ExportMeta {
+	cfg := r.Config
+	m := ExportMeta{Model: cfg.Model, Date: r.Finished, NumPrompts: r.Summary.Requests, RequestRate: cfg.RequestRate,
+		MaxConcurrency: cfg.Concurrency, Label: "llmsweep " + r.Run}
+	if cfg.Repo != "" {
+		m.Model = cfg.Repo
+	}
+	imp := r.Import
+	if imp == nil {
+		return m
+	}
+	m.Backend, m.Endpoint, m.Label, m.Missing = imp.ClientBackend, imp.Endpoint, imp.Label, imp.Missing
+	if id := imp.Labels["model_id"]; id != "" {
+		m.Model = id
+	}
+	m.Tokenizer = imp.Labels["tokenizer"]
+	if t, ok := parseDate(imp.Date); ok {
+		m.Date = t
+	}
+	switch {
+	case imp.AllAtOnce:
+		m.RequestRate = math.Inf(1)
+	case imp.OfferedRate > 0:
+		m.RequestRate = imp.OfferedRate
+	}
+	if imp.Concurrency > 0 {
+		m.MaxConcurrency = imp.Concurrency
+	}
+	if slices.Contains(imp.Missing, "requests") {
+		m.NumPrompts = 0
+	}
+	for k, v := range imp.Labels {
+		if k == "model_id" || k == "tokenizer" || reservedKey(k) {
+			continue
+		}
+		if m.Metadata == nil {
+			m.Metadata = map[string]string{}
+		}
+		m.Metadata[k] = v
+	}
+	return m
 }
 
 // exportPercentiles are the percentiles Stats has, written as if vLLM had run
@@ -76,7 +128,10 @@ func ExportVLLM(w io.Writer, meta ExportMeta, s metrics.Summary, perRequest ...R
 	o.optStr("label", meta.Label)
 	o.str("model_id", meta.Model)
 	o.str("tokenizer_id", cmpOr(meta.Tokenizer, meta.Model))
-	o.int("num_prompts", int64(cmpOr(meta.NumPrompts, s.Requests)))
+	absent := func(path string) bool { return slices.Contains(meta.Missing, path) }
+	if n := cmpOr(meta.NumPrompts, s.Requests); n > 0 || !absent("requests") {
+		o.int("num_prompts", int64(n))
+	}
 	keys := make([]string, 0, len(meta.Metadata))
 	for k := range meta.Metadata {
 		keys = append(keys, k)
@@ -100,10 +155,15 @@ func ExportVLLM(w io.Writer, meta ExportMeta, s metrics.Summary, perRequest ...R
 		o.raw("max_concurrency", "null")
 	}
 	o.value("duration", s.DurationS)
-	o.int("completed", int64(s.Succeeded))
-	o.int("failed", int64(s.Failed))
-	o.int("total_input_tokens", s.InputTokens)
-	o.int("total_output_tokens", s.OutputTokens)
+	for _, c := range []struct {
+		key, path string
+		n         int64
+	}{{"completed", "succeeded", int64(s.Succeeded)}, {"failed", "failed", int64(s.Failed)},
+		{"total_input_tokens", "input_tokens", s.InputTokens}, {"total_output_tokens", "output_tokens", s.OutputTokens}} {
+		if !absent(c.path) {
+			o.int(c.key, c.n)
+		}
+	}
 	o.value("request_throughput", s.RequestThroughput)
 	if meta.SLO != (metrics.SLO{}) {
 		o.value("request_goodput", s.Goodput)

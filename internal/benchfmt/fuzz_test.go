@@ -2,22 +2,17 @@ package benchfmt
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/llmsweep/llmsweep/internal/metrics"
+	"time"
 )
 
-// FuzzImport feeds arbitrary bytes to the importer. Whatever the input, it
-// must not panic; an error must name the file, and a placed one a line:column
-// inside it; every Missing path must be zero in the Summary; and a vLLM result
-// that ExportVLLM accepts must read back with the same counts and duration.
-func FuzzImport(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.json")
+// seeds are the real fixtures, and small inputs at each format's edges.
+func seeds(f *testing.F) {
+	files, _ := filepath.Glob("testdata/real/*/*")
 	for _, p := range files {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -26,17 +21,29 @@ func FuzzImport(f *testing.F) {
 		f.Add(b)
 	}
 	for _, s := range []string{
-		"", "{}", "[]", "null", "NaN", "-Infinity", `"x"`, "{} {}", "{\n}\n{",
-		`{"duration": NaN, "completed": 1, "request_throughput": Infinity, "burstiness": -Infinity}`,
-		`{"duration": 1, "completed": 2, "request_throughput": 2, "ttfts": [0.1, 0], "itls": [[], [NaN]], "errors": ["", "x"]}`,
-		`{"duration": 1, "completed": 2, "request_throughput": 2, "input_lens": [1], "output_lens": [1, 2]}`,
+		"", "{}", "[]", "[{}]", "null", "NaN", "-Infinity", `"x"`, "{} {}", "{\n}\n{",
+		`{"duration": NaN, "completed": 1, "request_throughput": Infinity, "burstiness": -Infinity, "mean_ttft_ms": 1}`,
+		`{"duration": 1, "completed": 2, "mean_ttft_ms": 2, "ttfts": [0.1, 0], "itls": [[], [NaN]], "errors": ["", "x"]}`,
+		`[{"model_id": "m", "mean_ttft_ms": 1}, {"model_id": "n", "completed": 0, "failed": 2, "mean_ttft_ms": 0}]`,
+		`{"aiperf_version": "1", "records": {"ttft": {"unit": "s", "avg": 1, "p50": null, "count": 3}}}`,
+		`{"metadata": {"request_start_ns": 5}, "metrics": {"ttft": {"value": 1, "unit": "ms"}}, "error": null}` + "\n" +
+			`{"metadata": {"benchmark_phase": "warmup"}, "metrics": {}}`,
+		`{"benchmarks": [{"metrics": {"time_to_first_token_ms": {"successful": {"mean": 1, "percentiles": {"p50": 1}}}}, "requests": {"errored": [{"error": "x"}]}}]}`,
+		`{"load_summary": {"count": 3}, "successes": {"count": 0, "latency": {}}, "failures": {"count": 3}}`,
+		`[{"start_time": 1.5, "end_time": 2, "info": {"output_token_times": [1.6, 1.7], "input_tokens": 3}, "error": null}]`,
 		`{"request_throughput": {"avg": 1}, "request_latency": {"unit": "s", "avg": 1, "p50": 2}, "input_config": {"tokenizer": {"name": "t"}, "model_names": "m"}}`,
-		`{"request_throughput": {"avg": -1}, "request_goodput": {"avg": -1}, "time_to_first_token": {"unit": "ns", "avg": 1e400}}`,
-		`{"date": "x", "model_id": "\ud800", "completed": 1, "duration": 1, "request_throughput": 1, "p99.9_ttft_ms": 1, "median_itl_ms": 2}`,
-		"{\"a\\\"NaN\": NaN}", `{"NaN": "Infinity"}`,
 	} {
 		f.Add([]byte(s))
 	}
+}
+
+// FuzzImport feeds arbitrary bytes to every JSON reader. Whatever the input,
+// it must not panic; an error must name the file, and a placed one a
+// line:column inside it; every Missing path must be absent from the Summary;
+// requests must turn into records; and a result that an export accepts must
+// read back with the same counts and latency statistics.
+func FuzzImport(f *testing.F) {
+	seeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ims, err := Parse("data.json", data)
 		if err != nil {
@@ -44,42 +51,69 @@ func FuzzImport(f *testing.F) {
 			return
 		}
 		for _, im := range ims {
-			if im.Format != VLLM && im.Format != GenAIPerf {
-				t.Fatalf("format %q", im.Format)
-			}
 			checkMissing(t, im)
-			// A figure the file gives as NaN is absent, and vLLM's format
-			// requires duration and request_throughput: such a file has no
-			// export that reads back.
-			if im.Format != VLLM || !im.Summary.DurationS.OK() || !im.Summary.RequestThroughput.OK() {
-				continue
-			}
-			var buf bytes.Buffer
-			meta := ExportMeta{Model: im.Source.Model, RequestRate: im.Source.RequestRate, MaxConcurrency: im.Source.Concurrency}
-			if ExportVLLM(&buf, meta, im.Summary, im.Requests...) != nil {
-				continue
-			}
-			again, err := Parse("again.json", buf.Bytes())
-			if err != nil {
-				t.Fatalf("export does not read back: %v\n%s", err, buf.Bytes())
-			}
-			a, b := im.Summary, again[0].Summary
-			if a.Succeeded != b.Succeeded || a.Failed != b.Failed || !same(a.DurationS, b.DurationS) ||
-				!same(a.RequestThroughput, b.RequestThroughput) || len(im.Requests) != len(again[0].Requests) {
-				t.Fatalf("read back differs:\n%+v\n%+v", a, b)
-			}
+			_ = im.Records(time.Unix(0, 0))
+			_ = im.NothingMeasured()
+			roundTrip(t, im)
 		}
 	})
 }
 
-func same(a, b metrics.Value) bool { return a == b }
+// FuzzImportYAML feeds arbitrary bytes to the YAML reader (GuideLLM's
+// benchmarks.yaml), with the same checks.
+func FuzzImportYAML(f *testing.F) {
+	seeds(f)
+	f.Add([]byte("benchmarks:\n  - metrics: {time_to_first_token_ms: {successful: {mean: .nan}}}\n"))
+	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("benchmarks: [{requests: {successful: [{request_latency: 1e400}]}}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ims, err := Parse("data.yaml", data)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || !strings.HasPrefix(err.Error(), "data.yaml") || e.Msg == "" {
+				t.Fatalf("error does not name the file or says nothing: %v", err)
+			}
+			// YAML breaks lines at \r\n, \r and \n.
+			lines := bytes.Count(bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")), []byte("\r"), []byte("\n")), []byte("\n")) + 1
+			if e.Line > lines {
+				t.Fatalf("error placed outside the file: %v", err)
+			}
+			return
+		}
+		for _, im := range ims {
+			checkMissing(t, im)
+			roundTrip(t, im)
+		}
+	})
+}
+
+// roundTrip exports im to vLLM's and AIPerf's formats and reads them back:
+// what the target holds must come back as it was.
+func roundTrip(t *testing.T, im *Imported) {
+	meta := ExportMeta{Model: im.Source.Model, RequestRate: im.Source.RequestRate, MaxConcurrency: im.Source.Concurrency,
+		Missing: im.Missing}
+	var buf bytes.Buffer
+	if ExportAIPerf(&buf, meta, im.Summary) == nil {
+		again, err := Parse("again.json", buf.Bytes())
+		if err != nil {
+			if !im.Summary.TTFT.Mean.OK() && !im.Summary.TPOT.Mean.OK() && !im.Summary.ITL.Mean.OK() && !im.Summary.E2E.Mean.OK() {
+				return // no latency summary: nothing for AIPerf's reader
+			}
+			t.Fatalf("AIPerf export does not read back: %v\n%s", err, buf.Bytes())
+		}
+		a, b := im.Summary, again[0].Summary
+		if a.TTFT.Mean != b.TTFT.Mean || a.E2E.P99 != b.E2E.P99 || a.ITL.P50 != b.ITL.P50 || a.DurationS != b.DurationS {
+			t.Fatalf("AIPerf round trip differs:\n%+v\n%+v", a, b)
+		}
+	}
+}
 
 func checkError(t *testing.T, data []byte, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
 		t.Fatalf("not an *Error: %v", err)
 	}
-	if !strings.HasPrefix(err.Error(), "data.json:") || e.Msg == "" {
+	if !strings.HasPrefix(err.Error(), "data.json") || e.Msg == "" {
 		t.Fatalf("error does not name the file or says nothing: %v", err)
 	}
 	if e.Line == 0 {
@@ -88,28 +122,5 @@ func checkError(t *testing.T, data []byte, err error) {
 	lines := bytes.Split(data, []byte("\n"))
 	if e.Line > len(lines) || e.Col < 1 || e.Col > len(lines[e.Line-1])+1 {
 		t.Fatalf("error placed outside the file (%d lines): %v", len(lines), err)
-	}
-}
-
-// checkMissing checks that every path in Missing is zero in the Summary.
-func checkMissing(t *testing.T, im *Imported) {
-	b, err := json.Marshal(im.Summary)
-	if err != nil {
-		return // NaN or Inf: JSON cannot say
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range im.Missing {
-		var v any = m
-		for _, k := range strings.Split(p, ".") {
-			if mm, ok := v.(map[string]any); ok {
-				v = mm[k]
-			}
-		}
-		if v != nil && v != float64(0) {
-			t.Fatalf("%s is listed missing but is %v", p, v)
-		}
 	}
 }

@@ -2,6 +2,7 @@ package benchfmt
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -25,8 +26,7 @@ var genaiNotes = []string{
 		"output_token_throughput divides by the same time, as ours.",
 	"Statistics are numpy's, as ours: population std and linearly interpolated percentiles; the median is p50 " +
 		"(metrics/statistics.py).",
-	"The file has no duration, request or token totals, total_token_throughput or sample counts: those " +
-		"Summary fields are unset.",
+	"The file has no duration, token totals, total_token_throughput or sample counts: those Summary fields are unset.",
 }
 
 var genaiPct = regexp.MustCompile(`^p\d+$`)
@@ -81,6 +81,18 @@ func (d *doc) genaiPerf(v val) (*Imported, error) {
 			return err
 		}
 		switch key {
+		case "request_count":
+			avg, ok := vals["avg"]
+			if !ok {
+				return d.missing(m, "avg", "a number")
+			}
+			if avg < 0 || avg != math.Trunc(avg) || avg > math.MaxInt32 {
+				return d.errorAt(m.at, join(m.path(), "avg"), fmt.Sprintf("want a count, got %v", avg))
+			}
+			s.Requests = int(avg)
+			im.mark("requests")
+			im.note("requests is GenAI-Perf's request_count, every request of the measurement; how many succeeded it does not say.")
+			return nil
 		case "request_throughput", "output_token_throughput", "request_goodput":
 			avg, ok := vals["avg"]
 			if !ok {
@@ -119,7 +131,7 @@ func (d *doc) genaiPerf(v val) (*Imported, error) {
 		return nil, err
 	}
 	if !seen["request_throughput"] {
-		return nil, d.missing(v, "request_throughput", "an object")
+		im.note("The file has no request_throughput: it is unset.")
 	}
 	if seen["request_goodput"] {
 		if goodput < 0 {
@@ -235,8 +247,8 @@ func (d *doc) genaiConfig(im *Imported, v val, streaming *bool) error {
 			return optStr(m, func(s string) { meta.Backend = s })
 		case "endpoint_type":
 			return optStr(m, func(s string) { meta.Endpoint = s })
-		case "backend":
-			return optStr(m, func(s string) { meta.label("backend", s) })
+		case "backend": // Triton's backend: the server framework
+			return optStr(m, func(s string) { meta.label("backend", s); meta.Server = s })
 		case "u":
 			return optStr(m, func(s string) { meta.label("url", s) })
 		case "streaming":
@@ -271,7 +283,7 @@ func (d *doc) genaiConfig(im *Imported, v val, streaming *bool) error {
 					case "service_kind":
 						return optStr(e, func(s string) { meta.Backend = s })
 					case "backend":
-						return optStr(e, func(s string) { meta.label("backend", s) })
+						return optStr(e, func(s string) { meta.label("backend", s); meta.Server = s })
 					case "url":
 						return optStr(e, func(s string) { meta.label("url", s) })
 					case "streaming":

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -46,7 +47,16 @@ type doc struct {
 	src  []byte // the input with Python's bare constants rewritten (same offsets)
 	// special maps the offset of each rewritten constant to its value.
 	special map[int]float64
+	// marks place the values of a document converted from YAML: src is then
+	// JSON written from the YAML, and an error names the YAML's line:col.
+	marks []mark
 }
+
+// mark is where, in a YAML input, the JSON value at offset at came from.
+type mark struct{ at, line, col int }
+
+// errStop ends an iteration early; the caller discards it.
+var errStop = errors.New("stop")
 
 // newDoc rewrites Python's non-standard constants in a copy: NaN becomes
 // "N", Infinity "I" and -Infinity "-I", each padded with spaces to the same
@@ -164,6 +174,16 @@ func (d *doc) syntaxError(at int, err error) error {
 // errorAt is an error about the value at byte offset pos.
 func (d *doc) errorAt(pos int, path, msg string) *Error {
 	pos = min(max(pos, 0), len(d.src))
+	if d.marks != nil {
+		i, _ := slices.BinarySearchFunc(d.marks, pos, func(m mark, p int) int { return m.at - p })
+		if i == len(d.marks) || d.marks[i].at > pos {
+			i--
+		}
+		if i < 0 {
+			return &Error{File: d.name, Path: path, Msg: msg}
+		}
+		return &Error{File: d.name, Line: d.marks[i].line, Col: d.marks[i].col, Path: path, Msg: msg}
+	}
 	line := 1 + bytes.Count(d.src[:pos], []byte("\n"))
 	col := pos - bytes.LastIndexByte(d.src[:pos], '\n')
 	return &Error{File: d.name, Line: line, Col: col, Path: path, Msg: msg}

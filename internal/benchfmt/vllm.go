@@ -5,7 +5,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
-	"time"
+	"strings"
 
 	"github.com/llmsweep/llmsweep/internal/metrics"
 )
@@ -35,7 +35,13 @@ var vllmNotes = []string{
 		"the server's prompt_tokens where reported, else the dataset's count (serve.py calculate_metrics).",
 }
 
-// vllm decodes a `vllm bench serve` result object.
+// vllmFigures are numbers vLLM writes that no Summary field holds: kept in
+// Extra without a note.
+var vllmFigures = map[string]bool{"max_output_tokens_per_s": true, "max_concurrent_requests": true, "rtfx": true,
+	"total_input_sequences": true}
+
+// vllm decodes a `vllm bench serve` result object. Any field may be
+// missing: forks of benchmark_serving.py leave some out.
 func (d *doc) vllm(v val) (*Imported, error) {
 	im := &Imported{Format: VLLM, Source: Meta{Tool: "vllm bench serve"}}
 	s := &im.Summary
@@ -46,6 +52,8 @@ func (d *doc) vllm(v val) (*Imported, error) {
 		haveGoodput bool
 		legacyGood  bool
 		fewerPct    bool
+		turnKeys    []string
+		params      []string
 		err         error
 	)
 	statOf := func(metric string) (*metrics.Stats, string) {
@@ -76,10 +84,10 @@ func (d *doc) vllm(v val) (*Imported, error) {
 		switch key {
 		case "date":
 			if im.Source.Date, err = d.String(m); err == nil {
-				if t, perr := time.Parse(vllmDate, im.Source.Date); perr == nil {
+				if t, ok := parseDate(im.Source.Date); ok {
 					im.Source.Time = t
 				} else {
-					im.note(fmt.Sprintf("date %q is not vLLM's %%Y%%m%%d-%%H%%M%%S: kept as text only", im.Source.Date))
+					im.note(fmt.Sprintf("date %q is neither vLLM's %%Y%%m%%d-%%H%%M%%S nor RFC 3339: kept as text only", im.Source.Date))
 				}
 			}
 		case "backend":
@@ -96,9 +104,7 @@ func (d *doc) vllm(v val) (*Imported, error) {
 		case "tokenizer_id":
 			im.Source.Tokenizer, err = d.OptString(m)
 		case "num_prompts":
-			var n int64
-			n, err = d.Int(m)
-			im.Source.NumPrompts = int(n)
+			im.Source.NumPrompts, err = d.count(m)
 		case "request_rate":
 			if d.kind(m) == '"' && !d.isSpecial(m) {
 				if d.str(m) != "inf" {
@@ -118,14 +124,10 @@ func (d *doc) vllm(v val) (*Imported, error) {
 			err = into(&s.DurationS)(d.Float(m))
 			im.mark("duration_s")
 		case "completed":
-			var n int64
-			n, err = d.Int(m)
-			s.Succeeded = int(n)
+			s.Succeeded, err = d.count(m)
 			im.mark("succeeded")
 		case "failed":
-			var n int64
-			n, err = d.Int(m)
-			s.Failed = int(n)
+			s.Failed, err = d.count(m)
 			im.mark("failed")
 		case "total_input_tokens":
 			s.InputTokens, err = d.Int(m)
@@ -154,6 +156,9 @@ func (d *doc) vllm(v val) (*Imported, error) {
 		default:
 			sm := vllmStatKey.FindStringSubmatch(key)
 			if sm == nil {
+				if multiTurn.MatchString(key) {
+					turnKeys = append(turnKeys, key)
+				}
 				switch {
 				case d.kind(m) == '"' && !d.isSpecial(m):
 					im.Source.label(key, d.str(m)) // --metadata KEY=VALUE
@@ -162,7 +167,12 @@ func (d *doc) vllm(v val) (*Imported, error) {
 					if err != nil {
 						return err
 					}
-					im.extra(key, f)
+					im.extra(key, f) // a sweep's parameters (vllm bench sweep), peak figures
+					if !vllmFigures[key] {
+						params = append(params, key)
+					}
+				case d.kind(m) == 't' || d.kind(m) == 'f':
+					im.Source.label(key, string(d.src[m.at:m.end]))
 				}
 				return nil
 			}
@@ -191,23 +201,51 @@ func (d *doc) vllm(v val) (*Imported, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range []struct{ key, what string }{
-		{"duration", "a number"}, {"completed", "an integer"}, {"request_throughput", "a number"},
-	} {
-		if !seen[r.key] {
-			return nil, d.missing(v, r.key, r.what)
+	var absent []string
+	for _, k := range []string{"duration", "completed", "request_throughput"} {
+		if !seen[k] {
+			absent = append(absent, k)
 		}
 	}
-	if seen["failed"] {
+	if len(absent) > 0 {
+		im.note(fmt.Sprintf("The file has no %s (a benchmark_serving.py fork's output): those figures are unset.", strings.Join(absent, ", ")))
+	}
+	switch {
+	case seen["failed"] && seen["completed"]:
 		s.Requests = s.Succeeded + s.Failed
 		im.mark("requests")
+	case seen["completed"] && im.Source.NumPrompts >= s.Succeeded && seen["num_prompts"]:
+		// benchmark_serving.py before "failed" sent every prompt and
+		// counted the successes as completed.
+		s.Requests, s.Failed = im.Source.NumPrompts, im.Source.NumPrompts-s.Succeeded
+		im.mark("requests")
+		im.mark("failed")
+		im.note(fmt.Sprintf("requests is num_prompts (%d) and failed num_prompts − completed: the file has no failed count.", s.Requests))
+	}
+	for _, k := range []string{"framework", "server", "engine", "server_framework"} {
+		if f := im.Source.Labels[k]; f != "" && im.Source.Server == "" {
+			im.Source.Server = f
+		}
+	}
+	for _, k := range []string{"server_version", "framework_version", "engine_version", "vllm_version", "version"} {
+		if v := im.Source.Labels[k]; v != "" && im.Source.ServerVersion == "" {
+			im.Source.ServerVersion = v
+		}
+	}
+	if len(params) > 0 {
+		im.note(fmt.Sprintf("Kept in Extra, with no Summary field: %s (a sweep's parameters, or figures of a later vLLM).", strings.Join(params, ", ")))
+	}
+	if len(turnKeys) > 0 {
+		im.note(fmt.Sprintf("Multi-turn fields %s have no Summary field: they are kept (Extra, Labels), not mapped.", strings.Join(turnKeys, ", ")))
 	}
 	if haveGoodput {
 		s.Goodput = metrics.Of(goodput)
-		s.GoodRequests = int(math.Round(goodput * s.DurationS.Or(0)))
 		im.mark("goodput")
-		im.mark("good_requests")
-		im.note("good_requests is derived as request_goodput × duration, rounded: vLLM writes only the rate.")
+		if d, ok := s.DurationS.Get(); ok {
+			s.GoodRequests = int(math.Round(goodput * d))
+			im.mark("good_requests")
+			im.note("good_requests is derived as request_goodput × duration, rounded: vLLM writes only the rate.")
+		}
 	} else if seen["request_goodput"] || seen["request_goodput:"] {
 		im.note("request_goodput is null: the run set no --goodput SLO, so goodput is unset.")
 	}
@@ -224,7 +262,7 @@ func (d *doc) vllm(v val) (*Imported, error) {
 		st   *metrics.Stats
 		name string
 	}{{&s.TTFT, "ttft_ms"}, {&s.E2E, "e2e_ms"}, {s.E2EScheduled, "e2e_scheduled_ms"}, {s.SendLag, "send_lag_ms"}} {
-		if c.st != nil && im.present[c.name+".mean"] {
+		if c.st != nil && im.present[c.name+".mean"] && im.present["succeeded"] {
 			c.st.N = s.Succeeded
 			im.mark(c.name + ".n")
 		}
@@ -327,9 +365,13 @@ func (d *doc) vllmRequests(im *Imported, arrays map[string]val) error {
 	_, hasOut := arrays["output_lens"]
 	_, hasITL := arrays["itls"]
 	failed, tpotN, itlN := 0, 0, 0
+	_, hasErrors := arrays["errors"]
+	_, hasLatencies := arrays["latencies"]
 	for i := range reqs {
 		r := &reqs[i]
-		r.Failed = r.Error != "" || hasTTFT && r.TTFTms == 0
+		// Without ttfts or errors (vLLM keeps latencies without
+		// --save-detailed), a failed request shows as a latency of 0.
+		r.Failed = r.Error != "" || hasTTFT && r.TTFTms == 0 || !hasTTFT && !hasErrors && hasLatencies && r.E2Ems == 0
 		if r.Failed {
 			failed++
 			continue
@@ -341,7 +383,7 @@ func (d *doc) vllmRequests(im *Imported, arrays map[string]val) error {
 	}
 	im.Requests = reqs
 	s := &im.Summary
-	if !im.present["requests"] {
+	if !im.present["requests"] && n >= s.Succeeded {
 		s.Requests = n
 		s.Failed = n - s.Succeeded
 		im.mark("requests")

@@ -76,12 +76,13 @@ func ReadJSONL(path string) ([]Row, error) {
 }
 
 // FromResults turns results into rows, one per result. A row's ID is the
-// result's label, with the fingerprint's first 12 digits added where two
-// results share a label (rank needs unique IDs). What was not measured is not
-// among its metrics.
+// result's label; where two results share a label (rank needs unique IDs),
+// their provenance is added ("[imported from aiperf]", "[measured]"), then
+// their run, then the fingerprint's first 12 digits: an imported result of
+// a config ranks beside the config's measured one, told apart. What was not
+// measured is not among its metrics.
 func FromResults(results []result.Result, campaignOf func(run string) string) []Row {
 	rows := make([]Row, 0, len(results))
-	seen := map[string]int{}
 	for _, r := range results {
 		cfg := r.Config
 		row := Row{ID: r.Label(), Model: cfg.Model, Hardware: cfg.Hardware, Framework: cfg.Framework,
@@ -91,11 +92,36 @@ func FromResults(results []result.Result, campaignOf func(run string) string) []
 			row.Campaign = campaignOf(r.Run)
 		}
 		rows = append(rows, row)
-		seen[row.ID]++
 	}
-	for i := range rows {
-		if seen[rows[i].ID] > 1 {
-			rows[i].ID += "#" + results[i].Fingerprint[:min(12, len(results[i].Fingerprint))]
+	suffixes := []func(r *result.Result) string{
+		func(r *result.Result) string { return " [" + r.Provenance.String() + "]" },
+		func(r *result.Result) string { return " run " + r.Run },
+		func(r *result.Result) string { return "#" + r.Fingerprint[:min(12, len(r.Fingerprint))] },
+	}
+	groups := map[string][]int{}
+	for i, row := range rows {
+		groups[row.ID] = append(groups[row.ID], i)
+	}
+	for _, g := range groups {
+		if len(g) < 2 {
+			continue
+		}
+		// The first suffix that tells the group apart alone, else all of them.
+		chosen := suffixes
+		for _, f := range suffixes {
+			seen := map[string]bool{}
+			for _, i := range g {
+				seen[f(&results[i])] = true
+			}
+			if len(seen) == len(g) {
+				chosen = []func(*result.Result) string{f}
+				break
+			}
+		}
+		for _, i := range g {
+			for _, f := range chosen {
+				rows[i].ID += f(&results[i])
+			}
 		}
 	}
 	return rows

@@ -70,12 +70,15 @@ compare latest~1 latest.`,
 			if inv.output == "json" {
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
-				err = enc.Encode(cmp.Deltas)
+				if err := enc.Encode(cmp.Deltas); err != nil {
+					return err
+				}
+				result.WriteDefinitions(cmd.ErrOrStderr(), cmp.Definitions)
 			} else {
-				err = cmp.WriteText(w, args[0], args[1], threshold, alpha)
-			}
-			if err != nil {
-				return err
+				if err := cmp.WriteText(w, args[0], args[1], threshold, alpha); err != nil {
+					return err
+				}
+				result.WriteDefinitions(w, cmp.Definitions)
 			}
 			if cmp.Shared == 0 {
 				return fmt.Errorf("runs %s and %s share no config", args[0], args[1])

@@ -259,6 +259,7 @@ func (v *invocation) openStore(ctx context.Context, c *campaign.Campaign) (store
 // filterFlags are the result filters of results and rank.
 type filterFlags struct {
 	f          store.Filter
+	runs       []string
 	provenance string
 }
 
@@ -267,7 +268,7 @@ func (x *filterFlags) add(cmd *cobra.Command, campaign bool) {
 	if campaign {
 		fl.StringVar(&x.f.Campaign, "campaign", "", "only this `campaign`")
 	}
-	fl.StringVar(&x.f.RunID, "run", "", "only this run `id`")
+	fl.StringSliceVar(&x.runs, "run", nil, "only these runs (`ids`, repeated or comma-separated)")
 	fl.StringVar(&x.f.Model, "model", "", "only this `model`")
 	fl.StringVar(&x.f.Hardware, "hardware", "", "only this `hardware`")
 	fl.StringVar(&x.f.Framework, "framework", "", "only this `framework`")
@@ -276,15 +277,28 @@ func (x *filterFlags) add(cmd *cobra.Command, campaign bool) {
 	fl.StringVar(&x.provenance, "provenance", "", "only results that were `measured`, predicted or imported")
 }
 
-// filter is the store filter the flags give.
-func (x *filterFlags) filter() (store.Filter, error) {
+// filters are the store filters the flags give: one per --run, or one.
+func (x *filterFlags) filters() ([]store.Filter, error) {
 	f := x.f
 	if x.provenance != "" {
 		k, err := result.ParseKind(x.provenance)
 		if err != nil {
-			return f, fmt.Errorf("--provenance: %w", err)
+			return nil, fmt.Errorf("--provenance: %w", err)
 		}
 		f.Provenance = k
 	}
-	return f, nil
+	if len(x.runs) == 0 {
+		return []store.Filter{f}, nil
+	}
+	out := make([]store.Filter, len(x.runs))
+	for i, id := range x.runs {
+		out[i] = f
+		out[i].RunID = id
+	}
+	return out, nil
+}
+
+// set reports whether any filter flag was given.
+func (x *filterFlags) set() bool {
+	return x.f != (store.Filter{}) || len(x.runs) > 0 || x.provenance != ""
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/candidates"
-	"github.com/llmsweep/llmsweep/internal/store"
+	"github.com/llmsweep/llmsweep/internal/result"
 )
 
 func newRank() *cobra.Command {
@@ -58,7 +58,7 @@ under their own label ("... @ENGINE"), never as the configs.`,
 			if top > 0 {
 				p.TopN = top
 			}
-			rows, err := rankRows(cmd, &inv, &ff, input)
+			rows, defs, err := rankRows(cmd, &inv, &ff, input)
 			if err != nil {
 				return err
 			}
@@ -79,10 +79,14 @@ under their own label ("... @ENGINE"), never as the configs.`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(map[string]any{
 					"policy": p.Name, "method": p.Method, "considered": res.Considered, "dropped": res.Dropped,
-					"ranked": res.Ranked, "front": res.Front, "removed": res.Removed,
+					"ranked": res.Ranked, "front": res.Front, "removed": res.Removed, "definitions": defs,
 				})
 			}
-			return res.WriteText(cmd.OutOrStdout(), p)
+			if err := res.WriteText(cmd.OutOrStdout(), p); err != nil {
+				return err
+			}
+			result.WriteDefinitions(cmd.OutOrStdout(), defs)
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -124,44 +128,51 @@ func rankPolicy(cmd *cobra.Command, inv *invocation, arg, name string) (*campaig
 	return set, p, nil
 }
 
-// rankRows reads the results to rank: a results file, one run, or each
-// config's newest result in the store under the filters.
-func rankRows(cmd *cobra.Command, inv *invocation, ff *filterFlags, input string) ([]candidates.Row, error) {
-	f, err := ff.filter()
-	if input != "" && f != (store.Filter{}) {
-		return nil, errors.New("rank reads --input, or the store under --run and the filters: not both")
+// rankRows reads the results to rank: a results file, the runs given (an
+// imported run and a measured one rank side by side), or each config's
+// newest result in the store under the filters. It also returns where the
+// imported results' metric definitions differ from ours.
+func rankRows(cmd *cobra.Command, inv *invocation, ff *filterFlags, input string) ([]candidates.Row, map[string][]string, error) {
+	if input != "" && ff.set() {
+		return nil, nil, errors.New("rank reads --input, or the store under --run and the filters: not both")
 	}
 	if input != "" {
-		return candidates.ReadJSONL(input)
+		rows, err := candidates.ReadJSONL(input)
+		return rows, nil, err
 	}
+	fs, err := ff.filters()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st, url, err := inv.readStore(cmd.Context(), nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer st.Close()
-	if err := checkFilter(cmd.Context(), st, f); err != nil {
-		return nil, err
-	}
-	f.Newest = f.RunID == ""
-	results, err := st.Results(cmd.Context(), f)
-	if err != nil {
-		return nil, err
+	var results []result.Result
+	for _, f := range fs {
+		if err := checkFilter(cmd.Context(), st, f); err != nil {
+			return nil, nil, err
+		}
+		f.Newest = f.RunID == ""
+		rs, err := st.Results(cmd.Context(), f)
+		if err != nil {
+			return nil, nil, err
+		}
+		results = append(results, rs...)
 	}
 	if len(results) == 0 {
-		return nil, fmt.Errorf("the store %s has no results that match", redact(url))
+		return nil, nil, fmt.Errorf("the store %s has no results that match", redact(url))
 	}
 	runs, err := st.Runs(cmd.Context(), "")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	campaignOf := map[string]string{}
 	for _, r := range runs {
 		campaignOf[r.ID] = r.Campaign
 	}
-	return candidates.FromResults(results, func(run string) string { return campaignOf[run] }), nil
+	return candidates.FromResults(results, func(run string) string { return campaignOf[run] }), result.Definitions(results), nil
 }
 
 func pickPolicy(ps map[string]campaign.Policy, name string) (campaign.Policy, error) {

@@ -24,22 +24,26 @@ Metrics that were not measured are "–" in the table, empty in CSV and absent
 in JSON.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := ff.filter()
+			fs, err := ff.filters()
 			if err != nil {
 				return err
 			}
-			f.Newest = newest
 			st, _, err := inv.readStore(cmd.Context(), nil)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			if err := checkFilter(cmd.Context(), st, f); err != nil {
-				return err
-			}
-			results, err := st.Results(cmd.Context(), f)
-			if err != nil {
-				return err
+			var results []result.Result
+			for _, f := range fs {
+				if err := checkFilter(cmd.Context(), st, f); err != nil {
+					return err
+				}
+				f.Newest = newest
+				rs, err := st.Results(cmd.Context(), f)
+				if err != nil {
+					return err
+				}
+				results = append(results, rs...)
 			}
 			return writeResults(cmd.OutOrStdout(), inv.output, results)
 		},

@@ -1,114 +1,226 @@
 package cli
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
-	"math"
+	"io"
 	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/llmsweep/llmsweep/internal/benchfmt"
+	"github.com/llmsweep/llmsweep/internal/ingest"
 	"github.com/llmsweep/llmsweep/internal/matrix"
+	"github.com/llmsweep/llmsweep/internal/pipeline"
 	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/internal/store"
 )
 
 func newResultsImport(inv *invocation) *cobra.Command {
-	var campaignName string
+	var (
+		opt      ingest.Options
+		config   string
+		match    bool
+		campaign string
+	)
 	cmd := &cobra.Command{
 		Use:   "import FILE...",
-		Short: "Import vLLM bench serve or GenAI-Perf result files into the store",
-		Long: `import reads vLLM "bench serve" result JSON (--save-result) and GenAI-Perf
-profile_export_genai_perf.json files, and stores each result as a run of its own
-(campaign "imported" unless --campaign says otherwise). The figures keep the
-source's definitions; where they differ from llmsweep's, import says so.`,
+		Short: "Import other tools' result files (vLLM, GenAI-Perf, AIPerf, GuideLLM, inference-perf) into the store",
+		Long: `import reads the result files of vLLM "bench serve" (--save-result, and bench sweep's
+run and summary files), GenAI-Perf (profile_export_genai_perf.json), AIPerf
+(profile_export_aiperf.json and the per-request profile_export.jsonl), GuideLLM
+(benchmarks.json or .yaml, one result per benchmark) and inference-perf
+(summary_ and stage_N_lifecycle_metrics.json, per_request_lifecycle_metrics.json),
+each told by its own keys. Each result is stored as a run of its own (campaign
+"imported" unless --campaign says otherwise), its provenance "imported from TOOL".
+
+The figures keep the tool's definitions; import says where they differ from
+llmsweep's, and names each figure the file does not carry (it is stored as
+absent, never as 0). Per-request values become records, which compare tests.
+A result whose every request failed is stored as a failed run with the reason.
+A per-request file given with its run's summary file (same tool, same
+directory) gives that summary's records.
+
+A file's "backend" is the benchmark client's; the server is --framework and
+--server-version (or what the file's metadata says). To compare or rank an
+imported result with llmsweep's own, match it to a config:
+  --config FINGERPRINT    the config (from the store, or a campaign under campaigns/)
+  --campaign C --match    the config of campaign C (campaigns/) with the file's model
+                          (catalog name or checkpoint) and load point, narrowed by
+                          --framework, --server-version, --hardware, --quantization
+A result stored under a config's fingerprint is compared with that config's
+measured results by compare, and ranked with them by rank.
+
+Every file is tried; each that fails is named with its error, and import
+exits 1 when any failed.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if match && config != "" {
+				return errors.New("give --config or --match, not both")
+			}
+			if match && campaign == "" {
+				return errors.New("--match needs --campaign: the campaign whose matrix to find the configs in")
+			}
+			opt.Campaign = campaign
 			st, _, err := inv.openStore(cmd.Context(), nil)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			for _, path := range args {
-				b, err := os.ReadFile(path)
+			switch {
+			case config != "":
+				c, err := findConfig(cmd, inv, st, config, campaign)
 				if err != nil {
 					return err
 				}
-				all, err := benchfmt.Parse(path, b)
+				opt.Config = c
+			case match:
+				inv.names = []string{campaign}
+				set, c, err := inv.campaign(cmd, nil)
 				if err != nil {
 					return err
 				}
-				sum := sha256.Sum256(b)
-				for i, im := range all {
-					id, err := importResult(cmd, st, campaignName, path, hex.EncodeToString(sum[:]), i, im)
-					if err != nil {
-						return fmt.Errorf("%s: %w", path, err)
-					}
-					fmt.Fprintf(cmd.OutOrStdout(), "%s: %s result of %s stored as run %s (%d requests)\n",
-						path, im.Format, im.Source.Model, id, im.Summary.Requests)
-					for _, n := range im.Notes {
-						fmt.Fprintf(cmd.OutOrStdout(), "  note: %s\n", n)
-					}
+				compiled, err := pipeline.Compile(set, c, "")
+				if err != nil {
+					return err
 				}
+				opt.Match = ingest.Matcher(compiled.Configs, opt)
+			}
+			outs, errs := ingest.Files(cmd.Context(), st, args, opt)
+			printImports(cmd.OutOrStdout(), outs)
+			for _, e := range errs {
+				fmt.Fprintln(cmd.ErrOrStderr(), e)
+			}
+			if len(errs) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%d of %d files not imported\n", len(errs), len(args))
+				return exitError{exitFail}
 			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&campaignName, "campaign", "imported", "the campaign the imported runs belong to")
+	f := cmd.Flags()
+	f.StringVar(&campaign, "campaign", "", "the `campaign` the imported runs belong to (default \"imported\"); with --match, whose configs to match")
+	f.StringVar(&opt.Framework, "framework", "", "the server `framework` that served the requests (the files name the client's backend)")
+	f.StringVar(&opt.ServerVersion, "server-version", "", "the server framework's `version`")
+	f.StringVar(&opt.Model, "model", "", "the `model`, where a file does not name it (AIPerf's per-request file, GuideLLM without one)")
+	f.StringVar(&opt.Hardware, "hardware", "", "the `hardware` (a catalog name) the server ran on")
+	f.StringVar(&opt.Quantization, "quantization", "", "the `quantization` (a catalog name) the server ran")
+	f.StringVar(&config, "config", "", "store every result under this config `fingerprint` (or a unique prefix): from the store, or campaigns/")
+	f.BoolVar(&match, "match", false, "find each result's config in --campaign's matrix by model and load point")
+	inv.addCatalog(cmd)
 	return cmd
 }
 
-// importResult stores one imported result as a finished run of one config.
-// Importing the same file again stores nothing new.
-func importResult(cmd *cobra.Command, st store.Store, campaignName, path, fileSum string, i int, im *benchfmt.Imported) (string, error) {
-	ctx := cmd.Context()
-	cfg := matrix.Config{Model: im.Source.Model, Framework: im.Source.Backend, Workload: "imported:" + string(im.Format),
-		Concurrency: im.Source.Concurrency}
-	if r := im.Source.RequestRate; r > 0 && !math.IsInf(r, 0) {
-		cfg.RequestRate = r
+// printImports says what became of each result.
+func printImports(w io.Writer, outs []ingest.Outcome) {
+	for _, o := range outs {
+		im := o.Imported
+		what := string(im.Format) + " result"
+		if im.Name != "" {
+			what += " " + im.Name
+		}
+		if o.Failed != "" {
+			fmt.Fprintf(w, "%s: %s stored as run %s, FAILED: %s\n", o.File, what, o.Run, o.Failed)
+			continue
+		}
+		counts := fmt.Sprintf("%d requests", im.Summary.Requests)
+		if im.Summary.Requests == 0 && containsStr(im.Missing, "requests") {
+			counts = "request count not in the file"
+		}
+		if o.Records > 0 {
+			counts += fmt.Sprintf(", %d records", o.Records)
+			if o.RecordsFrom != "" {
+				counts += " from " + o.RecordsFrom
+			}
+		}
+		fmt.Fprintf(w, "%s: %s stored as run %s (%s)\n", o.File, what, o.Run, counts)
+		switch o.Matched {
+		case "config":
+			fmt.Fprintf(w, "  config %s (given): %s\n", short(o.Fingerprint), o.Label)
+		case "campaign":
+			fmt.Fprintf(w, "  config %s (matched in the campaign): %s\n", short(o.Fingerprint), o.Label)
+		default:
+			fmt.Fprintf(w, "  config %s (its own, from the file): %s\n", short(o.Fingerprint), o.Label)
+		}
+		if len(im.Missing) > 0 {
+			fmt.Fprintf(w, "  not in the file: %s\n", strings.Join(im.Missing, ", "))
+		}
+		for _, n := range im.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
+		}
 	}
-	key, _ := json.Marshal(struct {
-		matrix.Config
-		File  string `json:"file"`
-		Index int    `json:"index"`
-	}{cfg, fileSum, i})
-	fp := sha256.Sum256(key)
-	cfg.Fingerprint = hex.EncodeToString(fp[:])
-	id := fmt.Sprintf("import-%s-%d", fileSum[:12], i)
-	started := im.Source.Time
-	if started.IsZero() {
-		started = time.Now()
+}
+
+func short(fp string) string { return fp[:min(12, len(fp))] }
+
+func containsStr(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
 	}
-	run, err := st.CreateRun(ctx, result.Run{ID: id, Campaign: campaignName, MatrixHash: fileSum, Configs: 1, Started: started})
+	return false
+}
+
+// findConfig resolves --config: a config with a result in the store (by its
+// whole fingerprint), else the config of the campaigns under campaigns/
+// (--campaign narrows which) whose fingerprint starts with fp.
+func findConfig(cmd *cobra.Command, inv *invocation, st store.Store, fp, campaign string) (*matrix.Config, error) {
+	rs, err := st.Results(cmd.Context(), store.Filter{Fingerprint: fp, Newest: true})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if err := st.PutResult(ctx, result.Result{Run: run.ID, Fingerprint: cfg.Fingerprint, Attempts: 1, Config: cfg, Summary: im.Summary,
-		Provenance: result.Provenance{Kind: result.Imported, Tool: im.Source.Tool},
-		ServedBy:   "imported from " + filepath.Base(path), Finished: started}); err != nil {
-		return "", err
+	for _, r := range rs {
+		if r.Engine == "" && r.Config.Fingerprint == fp {
+			c := r.Config
+			return &c, nil
+		}
 	}
-	return run.ID, st.FinishRun(ctx, run.ID, started)
+	if campaign != "" {
+		inv.names = []string{campaign}
+	}
+	set, cs, err := inv.campaigns(cmd, nil)
+	if err != nil {
+		return nil, fmt.Errorf("--config %s is not a config with a result in the store (give the whole fingerprint for one), "+
+			"and the campaigns could not be loaded: %w", fp, err)
+	}
+	var found []matrix.Config
+	for _, c := range cs {
+		compiled, err := pipeline.Compile(set, c, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, cfg := range compiled.Configs {
+			if strings.HasPrefix(cfg.Fingerprint, fp) {
+				found = append(found, cfg)
+			}
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("--config %s: no config of that fingerprint in the store or in the campaigns", fp)
+	case 1:
+		return &found[0], nil
+	}
+	return nil, fmt.Errorf("--config %s is ambiguous: %d configs start so; give more of the fingerprint", fp, len(found))
 }
 
 func newResultsExport(inv *invocation) *cobra.Command {
 	var format, runID, fingerprint, out string
 	cmd := &cobra.Command{
-		Use:   "export --format vllm --run RUN --config FINGERPRINT",
-		Short: "Export a stored result in another tool's format",
-		Long: `export writes one config's result of one run as vLLM "bench serve" result JSON,
-with the per-request arrays when the store has every request's record.`,
+		Use:   "export --format vllm|aiperf --run RUN --config FINGERPRINT",
+		Short: "Export a stored result in vLLM's or AIPerf's format",
+		Long: `export writes one config's result of one run as vLLM "bench serve" result JSON
+(with the per-request arrays when the store has every request's record) or as
+AIPerf's profile_export_aiperf.json. A figure the result does not have (an
+imported file that lacked it) is left out, never written as 0; an imported
+result keeps its file's client backend, label and labels.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "vllm" {
-				return fmt.Errorf("--format must be vllm, not %q", format)
+			if format != "vllm" && format != "aiperf" {
+				return fmt.Errorf("--format must be vllm or aiperf, not %q", format)
 			}
 			if runID == "" || fingerprint == "" {
 				return errors.New("export needs --run and --config (see llmsweep results -o json)")
@@ -118,57 +230,10 @@ with the per-request arrays when the store has every request's record.`,
 				return err
 			}
 			defer st.Close()
-			ctx := cmd.Context()
-			rs, err := st.Results(ctx, store.Filter{RunID: runID})
+			res, err := resultOf(cmd.Context(), st, runID, fingerprint)
 			if err != nil {
 				return err
 			}
-			var res *result.Result
-			for i := range rs {
-				if strings.HasPrefix(rs[i].Fingerprint, fingerprint) {
-					if res != nil {
-						return fmt.Errorf("config %q is ambiguous in run %s: give more of the fingerprint", fingerprint, runID)
-					}
-					res = &rs[i]
-				}
-			}
-			if res == nil {
-				return fmt.Errorf("run %s has no result of config %q", runID, fingerprint)
-			}
-			cfg, sum := res.Config, res.Summary
-			recs, err := st.Records(ctx, runID, res.Fingerprint)
-			if err != nil {
-				return err
-			}
-			var reqs []benchfmt.Request
-			if len(recs) == sum.Requests {
-				var first int64
-				for _, r := range recs {
-					if first == 0 || r.GetStartNs() < first {
-						first = r.GetStartNs()
-					}
-				}
-				for _, r := range recs {
-					q := benchfmt.Request{InputTokens: int64(r.GetPromptTokens()), OutputTokens: int64(r.GetOutputTokens()),
-						E2Ems: float64(r.GetEndNs()-r.GetStartNs()) / 1e6, StartS: float64(r.GetStartNs()-first) / 1e9,
-						Error: r.GetError(), Failed: r.GetErrorClass() != ""}
-					if q.Failed && q.Error == "" {
-						q.Error = r.GetErrorClass()
-					}
-					if r.GetFirstTokenNs() > 0 {
-						q.TTFTms = float64(r.GetFirstTokenNs()-r.GetStartNs()) / 1e6
-					}
-					for _, g := range r.GetItlNs() {
-						q.ITLms = append(q.ITLms, float64(g)/1e6)
-					}
-					if q.Failed {
-						q.OutputTokens = 0
-					}
-					reqs = append(reqs, q)
-				}
-			}
-			meta := benchfmt.ExportMeta{Model: cfg.Model, Backend: "openai", Date: res.Finished, NumPrompts: sum.Requests,
-				RequestRate: cfg.RequestRate, MaxConcurrency: cfg.Concurrency, Label: "llmsweep " + runID}
 			w := cmd.OutOrStdout()
 			if out != "" {
 				f, err := os.Create(out)
@@ -178,12 +243,45 @@ with the per-request arrays when the store has every request's record.`,
 				defer f.Close()
 				w = f
 			}
-			return benchfmt.ExportVLLM(w, meta, sum, reqs...)
+			meta := benchfmt.MetaOf(res)
+			if format == "aiperf" {
+				return benchfmt.ExportAIPerf(w, meta, res.Summary)
+			}
+			recs, err := st.Records(cmd.Context(), runID, res.Fingerprint)
+			if err != nil {
+				return err
+			}
+			var reqs []benchfmt.Request
+			if len(recs) > 0 && len(recs) == res.Summary.Requests {
+				reqs = benchfmt.RequestsOf(recs)
+			}
+			return benchfmt.ExportVLLM(w, meta, res.Summary, reqs...)
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "vllm", "the format to write: vllm")
+	cmd.Flags().StringVar(&format, "format", "vllm", "the format to write: vllm or aiperf")
 	cmd.Flags().StringVar(&runID, "run", "", "the run")
 	cmd.Flags().StringVar(&fingerprint, "config", "", "the config's fingerprint, or a unique prefix of it")
 	cmd.Flags().StringVarP(&out, "out", "O", "", "write to this `file` instead of standard output")
 	return cmd
+}
+
+// resultOf is the result of the config whose fingerprint starts with fp in a run.
+func resultOf(ctx context.Context, st store.Store, runID, fp string) (*result.Result, error) {
+	rs, err := st.Results(ctx, store.Filter{RunID: runID})
+	if err != nil {
+		return nil, err
+	}
+	var res *result.Result
+	for i := range rs {
+		if strings.HasPrefix(rs[i].Fingerprint, fp) {
+			if res != nil {
+				return nil, fmt.Errorf("config %q is ambiguous in run %s: give more of the fingerprint", fp, runID)
+			}
+			res = &rs[i]
+		}
+	}
+	if res == nil {
+		return nil, fmt.Errorf("run %s has no result of config %q", runID, fp)
+	}
+	return res, nil
 }

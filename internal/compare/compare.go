@@ -1,5 +1,8 @@
 // Package compare compares two runs config by config: each metric's change from
-// run A to run B, and whether it is a regression. Latency metrics are tested
+// run A to run B, and whether it is a regression. Either run may be imported
+// from another tool, its results stored under the configs' fingerprints
+// (internal/ingest): the comparison then says where that tool's metric
+// definitions differ from ours. Latency metrics are tested
 // with a Mann–Whitney U test on the per-request samples where both runs still
 // hold them; accuracy with McNemar's exact test on the examples both runs
 // asked; throughput and goodput are run figures, with no samples to test.
@@ -64,6 +67,10 @@ type Result struct {
 	// Unmeasured counts the metrics of shared configs left out because one run
 	// or both did not measure them, by metric.
 	Unmeasured map[string]int
+	// Definitions holds, by tool, where the metric definitions of imported
+	// results among the shared configs differ from ours: a change between an
+	// imported and a measured result may be the definitions', not the server's.
+	Definitions map[string][]string `json:"definitions,omitempty"`
 }
 
 // Latency metrics and throughput are tested with the Mann–Whitney U test on
@@ -141,6 +148,13 @@ func Runs(ctx context.Context, runA string, a []result.Result, runB string, b []
 	sort.Strings(fps)
 	res := &Result{Shared: len(fps), OnlyA: len(ma) - len(fps), OnlyB: len(mb) - len(fps), Deltas: []Delta{},
 		Unmeasured: map[string]int{}}
+	var shared []result.Result
+	for _, fp := range fps {
+		shared = append(shared, ma[fp], mb[fp])
+	}
+	if defs := result.Definitions(shared); len(defs) > 0 {
+		res.Definitions = defs
+	}
 	for _, fp := range fps {
 		ra, rb := ma[fp], mb[fp]
 		va, vb := ra.Values(), rb.Values()

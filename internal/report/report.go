@@ -437,7 +437,7 @@ func configOf(res result.Result, row candidates.Row) Config {
 	cfg, s := res.Config, &res.Summary
 	c := Config{Config: row.ID, Fingerprint: res.Fingerprint, Model: cfg.Model, Hardware: cfg.Hardware,
 		Framework: cfg.Framework, Version: cfg.Version, Quantization: cfg.Quantization, Workload: cfg.Workload,
-		Load: matrix.Load(cfg.Concurrency, cfg.RequestRate), ServedBy: res.ServedBy, Engine: res.Engine,
+		Load: res.Load(), ServedBy: res.ServedBy, Engine: res.Engine,
 		Predicted: res.Provenance.Kind == result.Predicted, Provenance: res.Provenance,
 		Requests: s.Requests, Failed: s.Failed,
 		TTFT:             Percentiles{s.TTFT.P50, s.TTFT.P90, s.TTFT.P99},

@@ -9,7 +9,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/llmsweep/llmsweep/internal/accuracy"
@@ -104,6 +107,48 @@ type Result struct {
 	// ServedBy says for people what served the requests (plugin, URL, model).
 	ServedBy string    `json:"served_by"`
 	Finished time.Time `json:"finished"`
+	// Import says where an imported result came from; nil for the others.
+	Import *Import `json:"import,omitempty"`
+}
+
+// Import is what an imported result keeps of its file besides the figures:
+// the file, the client's backend and endpoint (never the server, which is
+// the config's framework), the load the tool offered, the labels and the
+// numbers with no Summary field, and what the file did not carry.
+type Import struct {
+	File   string `json:"file"`   // the file's base name
+	SHA256 string `json:"sha256"` // of the file's bytes
+	// Index and Name tell the results of one file apart (vLLM's
+	// --append-result, a sweep's summary, GuideLLM's benchmarks).
+	Index  int    `json:"index,omitempty"`
+	Name   string `json:"name,omitempty"`
+	Format string `json:"format"`
+	// ClientBackend is the benchmark client's backend or API flavour (vLLM's
+	// --backend openai-chat, GenAI-Perf's service kind).
+	ClientBackend string `json:"client_backend,omitempty"`
+	Endpoint      string `json:"endpoint,omitempty"`
+	// OfferedRate is the request rate the tool offered, in requests/s;
+	// AllAtOnce is set for vLLM's "inf" (every request at once, or as fast
+	// as the client goes). Both are unset for a closed loop.
+	OfferedRate float64 `json:"offered_rate,omitempty"`
+	AllAtOnce   bool    `json:"all_at_once,omitempty"`
+	Concurrency int     `json:"concurrency,omitempty"`
+	Date        string  `json:"date,omitempty"` // the run's date as the file writes it
+	// Label is vLLM's --label; Labels the file's other strings (--metadata
+	// KEY=VALUE, GuideLLM's strategy, AIPerf's benchmark ID).
+	Label  string            `json:"label,omitempty"`
+	Labels map[string]string `json:"labels,omitempty"`
+	// Extra holds the file's numbers with no Summary field: a sweep's
+	// parameters, p99.9, peak figures.
+	Extra map[string]float64 `json:"extra,omitempty"`
+	// Missing names the Summary fields the file does not carry; Notes say
+	// where the tool's metric definitions differ from ours.
+	Missing []string `json:"missing,omitempty"`
+	Notes   []string `json:"notes,omitempty"`
+	// Matched says how the result was matched to its config: "config" (a
+	// fingerprint given), "campaign" (found in a campaign's matrix), or ""
+	// (a config of its own, made from the file).
+	Matched string `json:"matched,omitempty"`
 }
 
 // Identity is the fingerprint a result of config fp served by engine is kept
@@ -119,10 +164,25 @@ func Identity(fp, engine string) string {
 // Label names the result's config for people; a result from another engine
 // says which, so that it never reads as the config's own.
 func (r *Result) Label() string {
-	if r.Engine == "" {
-		return r.Config.Label()
+	label := r.Config.Label()
+	if load := r.Load(); load != matrix.Load(r.Config.Concurrency, r.Config.RequestRate) {
+		label = strings.TrimSuffix(label, matrix.Load(r.Config.Concurrency, r.Config.RequestRate)) + load
 	}
-	return r.Config.Label() + " @" + r.Engine
+	if r.Engine == "" {
+		return label
+	}
+	return label + " @" + r.Engine
+}
+
+// Load names the result's load point: its config's, or for an imported
+// result whose tool sent every request at once with no cap (vLLM's
+// request_rate "inf"), "inf/s", which no config can hold.
+func (r *Result) Load() string {
+	c := &r.Config
+	if r.Import != nil && r.Import.AllAtOnce && c.Concurrency == 0 && c.RequestRate == 0 {
+		return "inf/s"
+	}
+	return matrix.Load(c.Concurrency, c.RequestRate)
 }
 
 // Values are the result's metrics under their schema #Metric names: latency and
@@ -146,4 +206,38 @@ type Failure struct {
 	Final       bool      `json:"final"`
 	Reason      string    `json:"reason"`
 	Time        time.Time `json:"time"`
+}
+
+// Definitions collects, by tool, the notes of the imported results among rs
+// on where the tool's metric definitions differ from ours (the first result
+// of each tool speaks for it), for compare and rank to say so.
+func Definitions(rs []Result) map[string][]string {
+	out := map[string][]string{}
+	for _, r := range rs {
+		if r.Provenance.Kind != Imported || r.Import == nil {
+			continue
+		}
+		tool := r.Provenance.Tool
+		if tool == "" {
+			tool = r.Import.Format
+		}
+		if _, ok := out[tool]; !ok {
+			out[tool] = r.Import.Notes
+		}
+	}
+	return out
+}
+
+// WriteDefinitions says, for each tool whose imported results were compared
+// or ranked, where its metric definitions differ from llmsweep's.
+func WriteDefinitions(w io.Writer, defs map[string][]string) {
+	for _, tool := range slices.Sorted(maps.Keys(defs)) {
+		if len(defs[tool]) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "imported from %s: its metric definitions differ from llmsweep's:\n", tool)
+		for _, n := range defs[tool] {
+			fmt.Fprintf(w, "  - %s\n", n)
+		}
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"text/tabwriter"
 
-	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/metrics"
 )
 
@@ -43,7 +42,7 @@ func WriteTable(w io.Writer, results []Result) error {
 		r := &results[i]
 		c, s := &r.Config, &r.Summary
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\t%d\t%d", r.Run, short(r.Fingerprint), c.Model, c.Hardware, c.Framework,
-			c.Version, c.Quantization, c.Workload, matrix.Load(c.Concurrency, c.RequestRate), s.Succeeded, s.Failed)
+			c.Version, c.Quantization, c.Workload, r.Load(), s.Succeeded, s.Failed)
 		for _, col := range columns {
 			fmt.Fprintf(tw, "\t"+col.format, col.get(s))
 		}

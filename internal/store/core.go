@@ -550,6 +550,14 @@ func (s *store) PutResult(ctx context.Context, r result.Result) error {
 		}
 		util = b
 	}
+	var imp any
+	if r.Import != nil {
+		b, err := json.Marshal(r.Import)
+		if err != nil {
+			return fmt.Errorf("store: result %s: import: %w", r.Fingerprint, err)
+		}
+		imp = b
+	}
 	if err := s.putConfig(ctx, r.Fingerprint, cfg); err != nil {
 		return err
 	}
@@ -562,16 +570,16 @@ func (s *store) PutResult(ctx context.Context, r result.Result) error {
 	}
 	m := &r.Summary
 	_, err = s.b.exec(ctx, `INSERT INTO results (run_key, config_key, attempts, summary, accuracy_json, served_by, finished,
-		provenance, provenance_tool, provenance_version, engine, utilization,
+		provenance, provenance_tool, provenance_version, engine, utilization, import_details,
 		requests, succeeded, failed, ttft_p50_ms, ttft_p90_ms, ttft_p99_ms, tpot_p50_ms, tpot_p90_ms, tpot_p99_ms,
 		itl_p50_ms, e2e_p50_ms, e2e_p99_ms, output_throughput, request_throughput, goodput, accuracy,
 		gpu_util_mean_pct, gpu_util_p95_pct, gpu_mem_peak_bytes, power_mean_w, cpu_mean_pct, rss_peak_bytes)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-		$23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)
+		$23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35)
 		ON CONFLICT (run_key, config_key) DO UPDATE SET attempts = excluded.attempts, summary = excluded.summary,
 		accuracy_json = excluded.accuracy_json, served_by = excluded.served_by, finished = excluded.finished,
 		provenance = excluded.provenance, provenance_tool = excluded.provenance_tool,
-		provenance_version = excluded.provenance_version, engine = excluded.engine, utilization = excluded.utilization,
+		provenance_version = excluded.provenance_version, engine = excluded.engine, utilization = excluded.utilization, import_details = excluded.import_details,
 		requests = excluded.requests, succeeded = excluded.succeeded, failed = excluded.failed,
 		ttft_p50_ms = excluded.ttft_p50_ms, ttft_p90_ms = excluded.ttft_p90_ms, ttft_p99_ms = excluded.ttft_p99_ms,
 		tpot_p50_ms = excluded.tpot_p50_ms, tpot_p90_ms = excluded.tpot_p90_ms, tpot_p99_ms = excluded.tpot_p99_ms,
@@ -581,7 +589,7 @@ func (s *store) PutResult(ctx context.Context, r result.Result) error {
 		gpu_util_p95_pct = excluded.gpu_util_p95_pct, gpu_mem_peak_bytes = excluded.gpu_mem_peak_bytes,
 		power_mean_w = excluded.power_mean_w, cpu_mean_pct = excluded.cpu_mean_pct, rss_peak_bytes = excluded.rss_peak_bytes`,
 		run.key, key, r.Attempts, summary, accJSON, r.ServedBy, s.d.time(norm(r.Finished)),
-		string(r.Provenance.Kind), r.Provenance.Tool, r.Provenance.Version, r.Engine, util,
+		string(r.Provenance.Kind), r.Provenance.Tool, r.Provenance.Version, r.Engine, util, imp,
 		m.Requests, m.Succeeded, m.Failed, null(m.TTFT.P50), null(m.TTFT.P90), null(m.TTFT.P99),
 		null(m.TPOT.P50), null(m.TPOT.P90), null(m.TPOT.P99), null(m.ITL.P50), null(m.E2E.P50), null(m.E2E.P99),
 		null(m.OutputThroughput), null(m.RequestThroughput), null(m.Goodput), acc,
@@ -625,15 +633,15 @@ func (s *store) Results(ctx context.Context, f Filter) ([]result.Result, error) 
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
 	q := `SELECT ru.id, c.fingerprint, c.resolved, re.attempts, re.summary, re.accuracy_json, re.utilization, re.served_by,
-		re.finished, re.provenance, re.provenance_tool, re.provenance_version, re.engine
+		re.finished, re.provenance, re.provenance_tool, re.provenance_version, re.engine, re.import_details
 		FROM ` + from + cond + ` ORDER BY re.finished, ru.id, c.fingerprint`
 	if f.Newest {
 		// Each config's newest result among those that match: ties on the
 		// finish time go to the later run.
 		q = `SELECT id, fingerprint, resolved, attempts, summary, accuracy_json, utilization, served_by, finished,
-			provenance, provenance_tool, provenance_version, engine FROM (
+			provenance, provenance_tool, provenance_version, engine, import_details FROM (
 			SELECT ru.id, c.fingerprint, c.resolved, re.attempts, re.summary, re.accuracy_json, re.utilization, re.served_by,
-			re.finished, re.provenance, re.provenance_tool, re.provenance_version, re.engine,
+			re.finished, re.provenance, re.provenance_tool, re.provenance_version, re.engine, re.import_details,
 			row_number() OVER (PARTITION BY re.config_key ORDER BY re.finished DESC, ru.started DESC, ru.id DESC) AS n
 			FROM ` + from + cond + `) x WHERE n = 1 ORDER BY finished, id, fingerprint`
 	}
@@ -645,14 +653,14 @@ func (s *store) Results(ctx context.Context, f Filter) ([]result.Result, error) 
 	out := []result.Result{}
 	for rows.Next() {
 		var r result.Result
-		var config, summary, accJSON, util []byte
+		var config, summary, accJSON, util, imp []byte
 		var finished ts
 		if err := rows.Scan(&r.Run, &r.Fingerprint, &config, &r.Attempts, &summary, &accJSON, &util, &r.ServedBy, &finished,
-			&r.Provenance.Kind, &r.Provenance.Tool, &r.Provenance.Version, &r.Engine); err != nil {
+			&r.Provenance.Kind, &r.Provenance.Tool, &r.Provenance.Version, &r.Engine, &imp); err != nil {
 			return nil, fmt.Errorf("store: results: %w", err)
 		}
 		r.Finished = finished.t
-		if err := decodeResult(&r, config, summary, accJSON, util); err != nil {
+		if err := decodeResult(&r, config, summary, accJSON, util, imp); err != nil {
 			return nil, fmt.Errorf("store: result of config %s in run %s: %w", r.Fingerprint, r.Run, err)
 		}
 		out = append(out, r)
@@ -662,7 +670,7 @@ func (s *store) Results(ctx context.Context, f Filter) ([]result.Result, error) 
 
 // decodeResult decodes a stored result's JSON columns: the one place where a
 // stored result is decoded (DESIGN 11).
-func decodeResult(r *result.Result, config, summary, acc, util []byte) error {
+func decodeResult(r *result.Result, config, summary, acc, util, imp []byte) error {
 	if len(config) > 0 {
 		if err := json.Unmarshal(config, &r.Config); err != nil {
 			return fmt.Errorf("config: %v", err)
@@ -681,6 +689,12 @@ func decodeResult(r *result.Result, config, summary, acc, util []byte) error {
 		r.Utilization = &telemetry.Summary{}
 		if err := json.Unmarshal(util, r.Utilization); err != nil {
 			return fmt.Errorf("utilization: %v", err)
+		}
+	}
+	if len(imp) > 0 && string(imp) != "null" {
+		r.Import = &result.Import{}
+		if err := json.Unmarshal(imp, r.Import); err != nil {
+			return fmt.Errorf("import: %v", err)
 		}
 	}
 	return nil

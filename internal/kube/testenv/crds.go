@@ -86,7 +86,7 @@ func InstallCRDs(ctx context.Context, rc *rest.Config, files ...string) error {
 }
 
 func waitEstablished(ctx context.Context, dyn dynamic.Interface, name string) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	for {
 		crd, err := dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
@@ -116,7 +116,7 @@ func DeleteCRD(ctx context.Context, rc *rest.Config, name string) error {
 	if err := dyn.Resource(crdResource).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	for {
 		if _, err := dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{}); err != nil {
