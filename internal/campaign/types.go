@@ -352,6 +352,11 @@ type Policy struct {
 		MaxUSDPer1MOutputTokens float64 `json:"max_usd_per_1m_output_tokens,omitempty"`
 		Prices                  string  `json:"prices"`
 	} `json:"budget,omitempty"`
+	// Accuracy, when set, treats accuracy differences that are not
+	// significant at this level as ties when ranking.
+	Accuracy *struct {
+		Significance float64 `json:"significance"`
+	} `json:"accuracy,omitempty"`
 	TopN     int    `json:"top_n"`
 	TieBreak string `json:"tie_break"`
 }

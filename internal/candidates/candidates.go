@@ -40,6 +40,9 @@ type Row struct {
 	Provenance   result.Kind        `json:"provenance,omitempty"`
 	Fits         *bool              `json:"fits,omitempty"`
 	Metrics      map[string]float64 `json:"metrics"`
+	// AccuracyN is the number of examples behind Metrics["accuracy"], for
+	// telling accuracy differences from noise; 0 when unknown.
+	AccuracyN int `json:"accuracy_n,omitempty"`
 }
 
 // ReadJSONL reads a results file (one Row a line) strictly, naming the line of
@@ -88,6 +91,9 @@ func FromResults(results []result.Result, campaignOf func(run string) string) []
 		row := Row{ID: r.Label(), Model: cfg.Model, Hardware: cfg.Hardware, Framework: cfg.Framework,
 			Quantization: cfg.Quantization, Workload: cfg.Workload, Fingerprint: r.Fingerprint,
 			Provenance: r.Provenance.Kind, Metrics: r.Values()}
+		if r.Accuracy != nil {
+			row.AccuracyN = r.Accuracy.Samples
+		}
 		if campaignOf != nil {
 			row.Campaign = campaignOf(r.Run)
 		}
@@ -175,6 +181,10 @@ type Ranking struct {
 	// their metric: accuracy, for one, is measured only by workloads that ask
 	// for it, and never by the sim engine.
 	Dropped []string `json:"dropped,omitempty"`
+	// WithinNoise says where accuracy alone orders two of the top configs
+	// although their accuracies do not differ significantly: how the ranking
+	// flips within noise.
+	WithinNoise []string `json:"within_noise,omitempty"`
 	// Criteria are the policy's criteria that were ranked on.
 	Criteria map[string]campaign.Criterion `json:"-"`
 }
@@ -221,7 +231,7 @@ func Rank(rows []Row, p campaign.Policy) (*Ranking, error) {
 	for _, r := range kept {
 		alts = append(alts, rank.Alternative{ID: r.ID, Values: r.Metrics})
 	}
-	res, err := rank.Rank(alts, p)
+	res, err := rankWithinNoise(kept, alts, p, out)
 	if err != nil {
 		return nil, err
 	}
@@ -254,6 +264,12 @@ func (r *Ranking) WriteText(w io.Writer, p campaign.Policy) error {
 		fmt.Fprintf(w, "left out: %s\n", d)
 	}
 	if len(r.Dropped) > 0 {
+		fmt.Fprintln(w)
+	}
+	for _, d := range r.WithinNoise {
+		fmt.Fprintf(w, "within noise: %s\n", d)
+	}
+	if len(r.WithinNoise) > 0 {
 		fmt.Fprintln(w)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -78,7 +78,7 @@ under their own label ("... @ENGINE"), never as the configs.`,
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(map[string]any{
-					"policy": p.Name, "method": p.Method, "considered": res.Considered, "dropped": res.Dropped,
+					"policy": p.Name, "method": p.Method, "considered": res.Considered, "dropped": res.Dropped, "within_noise": res.WithinNoise,
 					"ranked": res.Ranked, "front": res.Front, "removed": res.Removed, "definitions": defs,
 				})
 			}

@@ -23,7 +23,6 @@ import (
 	"github.com/llmsweep/llmsweep/internal/metrics"
 	"github.com/llmsweep/llmsweep/internal/result"
 	"github.com/llmsweep/llmsweep/plugins/sdk"
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Delta is one metric of one config in two runs.
@@ -110,25 +109,6 @@ var compared = []struct {
 	{"accuracy", true, nil}, // tested on the examples both runs asked (McNemar)
 }
 
-// proportions is the two-sided p-value of a two-proportion z-test of the share
-// of good requests in a and b (pooled variance); 1 when it cannot be computed.
-func proportions(goodA, nA, goodB, nB int) float64 {
-	if nA == 0 || nB == 0 {
-		return 1
-	}
-	pa, pb := float64(goodA)/float64(nA), float64(goodB)/float64(nB)
-	pool := float64(goodA+goodB) / float64(nA+nB)
-	se := math.Sqrt(pool * (1 - pool) * (1/float64(nA) + 1/float64(nB)))
-	if se == 0 {
-		if pa == pb {
-			return 1
-		}
-		return 0
-	}
-	z := math.Abs(pa-pb) / se
-	return 2 * distuv.UnitNormal.Survival(z)
-}
-
 // Runs compares the results a of run runA with the results b of run runB.
 func Runs(ctx context.Context, runA string, a []result.Result, runB string, b []result.Result, opt Options) (*Result, error) {
 	byFP := func(rs []result.Result) map[string]result.Result {
@@ -178,7 +158,7 @@ func Runs(ctx context.Context, runA string, a []result.Result, runB string, b []
 			switch m.name {
 			case "goodput":
 				sa, sb := &ra.Summary, &rb.Summary
-				d.P = proportions(sa.GoodRequests, sa.Requests, sb.GoodRequests, sb.Requests)
+				d.P = metrics.TwoProportions(sa.GoodRequests, sa.Requests, sb.GoodRequests, sb.Requests)
 				d.Tested, d.Test = true, "two-proportion"
 				worse = worse && d.P < opt.Alpha
 			case "accuracy":

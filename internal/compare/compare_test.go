@@ -92,7 +92,7 @@ func TestGoodputProportions(t *testing.T) {
 			}
 		}
 	}
-	if p := proportions(50, 100, 50, 100); p != 1 {
+	if p := metrics.TwoProportions(50, 100, 50, 100); p != 1 {
 		t.Errorf("equal shares: p %v", p)
 	}
 }

@@ -90,6 +90,9 @@ func WritePDF(w io.Writer, r *Report, top int) error {
 		for _, x := range p.Dropped {
 			d.para("Left out: " + x + ".")
 		}
+		for _, x := range p.WithinNoise {
+			d.para("Within noise: " + x + ".")
+		}
 		var rows [][]string
 		for i, x := range p.Top {
 			if i >= top {

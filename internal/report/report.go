@@ -98,10 +98,12 @@ type Policy struct {
 	Considered  int    `json:"considered"`
 	// Dropped lists criteria and constraints left out because no result has
 	// their metric (e.g. accuracy when no workload measured it).
-	Dropped []string       `json:"dropped,omitempty"`
-	Removed map[string]int `json:"removed"`
-	Top     []Pick         `json:"top"`
-	Error   string         `json:"error,omitempty"`
+	Dropped []string `json:"dropped,omitempty"`
+	// WithinNoise names where the ranking flips within accuracy noise.
+	WithinNoise []string       `json:"within_noise,omitempty"`
+	Removed     map[string]int `json:"removed"`
+	Top         []Pick         `json:"top"`
+	Error       string         `json:"error,omitempty"`
 }
 
 // Pick is one recommendation with its explanation.
@@ -468,7 +470,7 @@ func rankPolicies(set *campaign.Set, rows []candidates.Row) []Policy {
 			out = append(out, out1)
 			continue
 		}
-		out1.Dropped, out1.Removed = res.Dropped, res.Removed
+		out1.Dropped, out1.WithinNoise, out1.Removed = res.Dropped, res.WithinNoise, res.Removed
 		crit := res.Criteria
 		for _, x := range res.Ranked {
 			values := map[string]float64{}
