@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -47,6 +49,7 @@ func TestScripts(t *testing.T) {
 			"mkbytes": mkbytes,
 			"fakegcs": fakegcs,
 			"capture": capture,
+			"exits":   exits,
 		},
 	})
 }
@@ -67,6 +70,27 @@ func buildPlugins() (string, error) {
 		pluginsErr = shipped.Build(pluginsDir)
 	})
 	return pluginsDir, pluginsErr
+}
+
+// exits CODE PROG ARGS... runs PROG as exec does and checks its exit code:
+// the README's table (0 fine, 1 findings, 2 could not run).
+func exits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d; stderr:\n%s", strings.Join(args[1:], " "), got, want, ts.ReadFile("stderr"))
+	}
 }
 
 // capture VAR REGEXP sets $VAR to the first group of REGEXP's first match in

@@ -24,7 +24,9 @@ func newAggregate() *cobra.Command {
 		Long: `aggregate computes the mean, median, P95 and P99 of TTFT, TPOT and end-to-end
 latency over the stored per-request samples of a run (--run; default the
 campaign's newest run), or of every run of the campaign (--all), grouped by
---by: any of ` + strings.Join(store.GroupKeys, ", ") + ` (default model,hardware,framework,quantization,workload).
+--by: any of ` + strings.Join(store.GroupKeys, ", ") + ` (default model,hardware,framework,quantization,workload,load: load
+points are not pooled unless --by leaves load out; concurrency and
+request_rate name it too).
 PostgreSQL computes them in SQL (percentile_cont), SQLite in Go; both
 interpolate between closest ranks, so they agree.
 
@@ -43,6 +45,11 @@ In the pipeline it runs after the batches and marks the run finished.`,
 			q := store.AggregateQuery{Filter: store.Filter{Campaign: c.Name}}
 			if by != "" {
 				q.By = strings.Split(by, ",")
+				for i, k := range q.By {
+					if k == "concurrency" || k == "request_rate" {
+						q.By[i] = "load"
+					}
+				}
 			}
 			if !all {
 				if q.Filter.RunID, err = pickRun(ctx, st, c, f.run); err != nil {
@@ -66,7 +73,7 @@ In the pipeline it runs after the batches and marks the run finished.`,
 		},
 	}
 	f.add(cmd)
-	cmd.Flags().StringVar(&by, "by", "model,hardware,framework,quantization,workload", "group by these `keys`, comma-separated")
+	cmd.Flags().StringVar(&by, "by", "model,hardware,framework,quantization,workload,load", "group by these `keys`, comma-separated")
 	cmd.Flags().BoolVar(&all, "all", false, "aggregate every run of the campaign, not one")
 	f.inv.addOutput(cmd, "table", "json", "csv")
 	return cmd
@@ -82,6 +89,10 @@ func runWords(id string) string {
 // pickRun is the run given, which must exist, or the campaign's newest run.
 func pickRun(ctx context.Context, st store.Store, c campaign.Campaign, id string) (string, error) {
 	if id != "" {
+		id, err := resolveRun(ctx, st, c.Name, id)
+		if err != nil {
+			return "", err
+		}
 		r, err := st.Run(ctx, id)
 		if err != nil {
 			return "", err

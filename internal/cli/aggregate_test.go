@@ -62,7 +62,7 @@ func TestPipelineTail(t *testing.T) {
 			}
 		}
 		// storeRun's TTFTs are 20 + i%7 ms over 200 requests: median 23.
-		if len(got.Aggregates) != 3 || ttft == nil || ttft.N != 200 || ttft.Median != 23 || strings.Join(ttft.Group, "/") != "m//vllm//chat" {
+		if len(got.Aggregates) != 3 || ttft == nil || ttft.N != 200 || ttft.Median != 23 || strings.Join(ttft.Group, "/") != "m//vllm//chat/c=0" {
 			t.Fatalf("aggregates: %+v", got)
 		}
 		// Every run, by run.

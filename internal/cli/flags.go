@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -67,6 +68,32 @@ func (v *invocation) addOutput(cmd *cobra.Command, formats ...string) {
 	})
 }
 
+// checkFlags checks parsed flag values before the command runs: a value out
+// of range is an error (exit 2), never silently used.
+func checkFlags(cmd *cobra.Command, check func() error) {
+	cmd.PreRunE = chain(cmd.PreRunE, func(*cobra.Command, []string) error { return check() })
+}
+
+// fraction wants v in (0, 1), or (0, 1] when closed.
+func fraction(flag string, v float64, closed bool) error {
+	if v > 0 && (v < 1 || closed && v == 1) {
+		return nil
+	}
+	hi := ")"
+	if closed {
+		hi = "]"
+	}
+	return fmt.Errorf("--%s %g: want a number in (0, 1%s", flag, v, hi)
+}
+
+// atLeast wants v ≥ lo.
+func atLeast(flag string, v, lo int) error {
+	if v >= lo {
+		return nil
+	}
+	return fmt.Errorf("--%s %d: want at least %d", flag, v, lo)
+}
+
 func chain(a, b func(*cobra.Command, []string) error) func(*cobra.Command, []string) error {
 	if a == nil {
 		return b
@@ -92,11 +119,53 @@ func (o *oneName) String() string {
 func (o *oneName) Set(s string) error { *o.names = []string{s}; return nil }
 func (o *oneName) Type() string       { return "string" }
 
+// campaignArg is an argument that reads as a campaign name (schema #Name,
+// without dots, which name files) rather than a path.
+var campaignArg = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$`)
+
+// paths sorts a command's arguments: an existing file or directory is loaded;
+// one that is not but reads as a campaign name names a campaign of campaigns/
+// (`report quickstart`), as --campaign does; anything else cannot be read,
+// which is an error (exit 2), not a finding. No files means campaigns/.
+func (v *invocation) paths(args []string) ([]string, error) {
+	var files []string
+	for _, a := range args {
+		_, err := os.Stat(a)
+		switch {
+		case err == nil:
+			files = append(files, a)
+		case campaignArg.MatchString(a):
+			if !slices.Contains(v.names, a) {
+				v.names = append(v.names, a)
+			}
+		default:
+			return nil, fmt.Errorf("cannot read %s: %w", a, unwrapPath(err))
+		}
+	}
+	if len(files) > 0 {
+		return files, nil
+	}
+	if _, err := os.Stat("campaigns"); err != nil && len(v.names) > 0 {
+		return nil, fmt.Errorf("campaign %s: not a file, and there is no campaigns/ directory here to look it up in", strings.Join(v.names, ", "))
+	}
+	return []string{"campaigns"}, nil
+}
+
+// unwrapPath drops the path from an *os.PathError, which the caller names.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
 // load loads and vets paths (default campaigns/) as vet does, printing the
 // problems; it fails with exit code 1 when there are any.
-func (v *invocation) load(cmd *cobra.Command, paths []string) (*campaign.Set, error) {
-	if len(paths) == 0 {
-		paths = []string{"campaigns"}
+func (v *invocation) load(cmd *cobra.Command, args []string) (*campaign.Set, error) {
+	paths, err := v.paths(args)
+	if err != nil {
+		return nil, err
 	}
 	set, err := campaign.Load(cuecontext.New(), paths, campaign.Options{Catalog: v.catalog})
 	var probs campaign.Problems
@@ -213,10 +282,16 @@ func (v *invocation) readStore(ctx context.Context, c *campaign.Campaign) (store
 	return st, url, err
 }
 
-// checkFilter says when a filter names a run or a campaign the store lacks:
-// an empty answer to a typo is not an answer.
-func checkFilter(ctx context.Context, st store.Store, f store.Filter) error {
+// checkFilter turns the filter's run latest or latest~N into its id, and says
+// when the filter names a run or a campaign the store lacks: an empty answer
+// to a typo is not an answer.
+func checkFilter(ctx context.Context, st store.Store, f *store.Filter) error {
 	if f.RunID != "" {
+		id, err := resolveRun(ctx, st, f.Campaign, f.RunID)
+		if err != nil {
+			return err
+		}
+		f.RunID = id
 		r, err := st.Run(ctx, f.RunID)
 		if err != nil {
 			return err

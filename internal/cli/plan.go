@@ -119,6 +119,7 @@ framework, or --json:
 	inv.addCampaign(cmd, true)
 	f.BoolVar(&all, "all", false, "list every config and batch, not only the longest")
 	f.IntVar(&top, "top", 10, "configs to list without --all")
+	checkFlags(cmd, func() error { return atLeast("top", top, 1) })
 	inv.addOutput(cmd, "table", "json")
 	f.BoolVar(&asJSON, "json", false, "the same as -o json")
 	f.MarkHidden("json")

@@ -95,6 +95,7 @@ under their own label ("... @ENGINE"), never as the configs.`,
 	f.StringVar(&input, "input", "", "rank the results in this JSON-lines `file` instead of the store's")
 	f.StringSliceVar(&names, "campaign", nil, "only the results of these `campaigns`")
 	f.IntVar(&top, "top", 0, "recommendations to print (default: the policy's top_n)")
+	checkFlags(cmd, func() error { return atLeast("top", top, 0) })
 	inv.addOutput(cmd, "table", "json")
 	inv.addStore(cmd)
 	inv.addCatalog(cmd)
@@ -151,7 +152,7 @@ func rankRows(cmd *cobra.Command, inv *invocation, ff *filterFlags, input string
 	defer st.Close()
 	var results []result.Result
 	for _, f := range fs {
-		if err := checkFilter(cmd.Context(), st, f); err != nil {
+		if err := checkFilter(cmd.Context(), st, &f); err != nil {
 			return nil, nil, err
 		}
 		f.Newest = f.RunID == ""

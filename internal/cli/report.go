@@ -61,10 +61,15 @@ it with --bundle (the campaign bundle that exec reads) and --run.`,
 				return err
 			}
 			defer st.Close()
+			if ro.RunID != "" {
+				if ro.RunID, err = resolveRun(cmd.Context(), st, ro.Campaign, ro.RunID); err != nil {
+					return err
+				}
+			}
 			paths, err := report.Write(cmd.Context(), st, ro)
-			if errors.Is(err, report.ErrEmpty) {
+			if errors.Is(err, report.ErrEmpty) { // an unknown run: could not run, as in rank and compare
 				fmt.Fprintf(cmd.ErrOrStderr(), "llmsweep report: %v in %s; no report written\n", err, redact(url))
-				return exitError{exitFail}
+				return exitError{exitUsage}
 			}
 			if err != nil {
 				return err
@@ -80,12 +85,15 @@ it with --bundle (the campaign bundle that exec reads) and --run.`,
 	inv.addCampaign(cmd, false)
 	inv.addStore(cmd)
 	inv.addCatalog(cmd)
-	f.StringVar(&ro.RunID, "run", "", "the run `id` (default: the campaign's latest run)")
+	f.StringVar(&ro.RunID, "run", "", "the run: an `id`, or latest or latest~N (default: the campaign's latest run)")
 	f.StringVar(&ro.Out, "out", report.DefaultOut, "the `directory` reports are written to")
 	f.StringSliceVar(&ro.Formats, "format", report.Formats, "formats to write: json, html, pdf")
 	f.IntVar(&ro.Top, "top", 10, "entries of each long section in HTML and PDF (the JSON has all)")
 	f.Float64Var(&ro.Threshold, "threshold", 0.05, "the relative change that counts as a regression")
 	f.Float64Var(&ro.Alpha, "alpha", 0.05, "the significance level of the Mann–Whitney U test")
+	checkFlags(cmd, func() error {
+		return errors.Join(atLeast("top", ro.Top, 1), fraction("threshold", ro.Threshold, true), fraction("alpha", ro.Alpha, false))
+	})
 	f.BoolVar(&ro.SampleTests, "sample-tests", true, "test latency regressions on the per-request records where the store has them")
 	return cmd
 }

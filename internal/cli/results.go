@@ -35,7 +35,7 @@ in JSON.`,
 			defer st.Close()
 			var results []result.Result
 			for _, f := range fs {
-				if err := checkFilter(cmd.Context(), st, f); err != nil {
+				if err := checkFilter(cmd.Context(), st, &f); err != nil {
 					return err
 				}
 				f.Newest = newest

@@ -34,7 +34,7 @@ it), is what compare, rank --run, report --run and aggregate --run take.`,
 				return err
 			}
 			defer st.Close()
-			if err := checkFilter(cmd.Context(), st, store.Filter{Campaign: name}); err != nil {
+			if err := checkFilter(cmd.Context(), st, &store.Filter{Campaign: name}); err != nil {
 				return err
 			}
 			runs, err := st.Runs(cmd.Context(), name)

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"cuelang.org/go/cue/cuecontext"
 	"github.com/spf13/cobra"
@@ -25,6 +26,11 @@ With no paths it vets campaigns/ in the current directory.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				args = []string{"campaigns"}
+			}
+			for _, a := range args {
+				if _, err := os.Stat(a); err != nil {
+					return fmt.Errorf("cannot read %s: %w", a, unwrapPath(err))
+				}
 			}
 			set, err := campaign.Load(cuecontext.New(), args, campaign.Options{Catalog: inv.catalog})
 			var probs campaign.Problems

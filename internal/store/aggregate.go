@@ -23,13 +23,16 @@ type AggregateQuery struct {
 }
 
 // GroupKeys are the keys an aggregate can group by.
-var GroupKeys = []string{"campaign", "run", "config", "model", "hardware", "framework", "quantization", "workload"}
+var GroupKeys = []string{"campaign", "run", "config", "model", "hardware", "framework", "quantization", "workload", "load"}
 
 // groupColumns maps a key to its column: keys are checked against this list,
 // so a column name in SQL text never comes from the user.
 var groupColumns = map[string]string{
 	"campaign": "ru.campaign", "run": "ru.id", "config": "c.fingerprint", "model": "c.model",
 	"hardware": "c.hardware", "framework": "c.framework", "quantization": "c.quantization", "workload": "c.workload",
+	// The load point as matrix.Load writes it (c=8, 2.5/s), from the resolved
+	// config, in SQL both backends run (SQLite has had ->> since 3.38).
+	"load": `CASE WHEN c.resolved->>'request_rate' IS NOT NULL THEN (c.resolved->>'request_rate') || '/s' ELSE 'c=' || COALESCE(c.resolved->>'concurrency', '0') END`,
 }
 
 // AggregateMetrics are the per-request latencies aggregated, in milliseconds,

@@ -22,13 +22,13 @@ import (
 func fillAggregates(t *testing.T, s Store) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 11))
-	cfg := func(model, hw, fw string) json.RawMessage {
-		return json.RawMessage(fmt.Sprintf(`{"model":%q,"hardware":%q,"framework":%q,"quantization":"fp16","workload":"chat"}`, model, hw, fw))
+	cfg := func(model, hw, fw, load string) json.RawMessage {
+		return json.RawMessage(fmt.Sprintf(`{"model":%q,"hardware":%q,"framework":%q,"quantization":"fp16","workload":"chat",%s}`, model, hw, fw, load))
 	}
 	configs := []struct {
 		fp string
 		c  json.RawMessage
-	}{{"fa", cfg("llama", "h100", "vllm")}, {"fb", cfg("llama", "a100", "vllm")}, {"fc", cfg("qwen", "h100", "tgi")}}
+	}{{"fa", cfg("llama", "h100", "vllm", `"concurrency":8`)}, {"fb", cfg("llama", "a100", "vllm", `"concurrency":32`)}, {"fc", cfg("qwen", "h100", "tgi", `"request_rate":2.5`)}}
 	for ri, run := range []string{"r1", "r2"} {
 		mustRun(t, s, Run{ID: run, Campaign: "agg", MatrixHash: "h", Started: time.Date(2026, 11, 1+ri, 0, 0, 0, 0, time.UTC)})
 		for _, c := range configs {
@@ -85,6 +85,7 @@ var aggQueries = []AggregateQuery{
 	{By: []string{"run", "config"}},
 	{By: []string{"hardware", "framework"}, Filter: Filter{Model: "llama"}},
 	{By: []string{"config"}, Filter: Filter{RunID: "r2"}},
+	{By: []string{"model", "load"}},
 }
 
 // floats compares statistics to a relative 1e-9: the backends add in
@@ -308,6 +309,26 @@ func TestStoredResults(t *testing.T) {
 		}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("(-want +got):\n%s", d)
+		}
+	})
+}
+
+// Load points are groups of their own, labelled as matrix.Load labels them, on
+// both backends: a campaign's c=8 and c=32 are never pooled unless asked.
+func TestAggregateByLoad(t *testing.T) {
+	backends(t, func(t *testing.T, url string) {
+		s := open(t, url)
+		fillAggregates(t, s)
+		got, err := s.Aggregate(ctx, AggregateQuery{By: []string{"load"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, a := range got {
+			seen[a.Group[0]] = true
+		}
+		if d := cmp.Diff(map[string]bool{"c=8": true, "c=32": true, "2.5/s": true}, seen); d != "" {
+			t.Errorf("load groups (-want +got):\n%s", d)
 		}
 	})
 }
