@@ -94,7 +94,9 @@ compare latest~1 latest.`,
 	cmd.Flags().StringVar(&name, "campaign", "", "the `campaign` whose runs latest and latest~N name")
 	cmd.Flags().Float64Var(&threshold, "threshold", 0.05, "the relative change that counts as a regression")
 	cmd.Flags().Float64Var(&alpha, "alpha", 0.05, "the significance level of the Mann–Whitney U and McNemar tests")
-	checkFlags(cmd, func() error { return errors.Join(fraction("threshold", threshold, true), fraction("alpha", alpha, false)) })
+	checkFlags(cmd, func() error {
+		return errors.Join(fraction("threshold", threshold, true), fraction("alpha", alpha, false))
+	})
 	inv.addOutput(cmd, "table", "json")
 	return cmd
 }
