@@ -24,7 +24,7 @@ import (
 )
 
 // goldenCampaigns are the repository's small campaigns plus variants that cover the
-// spot providers, a cache and a custom spot label.
+// spot providers, a cache, a custom spot label and a model cache on a PVC.
 func goldenCampaigns(s *campaign.Set) []campaign.Campaign {
 	quick := s.Campaigns["quickstart"]
 	gke := quick
@@ -36,6 +36,7 @@ func goldenCampaigns(s *campaign.Set) []campaign.Campaign {
 	custom.Name = "quickstart-custom-spot"
 	custom.Spot.Label = &campaign.SpotLabel{Key: "example.com/lifecycle", Spot: "preemptible", OnDemand: "dedicated"}
 	custom.Retry.Limit = 2
+	custom.ModelCache = campaign.ModelCache{PVC: "llmsweep-models"}
 	return []campaign.Campaign{quick, gke, custom, s.Campaigns["nightly"]}
 }
 
@@ -216,6 +217,57 @@ func applyPodSpecPatch(spec corev1.PodSpec, patch string) (*corev1.PodSpec, erro
 	}
 	var patched corev1.PodSpec
 	return &patched, json.Unmarshal(out, &patched)
+}
+
+// TestModelCache: with a PVC, the DAG's fetch-model step downloads and batch
+// pods only read; with a node folder, the step checks the Hub only and each
+// batch pod's init container fetches. Batch pods never write the cache.
+func TestModelCache(t *testing.T) {
+	s := campaigntest.Repo(t)
+	for _, c := range goldenCampaigns(s) {
+		files, _, err := Files(s, c, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wf wfv1.Workflow
+		if err := yaml.UnmarshalStrict([]byte(strings.Split(string(files["workflow.yaml"]), "\n---\n")[0]), &wf); err != nil {
+			t.Fatal(err)
+		}
+		pvc := c.ModelCache.PVC != ""
+		var vol *corev1.Volume
+		for i := range wf.Spec.Volumes {
+			if wf.Spec.Volumes[i].Name == "models" {
+				vol = &wf.Spec.Volumes[i]
+			}
+		}
+		switch {
+		case vol == nil:
+			t.Fatalf("%s: no models volume", c.Name)
+		case pvc && (vol.PersistentVolumeClaim == nil || vol.PersistentVolumeClaim.ClaimName != c.ModelCache.PVC):
+			t.Errorf("%s: models volume %+v, want the claim %s", c.Name, vol.VolumeSource, c.ModelCache.PVC)
+		case !pvc && (vol.HostPath == nil || vol.HostPath.Path != c.ModelCache.HostPath):
+			t.Errorf("%s: models volume %+v, want the host path %s", c.Name, vol.VolumeSource, c.ModelCache.HostPath)
+		}
+		for _, tmpl := range wf.Spec.Templates {
+			switch {
+			case tmpl.Name == "fetch-model":
+				if got := slices.Contains(tmpl.Container.Args, "--hub-only"); got == pvc {
+					t.Errorf("%s: fetch-model step --hub-only = %v with pvc = %v", c.Name, got, pvc)
+				}
+			case len(tmpl.Sidecars) > 0:
+				if got := len(tmpl.InitContainers) == 1 && tmpl.InitContainers[0].Args[0] == "fetch-model"; got == pvc {
+					t.Errorf("%s: batch pod fetches in an init container: %v, with pvc = %v", c.Name, got, pvc)
+				}
+				for _, ctr := range append([]corev1.Container{*tmpl.Container}, tmpl.Sidecars[0].Container) {
+					for _, m := range ctr.VolumeMounts {
+						if m.Name == "models" && !m.ReadOnly {
+							t.Errorf("%s: %s mounts the model cache writable", c.Name, ctr.Name)
+						}
+					}
+				}
+			}
+		}
+	}
 }
 
 // TestBatchTimeout: the stated margin, rounded up to minutes.
