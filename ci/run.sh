@@ -42,10 +42,13 @@ skip() { steps+=(--step "$1=skip"); }
 vet_paths=("${paths[@]}")
 [ -d catalog ] && vet_paths+=(catalog/)
 "$bin" vet -q "${vet_paths[@]}" >"$out/vet.log" 2>&1
-step vet $? "$out/vet.log"
+vet=$?
+step vet "$vet" "$out/vet.log"
 
+# The other steps need campaigns that load. A stale generated/ does not stop
+# the diff and plan, which compile the campaigns themselves.
 # compile: generated/ must be what compile writes, with nothing left out.
-if [ "$failed" = 0 ]; then
+if [ "$vet" = 0 ]; then
 	code=0
 	"$bin" compile "${paths[@]}" >"$out/compile.log" 2>&1 || code=2
 	if [ "$code" = 0 ] && [ -n "$(git status --porcelain -- generated/)" ]; then
@@ -63,7 +66,7 @@ fi
 # diff against the merge base, so that later commits on the base branch do
 # not show up reversed.
 diff_args=()
-if [ "$failed" = 0 ]; then
+if [ "$vet" = 0 ]; then
 	if mb=$(git merge-base HEAD "$base" 2>"$out/diff.log"); then
 		"$bin" diff --against "git:$mb" -o json "${paths[@]}" >"$out/diff.json" 2>"$out/diff.log"
 		code=$?
@@ -81,7 +84,9 @@ over=0
 plan_args=()
 changed=""
 if [ ${#diff_args[@]} -gt 0 ]; then
-	changed=$("$bin" ci changed "$out/diff.json" 2>>"$out/diff.log") || failed=1
+	if ! changed=$("$bin" ci changed "$out/diff.json" 2>"$out/changed.log"); then
+		step changed 2 "$out/changed.log"
+	fi
 fi
 if [ -n "$changed" ]; then
 	"$bin" plan -o json --campaign "$changed" "${paths[@]}" >"$out/plan.json" 2>"$out/plan.log"
@@ -94,7 +99,7 @@ else
 fi
 
 live_args=()
-if [ "${LLMSWEEP_LIVE:-false}" = true ] && [ "$failed" = 0 ]; then
+if [ "${LLMSWEEP_LIVE:-false}" = true ] && [ "$vet" = 0 ]; then
 	"$bin" diff --live "${paths[@]}" >"$out/live.txt" 2>"$out/live.log"
 	code=$?
 	step live "$code" "$out/live.log"
