@@ -28,6 +28,10 @@ const Marker = "<!-- llmsweep:ci -->"
 // characters, and a catalog-wide manifest diff is far longer.
 const blockLimit = 12000
 
+// commentLimit is where Write leaves the manifest diffs out, to stay under
+// GitHub's 65,536 characters when many campaigns change.
+const commentLimit = 60000
+
 // Step is one CI step and how it ended.
 type Step struct {
 	Name string
@@ -121,6 +125,20 @@ func (s Step) Failed() bool {
 // Write writes the comment body in GitHub-flavoured Markdown, which GitLab
 // renders the same way.
 func Write(w io.Writer, in Input) error {
+	body, err := render(in, true)
+	if err == nil && len(body) > commentLimit {
+		body, err = render(in, false)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, body)
+	return err
+}
+
+// render builds the comment, with the manifest diffs or, when they would make
+// it too long, a line that says where they are.
+func render(in Input, manifests bool) (string, error) {
 	var b strings.Builder
 	marker := in.Marker
 	if marker == "" {
@@ -178,10 +196,17 @@ func Write(w io.Writer, in Input) error {
 		semantic.Manifests = nil
 		var t bytes.Buffer
 		if err := semantic.WriteText(&t, 50); err != nil {
-			return err
+			return "", err
 		}
 		fold(&b, fmt.Sprintf("%s: semantic diff (%s)", r.Campaign, strings.TrimPrefix(r.Summary(), r.Campaign+": ")), "text", t.String())
-		if len(r.Manifests) > 0 {
+		if len(r.Manifests) > 0 && !manifests {
+			what := fmt.Sprintf("%d manifests changed; their diffs are", len(r.Manifests))
+			if len(r.Manifests) == 1 {
+				what = "1 manifest changed; its diff is"
+			}
+			fmt.Fprintf(&b, "%s: %s left out of this comment for length: see the job's log or `llmsweep diff`.\n\n", r.Campaign, what)
+		}
+		if len(r.Manifests) > 0 && manifests {
 			var m strings.Builder
 			names := make([]string, len(r.Manifests))
 			for j, f := range r.Manifests {
@@ -197,8 +222,7 @@ func Write(w io.Writer, in Input) error {
 	if in.LiveRan {
 		fold(&b, "diff --live: against the cluster", "diff", in.Live)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.String(), nil
 }
 
 func outcome(s Step) string {

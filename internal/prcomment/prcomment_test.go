@@ -2,6 +2,7 @@ package prcomment
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,5 +128,31 @@ func TestVerdict(t *testing.T) {
 	out := write(t, Input{Steps: []Step{{Name: "vet", Code: 1, Output: "x: field not allowed"}}})
 	if !strings.Contains(out, "**vet** (exit 1):\n\n```text\nx: field not allowed\n```") {
 		t.Errorf("a failed step's output is not shown:\n%s", out)
+	}
+}
+
+// TestLongComment: when many campaigns change, the manifest diffs are left
+// out, so that GitHub takes the comment; the semantic diffs stay.
+func TestLongComment(t *testing.T) {
+	var diffs []diff.Report
+	for i := range 10 {
+		diffs = append(diffs, diff.Report{
+			Campaign:  fmt.Sprintf("c%d", i),
+			Status:    diff.StatusKept,
+			Added:     []matrix.Config{{Fingerprint: "f", Model: "m"}},
+			Manifests: []diff.FileDiff{{Name: "workflow.yaml", Unified: strings.Repeat("+x\n", 5000)}},
+		})
+	}
+	out := write(t, Input{Diffs: diffs, LiveRan: true, Live: "no changes\n"})
+	if len(out) > commentLimit {
+		t.Errorf("the comment is %d bytes, over %d", len(out), commentLimit)
+	}
+	for _, want := range []string{"c9: semantic diff (1 added, 1 manifest changed)", "c9: 1 manifest changed; its diff is left out", "<summary>diff --live: against the cluster</summary>"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the comment lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "manifest diff (") {
+		t.Error("a manifest diff is still there")
 	}
 }
