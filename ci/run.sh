@@ -50,7 +50,7 @@ step vet "$vet" "$out/vet.log"
 # compile: generated/ must be what compile writes, with nothing left out.
 if [ "$vet" = 0 ]; then
 	code=0
-	"$bin" compile "${paths[@]}" >"$out/compile.log" 2>&1 || code=2
+	"$bin" compile "${paths[@]}" >"$out/compile.log" 2>&1 || code=$?
 	if [ "$code" = 0 ] && [ -n "$(git status --porcelain -- generated/)" ]; then
 		{
 			echo "generated/ is not what compile writes: run llmsweep compile (make generate) and commit the result"
