@@ -46,10 +46,13 @@ run: build
 
 ## test: every test tier that exists (formatting, vet, unit, testscript, plain cue vet,
 ## golden manifests through Argo's validator, the report in real headless Chromium and
-## poppler, installed by tools/chromium/ensure.sh) and a check that generated/ is current
+## poppler, installed by tools/chromium/ensure.sh; actionlint and shellcheck on the CI
+## integration in ci/ and the docs' workflows, installed by tools/ci/ensure.sh) and a
+## check that generated/ is current
 test: check build
 	tools/chromium/ensure.sh
-	LLMSWEEP_BROWSER_TESTS=1 $(GO) test -count=1 ./...
+	actionlint=$$(tools/ci/ensure.sh) && \
+	  LLMSWEEP_BROWSER_TESTS=1 LLMSWEEP_CI_LINT=1 LLMSWEEP_ACTIONLINT=$$actionlint $(GO) test -count=1 ./...
 	cd $(SDK) && $(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory check-generated
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -28,6 +29,8 @@ func TestMain(m *testing.M) {
 	})
 }
 
+var update = flag.Bool("update", false, "rewrite the scripts' cmp golden files in place")
+
 // TestScripts runs the CLI scripts in testdata/script. Each script's $WORK has no
 // cue.mod, so llmsweep uses its built-in schema and catalog there, as it would in a
 // user's own repository.
@@ -35,12 +38,14 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
 		RequireExplicitExec: true,
+		UpdateScripts:       *update,
 		Setup: func(env *testscript.Env) error {
 			dir, err := buildPlugins()
 			env.Setenv("PLUGINS", dir)
 			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/data") // not the user's plugins
 			if root, rerr := shipped.Root(); rerr == nil {
-				env.Setenv("SDK", root+"/plugins/sdk") // the checkout's plugin SDK
+				env.Setenv("SDK", root+"/plugins/sdk")    // the checkout's plugin SDK
+				env.Setenv("LLMSWEEP_CI_DIR", root+"/ci") // the shipped CI scripts
 			}
 			return err
 		},

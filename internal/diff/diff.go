@@ -31,15 +31,25 @@ var manifestOrder = []string{"workflow.yaml", "configmap.yaml", "summary.json"}
 // Configs appear in matrix order: Removed in the old matrix's, the others in the
 // new one's.
 type Report struct {
-	Campaign string          `json:"campaign"`
-	Added    []matrix.Config `json:"added"`
-	Removed  []matrix.Config `json:"removed"`
+	Campaign string `json:"campaign"`
+	// Status is the campaign's own change: StatusAdded (it is only on the
+	// new side), StatusRemoved (only on the old) or StatusKept.
+	Status  string          `json:"status"`
+	Added   []matrix.Config `json:"added"`
+	Removed []matrix.Config `json:"removed"`
 	// Changed pairs the configs of one slot, a benchmark point, whose
 	// fingerprints differ: the point is kept but measured differently.
 	Changed   []Change   `json:"changed"`
 	Moved     []Move     `json:"moved"`
 	Manifests []FileDiff `json:"manifests"`
 }
+
+// The values of Report.Status.
+const (
+	StatusAdded   = "added"
+	StatusRemoved = "removed"
+	StatusKept    = "kept"
+)
 
 // Change is a config whose serving changed for the same benchmark point.
 type Change struct {
@@ -81,7 +91,13 @@ func (r *Report) Empty() bool {
 // to contents. Either side may be empty: the campaign is new, or removed. A
 // malformed line of either matrix is a *LineError.
 func Compare(campaign string, old, new map[string][]byte) (*Report, error) {
-	r := &Report{Campaign: campaign}
+	r := &Report{Campaign: campaign, Status: StatusKept}
+	switch {
+	case len(old) == 0 && len(new) > 0:
+		r.Status = StatusAdded
+	case len(new) == 0 && len(old) > 0:
+		r.Status = StatusRemoved
+	}
 	file := "generated/" + campaign + "/" + MatrixFile
 	a := &matrixFile{side: "old", file: file, data: old[MatrixFile]}
 	b := &matrixFile{side: "new", file: file, data: new[MatrixFile]}

@@ -156,10 +156,10 @@ func checkBudget(c campaign.Campaign, t Totals) *Budget {
 	}
 	b := &Budget{MaxGPUHours: c.Budget.MaxGPUHours, MaxUSD: c.Budget.MaxUSD, Over: []string{}}
 	if b.MaxGPUHours > 0 && t.GPUHours > b.MaxGPUHours {
-		b.Over = append(b.Over, fmt.Sprintf("%.0f GPU-hours predicted, over max_gpu_hours %g", t.GPUHours, b.MaxGPUHours))
+		b.Over = append(b.Over, fmt.Sprintf("%.2f GPU-hours predicted, over max_gpu_hours %g", t.GPUHours, b.MaxGPUHours))
 	}
 	if b.MaxUSD > 0 && t.SpotUSD > b.MaxUSD {
-		b.Over = append(b.Over, fmt.Sprintf("$%.0f at spot prices, over max_usd %g", t.SpotUSD, b.MaxUSD))
+		b.Over = append(b.Over, fmt.Sprintf("$%.2f at spot prices, over max_usd %g", t.SpotUSD, b.MaxUSD))
 	}
 	return b
 }
