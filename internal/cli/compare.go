@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	"github.com/spf13/cobra"
 
@@ -73,7 +74,7 @@ compare latest~1 latest.`,
 				if err := enc.Encode(cmp.Deltas); err != nil {
 					return err
 				}
-				result.WriteDefinitions(cmd.ErrOrStderr(), cmp.Definitions)
+				result.WriteDefinitions(diag(cmd, slog.LevelInfo), cmp.Definitions)
 			} else {
 				if err := cmp.WriteText(w, args[0], args[1], threshold, alpha); err != nil {
 					return err

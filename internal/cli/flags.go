@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -102,9 +103,9 @@ func (v *invocation) load(cmd *cobra.Command, paths []string) (*campaign.Set, er
 	var probs campaign.Problems
 	if errors.As(err, &probs) {
 		for _, p := range probs {
-			fmt.Fprintln(cmd.ErrOrStderr(), p.Error())
+			fmt.Fprintln(diag(cmd, slog.LevelWarn), p.Error())
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "%d problem%s found\n", len(probs), plural(len(probs)))
+		fmt.Fprintf(diag(cmd, slog.LevelWarn), "%d problem%s found\n", len(probs), plural(len(probs)))
 		return nil, exitError{exitFail}
 	}
 	return set, err

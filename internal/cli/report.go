@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -63,7 +64,7 @@ it with --bundle (the campaign bundle that exec reads) and --run.`,
 			defer st.Close()
 			paths, err := report.Write(cmd.Context(), st, ro)
 			if errors.Is(err, report.ErrEmpty) {
-				fmt.Fprintf(cmd.ErrOrStderr(), "llmsweep report: %v in %s; no report written\n", err, redact(url))
+				fmt.Fprintf(diag(cmd, slog.LevelWarn), "llmsweep report: %v in %s; no report written\n", err, redact(url))
 				return exitError{exitFail}
 			}
 			if err != nil {
