@@ -265,6 +265,13 @@ type filterFlags struct {
 }
 
 func (x *filterFlags) add(cmd *cobra.Command, campaign bool) {
+	x.addConfigs(cmd, campaign)
+	cmd.Flags().StringVar(&x.provenance, "provenance", "", "only results that were `measured`, predicted or imported")
+}
+
+// addConfigs declares the filters that select runs and configs: all of add's
+// but --provenance, which the review queue has no use for.
+func (x *filterFlags) addConfigs(cmd *cobra.Command, campaign bool) {
 	fl := cmd.Flags()
 	if campaign {
 		fl.StringVar(&x.f.Campaign, "campaign", "", "only this `campaign`")
@@ -275,7 +282,6 @@ func (x *filterFlags) add(cmd *cobra.Command, campaign bool) {
 	fl.StringVar(&x.f.Framework, "framework", "", "only this `framework`")
 	fl.StringVar(&x.f.Quantization, "quantization", "", "only this `quantization`")
 	fl.StringVar(&x.f.Workload, "workload", "", "only this `workload`")
-	fl.StringVar(&x.provenance, "provenance", "", "only results that were `measured`, predicted or imported")
 }
 
 // filters are the store filters the flags give: one per --run, or one.
