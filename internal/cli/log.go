@@ -31,7 +31,7 @@ func (l *logs) register(root *cobra.Command) {
 			return err
 		}
 		l.log = logging.New(l.stderr, f, slog.LevelInfo)
-		cmd.SetContext(context.WithValue(cmd.Context(), loggerKey{}, l.log))
+		cmd.SetContext(logging.NewContext(cmd.Context(), l.log))
 		return nil
 	}
 }
@@ -49,11 +49,10 @@ func (l *logs) logger() *slog.Logger {
 	return logging.New(l.stderr, f, slog.LevelInfo)
 }
 
-type loggerKey struct{}
-
-// logger returns the logger the root's --log-format set up for cmd.
+// logger returns the logger the root's --log-format set up for cmd; a
+// command run without the root (a test of one command) logs text to its stderr.
 func logger(cmd *cobra.Command) *slog.Logger {
-	if l, ok := cmd.Context().Value(loggerKey{}).(*slog.Logger); ok {
+	if l, ok := logging.Lookup(cmd.Context()); ok {
 		return l
 	}
 	return logging.New(cmd.ErrOrStderr(), logging.Text, slog.LevelInfo)

@@ -148,3 +148,25 @@ func (h *textHandler) Handle(_ context.Context, r slog.Record) error {
 	_, err := io.WriteString(h.w, b.String())
 	return err
 }
+
+type ctxKey struct{}
+
+// NewContext returns ctx carrying l, for code below the command that logs
+// without a logger of its own (the store's migrations).
+func NewContext(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, ctxKey{}, l)
+}
+
+// FromContext returns the logger ctx carries, or slog.Default().
+func FromContext(ctx context.Context) *slog.Logger {
+	if l, ok := Lookup(ctx); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+// Lookup returns the logger ctx carries, if it carries one.
+func Lookup(ctx context.Context) (*slog.Logger, bool) {
+	l, ok := ctx.Value(ctxKey{}).(*slog.Logger)
+	return l, ok
+}
