@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,10 +12,12 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -43,6 +46,9 @@ func TestScripts(t *testing.T) {
 			dir, err := buildPlugins()
 			env.Setenv("PLUGINS", dir)
 			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/data") // not the user's plugins
+			// The scripts read what a person reads; a script's stderr is not a
+			// terminal, which would mean JSON. log_json.txtar unsets this.
+			env.Setenv("LLMSWEEP_LOG_FORMAT", "text")
 			if root, rerr := shipped.Root(); rerr == nil {
 				env.Setenv("SDK", root+"/plugins/sdk")    // the checkout's plugin SDK
 				env.Setenv("LLMSWEEP_CI_DIR", root+"/ci") // the shipped CI scripts
@@ -55,6 +61,7 @@ func TestScripts(t *testing.T) {
 			"fakegcs": fakegcs,
 			"capture": capture,
 			"exits":   exits,
+			"jsonlog": jsonlog,
 		},
 	})
 }
@@ -168,4 +175,50 @@ func fakegcs(ts *testscript.TestScript, neg bool, args []string) {
 	u, err := url.Parse(srv.URL())
 	ts.Check(err)
 	ts.Setenv("STORAGE_EMULATOR_HOST", u.Host)
+}
+
+// jsonlog all|some KEY... parses every line of the last command's stderr as a
+// JSON log record (time, level and msg, at the least): with all, every line
+// has each KEY; with some, at least one line has every KEY, none empty.
+func jsonlog(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 || args[0] != "all" && args[0] != "some" {
+		ts.Fatalf("usage: jsonlog all|some KEY...")
+	}
+	text := ts.ReadFile("stderr")
+	if text == "" {
+		ts.Fatalf("jsonlog: stderr is empty")
+	}
+	found := false
+	for i, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		var rec map[string]any
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.UseNumber()
+		if err := dec.Decode(&rec); err != nil || dec.More() {
+			ts.Fatalf("jsonlog: stderr line %d is not one JSON object (%v): %s", i+1, err, line)
+		}
+		if t, _ := rec["time"].(string); t == "" {
+			ts.Fatalf("jsonlog: stderr line %d has no time: %s", i+1, line)
+		} else if _, err := time.Parse(time.RFC3339Nano, t); err != nil {
+			ts.Fatalf("jsonlog: stderr line %d: time: %v", i+1, err)
+		}
+		if l, _ := rec["level"].(string); !slices.Contains([]string{"DEBUG", "INFO", "WARN", "ERROR"}, l) {
+			ts.Fatalf("jsonlog: stderr line %d: level %q: %s", i+1, rec["level"], line)
+		}
+		if m, _ := rec["msg"].(string); m == "" {
+			ts.Fatalf("jsonlog: stderr line %d has no msg: %s", i+1, line)
+		}
+		has := true
+		for _, k := range args[1:] {
+			if v, ok := rec[k]; !ok || v == "" || v == nil {
+				if args[0] == "all" {
+					ts.Fatalf("jsonlog: stderr line %d has no %s: %s", i+1, k, line)
+				}
+				has = false
+			}
+		}
+		found = found || has
+	}
+	if !found {
+		ts.Fatalf("jsonlog: no stderr line has all of %s", strings.Join(args[1:], ", "))
+	}
 }

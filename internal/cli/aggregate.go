@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -66,7 +67,7 @@ In the pipeline it runs after the batches and marks the run finished.`,
 				return err
 			}
 			if len(rows) == 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "no successful requests stored for campaign %s%s in %s\n", c.Name, runWords(q.Filter.RunID), redact(url))
+				fmt.Fprintf(diag(cmd, slog.LevelInfo), "no successful requests stored for campaign %s%s in %s\n", c.Name, runWords(q.Filter.RunID), redact(url))
 				return nil
 			}
 			return store.WriteAggregates(cmd.OutOrStdout(), f.inv.output, q.By, rows)
@@ -173,7 +174,7 @@ cache.url; a campaign without one has nothing to invalidate.`,
 				url = c.Cache.URL
 			}
 			if url == "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "campaign %s has no cache: nothing to invalidate\n", c.Name)
+				fmt.Fprintf(diag(cmd, slog.LevelInfo), "campaign %s has no cache: nothing to invalidate\n", c.Name)
 				return nil
 			}
 			n, err := pipeline.Invalidate(cmd.Context(), url, c.Name)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,7 +49,7 @@ func kubeSet(cmd *cobra.Command, arg string, inv *invocation) (*kube.Set, map[st
 	if st, err := os.Stat(arg); err == nil && st.IsDir() {
 		files, err := generated.Read(arg)
 		if errors.Is(err, generated.ErrEdited) {
-			fmt.Fprintf(cmd.ErrOrStderr(), "llmsweep: warning: %v; applying the edited files\n", err)
+			fmt.Fprintf(diag(cmd, slog.LevelWarn), "llmsweep: warning: %v; applying the edited files\n", err)
 		} else if err != nil {
 			return nil, nil, err
 		}
@@ -111,7 +112,7 @@ objects labelled with the campaign and applied by llmsweep are ever touched.`,
 				return err
 			}
 			for _, sk := range s.Skipped {
-				fmt.Fprintln(cmd.ErrOrStderr(), "skipped", sk)
+				fmt.Fprintln(diag(cmd, slog.LevelInfo), "skipped", sk)
 			}
 			if _, _, err := s.Target(kf.namespace); err != nil {
 				return err

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -47,7 +48,7 @@ staging folder and the store is untouched.`,
 			defer st.Close()
 			a, err := archive.Run(cmd.Context(), st, c, f.run, archive.RunOptions{To: to, RetentionDays: days, Staging: staging, Reports: reports})
 			if err != nil {
-				fmt.Fprintln(cmd.ErrOrStderr(), err)
+				fmt.Fprintln(diag(cmd, slog.LevelWarn), err)
 				return exitError{exitFail}
 			}
 			pipeline.PrintArchived(cmd.OutOrStdout(), a)

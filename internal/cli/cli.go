@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -63,9 +64,11 @@ func Main() int {
 
 // Run runs llmsweep with args, writing to stdout and stderr.
 func Run(args []string, stdout, stderr io.Writer) int {
+	l := &logs{stderr: stderr}
 	root := newRoot(stdout, stderr)
+	l.register(root)
 	root.SetArgs(args)
-	err := root.Execute()
+	err := root.ExecuteContext(context.Background())
 	var ee exitError
 	switch {
 	case err == nil:
@@ -73,7 +76,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &ee):
 		return ee.code
 	default:
-		fmt.Fprintf(stderr, "llmsweep: %v\n", err)
+		l.logger().Error("llmsweep: " + err.Error())
 		return exitUsage
 	}
 }
@@ -90,6 +93,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetVersionTemplate("llmsweep {{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newVet(), newCompile(), newValidateModel(), newFetchTaskData(), newFetchModel(), newDiff(), newRank(), newPlugins(), newRun(), newExec(), newResults(), newCompare(), newApply(), newStatus(), newPlan(), newAggregate(), newRefreshViews(), newInvalidateCache(), newReport(), newNotify(), newArchive(), newRuns(), newStore(), newCI())
+	root.AddCommand(newVet(), newCompile(), newValidateModel(), newFetchTaskData(), newFetchModel(), newDiff(), newRank(), newPlugins(), newRun(), newExec(), newResults(), newCompare(), newApply(), newStatus(), newPlan(), newAggregate(), newRefreshViews(), newInvalidateCache(), newReport(), newNotify(), newArchive(), newRuns(), newStore(), newCI(), newFailures())
 	return root
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/spf13/cobra"
 
@@ -74,7 +75,7 @@ compare latest~1 latest.`,
 				if err := enc.Encode(cmp.Deltas); err != nil {
 					return err
 				}
-				result.WriteDefinitions(cmd.ErrOrStderr(), cmp.Definitions)
+				result.WriteDefinitions(diag(cmd, slog.LevelInfo), cmp.Definitions)
 			} else {
 				if err := cmp.WriteText(w, args[0], args[1], threshold, alpha); err != nil {
 					return err

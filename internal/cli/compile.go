@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -46,7 +47,7 @@ matrix from a bundle and checks it against --matrix-hash instead of writing.`,
 			// A campaign that fails does not stop the others; the exit code says.
 			fail := func(err error) {
 				failed++
-				fmt.Fprintf(cmd.ErrOrStderr(), "llmsweep: %v\n", err)
+				fmt.Fprintf(diag(cmd, slog.LevelWarn), "llmsweep: %v\n", err)
 			}
 			for _, c := range cs {
 				dir := filepath.Join(out, c.Name)

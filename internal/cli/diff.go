@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -63,7 +64,7 @@ summary. Exit codes follow kubectl diff: 0 no change, 1 changes, 2 error.`,
 				return err
 			}
 			for _, w := range warnings {
-				fmt.Fprintln(cmd.ErrOrStderr(), "llmsweep: warning:", w)
+				fmt.Fprintln(diag(cmd, slog.LevelWarn), "llmsweep: warning:", w)
 			}
 			all := map[string]bool{}
 			for n := range newFiles {

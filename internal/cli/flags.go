@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"regexp"
 	"slices"
@@ -171,9 +172,9 @@ func (v *invocation) load(cmd *cobra.Command, args []string) (*campaign.Set, err
 	var probs campaign.Problems
 	if errors.As(err, &probs) {
 		for _, p := range probs {
-			fmt.Fprintln(cmd.ErrOrStderr(), p.Error())
+			fmt.Fprintln(diag(cmd, slog.LevelWarn), p.Error())
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "%d problem%s found\n", len(probs), plural(len(probs)))
+		fmt.Fprintf(diag(cmd, slog.LevelWarn), "%d problem%s found\n", len(probs), plural(len(probs)))
 		return nil, exitError{exitFail}
 	}
 	return set, err
@@ -339,6 +340,13 @@ type filterFlags struct {
 }
 
 func (x *filterFlags) add(cmd *cobra.Command, campaign bool) {
+	x.addConfigs(cmd, campaign)
+	cmd.Flags().StringVar(&x.provenance, "provenance", "", "only results that were `measured`, predicted or imported")
+}
+
+// addConfigs declares the filters that select runs and configs: all of add's
+// but --provenance, which the review queue has no use for.
+func (x *filterFlags) addConfigs(cmd *cobra.Command, campaign bool) {
 	fl := cmd.Flags()
 	if campaign {
 		fl.StringVar(&x.f.Campaign, "campaign", "", "only this `campaign`")
@@ -349,7 +357,6 @@ func (x *filterFlags) add(cmd *cobra.Command, campaign bool) {
 	fl.StringVar(&x.f.Framework, "framework", "", "only this `framework`")
 	fl.StringVar(&x.f.Quantization, "quantization", "", "only this `quantization`")
 	fl.StringVar(&x.f.Workload, "workload", "", "only this `workload`")
-	fl.StringVar(&x.provenance, "provenance", "", "only results that were `measured`, predicted or imported")
 }
 
 // filters are the store filters the flags give: one per --run, or one.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -79,7 +80,7 @@ never touched.`,
 			}
 			if onExit && m.Success {
 				// The pipeline's own notify step announced the success.
-				fmt.Fprintf(cmd.ErrOrStderr(), "run %s succeeded: announced by the pipeline's notify step\n", f.run)
+				fmt.Fprintf(diag(cmd, slog.LevelInfo), "run %s succeeded: announced by the pipeline's notify step\n", f.run)
 				return nil
 			}
 			targets, err := notify.Targets(c.Notifications, m.Success, os.Getenv)
@@ -87,7 +88,7 @@ never touched.`,
 				return fmt.Errorf("campaign %s: %w", c.Name, err)
 			}
 			if len(targets) == 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "campaign %s has no notification for a %s\n", c.Name, outcomeWord(m.Success))
+				fmt.Fprintf(diag(cmd, slog.LevelInfo), "campaign %s has no notification for a %s\n", c.Name, outcomeWord(m.Success))
 				return nil
 			}
 			// A store that cannot be read still gets the run announced: the
@@ -112,7 +113,7 @@ never touched.`,
 				}
 			}
 			if err := notify.Send(cmd.Context(), targets, m, retry); err != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%v\nthe results stored for run %s are unaffected\n", err, f.run)
+				fmt.Fprintf(diag(cmd, slog.LevelWarn), "%v\nthe results stored for run %s are unaffected\n", err, f.run)
 				return exitError{exitFail}
 			}
 			for _, t := range targets {

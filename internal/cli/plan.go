@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"log/slog"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -76,7 +76,7 @@ framework, or --json:
 				return err
 			}
 			if calibrate {
-				if tab, err = runCalibrate(cmd.Context(), w, set, tab, inv.storeURL(nil), asJSON); err != nil {
+				if tab, err = runCalibrate(cmd.Context(), w, diag(cmd, slog.LevelInfo), set, tab, inv.storeURL(nil), asJSON); err != nil {
 					return err
 				}
 			}
@@ -142,7 +142,7 @@ func overBudget(cmd *cobra.Command, plans []*sim.Plan) error {
 	for _, p := range plans {
 		if p.OverBudget() {
 			over = true
-			fmt.Fprintf(cmd.ErrOrStderr(), "campaign %s is over budget: %s\n", p.Campaign, strings.Join(p.Budget.Over, "; "))
+			fmt.Fprintf(diag(cmd, slog.LevelWarn), "campaign %s is over budget: %s\n", p.Campaign, strings.Join(p.Budget.Over, "; "))
 		}
 	}
 	if over {
@@ -175,8 +175,8 @@ func planReuse(cmd *cobra.Command, inv *invocation, cs []campaign.Campaign, plan
 }
 
 // runCalibrate fits the efficiency table to the results in the store and
-// prints the fit; it returns the table to plan with.
-func runCalibrate(ctx context.Context, w io.Writer, set *campaign.Set, tab sim.Table, url string, asJSON bool) (sim.Table, error) {
+// prints the fit (on notes when the plan is JSON); it returns the table to plan with.
+func runCalibrate(ctx context.Context, w, notes io.Writer, set *campaign.Set, tab sim.Table, url string, asJSON bool) (sim.Table, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -193,7 +193,7 @@ func runCalibrate(ctx context.Context, w io.Writer, set *campaign.Set, tab sim.T
 	fitted, fits := sim.Calibrate(tab, points)
 	out := w
 	if asJSON {
-		out = os.Stderr
+		out = notes
 	}
 	fmt.Fprintf(out, "calibration: %d results in %s, %d points used, %d skipped\n", len(results), url, len(points), len(skipped))
 	for _, s := range skipped {

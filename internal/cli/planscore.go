@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"cuelang.org/go/cue/cuecontext"
@@ -28,7 +29,7 @@ func runScore(cmd *cobra.Command, w io.Writer, args []string, opt campaign.Optio
 	var probs campaign.Problems
 	if errors.As(err, &probs) {
 		for _, p := range probs {
-			fmt.Fprintln(cmd.ErrOrStderr(), p.Error())
+			fmt.Fprintln(diag(cmd, slog.LevelWarn), p.Error())
 		}
 		return exitError{exitFail}
 	}

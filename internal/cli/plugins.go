@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,13 +35,13 @@ func newPlugins() *cobra.Command {
 		Short: "Start each plugin found and show its name, version and protocols",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			h, err := plugins.NewHost(cmd.ErrOrStderr(), lock)
+			h, err := plugins.NewHost(logger(cmd), lock)
 			if err != nil {
 				return err
 			}
 			rows := h.List(context.Background())
 			if len(rows) == 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "no plugins found in %s\n", strings.Join(h.Dirs, ", "))
+				fmt.Fprintf(diag(cmd, slog.LevelWarn), "no plugins found in %s\n", strings.Join(h.Dirs, ", "))
 				return exitError{exitFail}
 			}
 			if asJSON {
@@ -48,7 +49,7 @@ func newPlugins() *cobra.Command {
 				enc.SetIndent("", "  ")
 				err = enc.Encode(rows)
 			} else {
-				err = plugins.WriteListing(cmd.OutOrStdout(), cmd.ErrOrStderr(), rows)
+				err = plugins.WriteListing(cmd.OutOrStdout(), diag(cmd, slog.LevelWarn), rows)
 			}
 			if err != nil {
 				return err
@@ -67,7 +68,7 @@ func newPlugins() *cobra.Command {
 		Short: "Show everything a plugin says about itself, as JSON",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := plugins.NewHost(cmd.ErrOrStderr(), lock)
+			h, err := plugins.NewHost(logger(cmd), lock)
 			if err != nil {
 				return err
 			}

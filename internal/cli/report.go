@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -68,7 +69,7 @@ it with --bundle (the campaign bundle that exec reads) and --run.`,
 			}
 			paths, err := report.Write(cmd.Context(), st, ro)
 			if errors.Is(err, report.ErrEmpty) { // an unknown run: could not run, as in rank and compare
-				fmt.Fprintf(cmd.ErrOrStderr(), "llmsweep report: %v in %s; no report written\n", err, redact(url))
+				fmt.Fprintf(diag(cmd, slog.LevelWarn), "llmsweep report: %v in %s; no report written\n", err, redact(url))
 				return exitError{exitUsage}
 			}
 			if err != nil {

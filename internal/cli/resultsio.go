@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -91,10 +92,10 @@ exits 1 when any failed.`,
 			outs, errs := ingest.Files(cmd.Context(), st, args, opt)
 			printImports(cmd.OutOrStdout(), outs)
 			for _, e := range errs {
-				fmt.Fprintln(cmd.ErrOrStderr(), e)
+				fmt.Fprintln(diag(cmd, slog.LevelWarn), e)
 			}
 			if len(errs) > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%d of %d files not imported\n", len(errs), len(args))
+				fmt.Fprintf(diag(cmd, slog.LevelWarn), "%d of %d files not imported\n", len(errs), len(args))
 				return exitError{exitFail}
 			}
 			return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	neturl "net/url"
 	"os"
 	"os/signal"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/logging"
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/monitoring"
 	"github.com/llmsweep/llmsweep/internal/pipeline"
@@ -185,29 +187,33 @@ func notifyContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 // local run (tail) also runs the pipeline's tail.
 func execute(ctx context.Context, cmd *cobra.Command, f *runFlags, set *campaign.Set, c campaign.Campaign, configs []matrix.Config, hash string, tail bool) error {
 	stderr := cmd.ErrOrStderr()
+	log := logger(cmd).With(logging.Campaign, c.Name)
 	st, url, err := f.inv.openStore(ctx, &c)
 	if err != nil && ctx.Err() != nil { // SIGTERM while the store was opening
-		fmt.Fprintln(stderr, "interrupted before any config ran: run again")
+		log.Warn("interrupted before any config ran: run again")
 		return exitError{exitInterrupted}
 	}
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	f.opt.Store, f.opt.StoreURL, f.opt.Stderr = st, url, stderr
+	f.opt.Store, f.opt.StoreURL, f.opt.Stderr, f.opt.Logger = st, url, stderr, log
 	f.opt.Tasks = &taskdata.Loader{Hub: f.hub.client()}
 	// The endpoint outlives a SIGTERM's cancellation until the checkpoint is done.
 	mctx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopMetrics()
-	if f.opt.Metrics, err = serveMetrics(mctx, f.metrics, c.Name, stderr); err != nil {
+	if f.opt.Metrics, err = serveMetrics(mctx, f.metrics, c.Name, log); err != nil {
 		return err
 	}
 	out, err := pipeline.Execute(ctx, set, c, configs, hash, f.opt)
+	if out != nil && out.Run.ID != "" {
+		log = log.With(logging.Run, out.Run.ID)
+	}
 	if out != nil && out.Resumed {
-		fmt.Fprintf(stderr, "resuming run %s\n", out.LogDir)
+		log.Info(fmt.Sprintf("resuming run %s", out.LogDir))
 	}
 	if out != nil && out.Reuse != nil {
-		fmt.Fprintf(stderr, "%d configs: %s\n", len(configs), out.Reuse)
+		log.Info(fmt.Sprintf("%d configs: %s", len(configs), out.Reuse))
 	}
 	switch {
 	case errors.Is(err, pipeline.ErrNothingToRun):
@@ -215,24 +221,24 @@ func execute(ctx context.Context, cmd *cobra.Command, f *runFlags, set *campaign
 		return nil
 	case errors.Is(err, runner.ErrInterrupted), err != nil && ctx.Err() != nil:
 		if out == nil || out.LogDir == "" {
-			fmt.Fprintln(stderr, "interrupted before any config ran: run again")
+			log.Warn("interrupted before any config ran: run again")
 		} else {
-			fmt.Fprintf(stderr, "interrupted after %d of %d configs; checkpointed in %s: run again to resume\n",
-				out.Report.Done+out.Report.Skipped, out.Report.Configs, out.LogDir)
+			log.Warn(fmt.Sprintf("interrupted after %d of %d configs; checkpointed in %s: run again to resume",
+				out.Report.Done+out.Report.Skipped, out.Report.Configs, out.LogDir))
 		}
 		return exitError{exitInterrupted}
 	case errors.Is(err, runner.ErrStoreBehind):
-		fmt.Fprintf(stderr, "%v\n", err)
+		log.Error(err.Error(), logging.ErrorClass, "store")
 		return exitError{exitFail}
 	case err != nil:
 		return err
 	}
 	printResults(cmd.OutOrStdout(), out.Results, out.Failures)
 	rep := out.Report
-	fmt.Fprintf(stderr, "%d configs: %d run, %d already done, %d failed; recorded in %s and %s\n",
-		rep.Configs, rep.Done, rep.Skipped, rep.Failed, filepath.Clean(out.LogDir), redact(url))
+	log.Info(fmt.Sprintf("%d configs: %d run, %d already done, %d failed; recorded in %s and %s",
+		rep.Configs, rep.Done, rep.Skipped, rep.Failed, filepath.Clean(out.LogDir), redact(url)))
 	if tail {
-		pipeline.Tail(ctx, stderr, st, set, c, out.Run.ID, configs, pipeline.TailOptions{})
+		pipeline.Tail(ctx, log, st, set, c, out.Run.ID, configs, pipeline.TailOptions{})
 	}
 	if rep.Failed > 0 {
 		return exitError{exitFail}
@@ -255,7 +261,7 @@ func printResults(w io.Writer, results []result.Result, failures []result.Failur
 // serveMetrics starts the --metrics-addr endpoint of run and exec; it stops
 // with ctx. An empty addr serves nothing and returns nil metrics, which are
 // safe to use.
-func serveMetrics(ctx context.Context, addr, campaign string, stderr io.Writer) (*monitoring.Metrics, error) {
+func serveMetrics(ctx context.Context, addr, campaign string, log *slog.Logger) (*monitoring.Metrics, error) {
 	if addr == "" {
 		return nil, nil
 	}
@@ -264,7 +270,7 @@ func serveMetrics(ctx context.Context, addr, campaign string, stderr io.Writer) 
 	if err != nil {
 		return nil, fmt.Errorf("--metrics-addr: %w", err)
 	}
-	fmt.Fprintf(stderr, "metrics on http://%s/metrics\n", bound)
+	log.Info(fmt.Sprintf("metrics on http://%s/metrics", bound))
 	return m, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -48,7 +49,7 @@ func validateModels(ctx context.Context, cmd *cobra.Command, c *hub.Client, mode
 		}
 		if len(ms) > 0 {
 			bad++
-			fmt.Fprint(cmd.ErrOrStderr(), hub.Report(m.Name, ms))
+			fmt.Fprint(diag(cmd, slog.LevelWarn), hub.Report(m.Name, ms))
 			continue
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "%s: %s@%s matches the catalog\n", m.Name, m.HF.Repo, info.SHA)

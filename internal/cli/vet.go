@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"cuelang.org/go/cue/cuecontext"
@@ -49,9 +50,9 @@ With no paths it vets campaigns/ in the current directory.`,
 			}
 			if len(probs) > 0 {
 				for _, p := range probs {
-					fmt.Fprintln(cmd.ErrOrStderr(), p.Error())
+					fmt.Fprintln(diag(cmd, slog.LevelWarn), p.Error())
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "%d problem%s found\n", len(probs), plural(len(probs)))
+				fmt.Fprintf(diag(cmd, slog.LevelWarn), "%d problem%s found\n", len(probs), plural(len(probs)))
 				return exitError{exitFail}
 			}
 			if !quiet {
@@ -63,7 +64,7 @@ With no paths it vets campaigns/ in the current directory.`,
 					return err
 				}
 				if bad > 0 {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%d model%s differ from the Hub\n", bad, plural(bad))
+					fmt.Fprintf(diag(cmd, slog.LevelWarn), "%d model%s differ from the Hub\n", bad, plural(bad))
 					return exitError{exitFail}
 				}
 			}

@@ -37,6 +37,9 @@ type Message struct {
 	Top *Recommendation `json:"top,omitempty"`
 	// ReportURL links to the run's report.
 	ReportURL string `json:"report_url,omitempty"`
+	// Review is where the configs that failed every retry wait for a person:
+	// the command that lists the run's entries in the review queue.
+	Review string `json:"review,omitempty"`
 	// Failures are the steps that failed (from Argo's workflow.failures) and
 	// the configs that failed every retry.
 	Failures []Failure `json:"failures,omitempty"`
@@ -129,6 +132,9 @@ func (m Message) Lines() []string {
 	}
 	for _, f := range m.Failures {
 		l = append(l, fmt.Sprintf("Failed: %s: %s", f.Step, f.Reason))
+	}
+	if m.Review != "" {
+		l = append(l, "Review: "+m.Review)
 	}
 	if m.ReportURL != "" {
 		l = append(l, "Report: "+m.ReportURL)

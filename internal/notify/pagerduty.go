@@ -124,6 +124,9 @@ func (p *PagerDuty) Event(m Message) PagerDutyEvent {
 	if m.ReportURL != "" {
 		details["report"] = m.ReportURL
 	}
+	if m.Review != "" {
+		details["review"] = m.Review
+	}
 	if len(m.Failures) > 0 {
 		fs := make([]string, len(m.Failures))
 		for i, f := range m.Failures {

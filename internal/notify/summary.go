@@ -33,6 +33,9 @@ func Summarize(ctx context.Context, st store.Store, set *campaign.Set, c campaig
 		return err
 	}
 	m.Failed = len(fails)
+	if m.Failed > 0 {
+		m.Review = ReviewCommand(m.Run)
+	}
 	for i, fl := range fails {
 		if i == maxListed {
 			m.Failures = append(m.Failures, Failure{Step: "configs", Reason: fmt.Sprintf("%d more failed", len(fails)-maxListed)})
@@ -45,6 +48,9 @@ func Summarize(ctx context.Context, st store.Store, set *campaign.Set, c campaig
 	}
 	return nil
 }
+
+// ReviewCommand is the command that lists a run's configs in the review queue.
+func ReviewCommand(run string) string { return "llmsweep failures list --run " + run }
 
 // Recommend ranks a run's results under the campaign's policy, as llmsweep rank
 // does, when the set has it; else it names the config with the highest goodput.

@@ -60,6 +60,9 @@ func SlackPayload(m Message) map[string]any {
 		}
 		blocks = append(blocks, section("*Failed*\n"+truncate(b.String(), 2900)))
 	}
+	if m.Review != "" {
+		blocks = append(blocks, section("*Review* the failures: `"+m.Review+"`"))
+	}
 	if m.ReportURL != "" {
 		if u, err := url.Parse(m.ReportURL); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
 			blocks = append(blocks, section(fmt.Sprintf("<%s|Open the report>", m.ReportURL)))

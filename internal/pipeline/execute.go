@@ -11,6 +11,7 @@ import (
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/candidates"
+	"github.com/llmsweep/llmsweep/internal/logging"
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/monitoring"
 	"github.com/llmsweep/llmsweep/internal/plugins"
@@ -47,8 +48,11 @@ type Options struct {
 	Metrics *monitoring.Metrics
 	// Tasks reads accuracy tasks' data sets from the Hub.
 	Tasks *taskdata.Loader
-	// Stderr gets progress and what was decided.
+	// Stderr shows the progress bar when it is a terminal.
 	Stderr io.Writer
+	// Logger gets diagnostics and progress (without a terminal); the caller
+	// attaches the campaign, Execute the run. Below a warning only with Verbose.
+	Logger *slog.Logger
 }
 
 // Outcome is what Execute did.
@@ -76,16 +80,18 @@ var ErrNothingToRun = errors.New("nothing to run: a stored result stands in for 
 // them through internal/runner. runner.ErrInterrupted and
 // runner.ErrStoreBehind come back wrapped, with the outcome so far.
 func Execute(ctx context.Context, set *campaign.Set, c campaign.Campaign, configs []matrix.Config, hash string, opt Options) (*Outcome, error) {
-	level := slog.LevelWarn
-	if opt.Verbose {
-		level = slog.LevelInfo
-	}
 	stderr := opt.Stderr
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	host, err := plugins.NewHost(stderr, os.Getenv("LLMSWEEP_PLUGIN_LOCK"))
+	logger := opt.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if !opt.Verbose {
+		logger = logging.AtLeast(logger, slog.LevelWarn)
+	}
+	host, err := plugins.NewHost(logger, os.Getenv("LLMSWEEP_PLUGIN_LOCK"))
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +135,7 @@ func Execute(ctx context.Context, set *campaign.Set, c campaign.Campaign, config
 	}
 	defer log.Close()
 	out.Run, out.LogDir = log.Run, log.Dir
+	logger = logger.With(logging.Run, log.Run.ID)
 	progress := runner.NewProgress(stderr, logger)
 	if opt.Metrics != nil {
 		progress = opt.Metrics.Progress(progress)

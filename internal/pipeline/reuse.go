@@ -34,6 +34,7 @@ const (
 	WhyForced    = "--force"
 	WhyInRun     = "done in this run (resume)"
 	WhyStored    = "stored result stands in (reuse scope any)"
+	WhyRetry     = "queued for retry (llmsweep failures retry)"
 )
 
 // ReuseOptions say which stored results may stand in for a measurement.
@@ -95,6 +96,9 @@ func Decide(ctx context.Context, st store.Store, configs []matrix.Config, o Reus
 func decide(s store.Stored, accept map[result.Kind]bool, scope string, maxAge time.Duration, now time.Time) (string, bool) {
 	if s.InRun {
 		return WhyInRun, true
+	}
+	if s.Retry { // a person asked: no stored result stands in
+		return WhyRetry, false
 	}
 	var newest time.Time
 	for k, t := range s.Newest {

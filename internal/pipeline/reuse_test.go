@@ -95,6 +95,25 @@ func TestDecide(t *testing.T) {
 	if len(r.Measure) != 1 || r.Measured[WhyNew] != 1 {
 		t.Errorf("a prediction stood in for a measurement: %v", r)
 	}
+	// A config a person queued for retry (llmsweep failures retry) is
+	// measured even where a stored result would stand in for it.
+	if _, err := st.CreateRun(ctx, result.Run{ID: "failed", Campaign: "c", MatrixHash: "h", Started: now.Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutFailure(ctx, result.Failure{Run: "failed", Fingerprint: "fresh", Attempt: 3, Final: true, Reason: "oom", Time: now}); err != nil {
+		t.Fatal(err)
+	}
+	adHoc := ReuseOptions{Policy: campaign.Reuse{Scope: "any"}, Run: "next", Kind: result.Measured, Now: now}
+	if r, _ := Decide(ctx, st, []matrix.Config{cfg("fresh")}, adHoc); len(r.Measure) != 0 {
+		t.Errorf("a failure in a later run kept a stored result from standing in: %v", r)
+	}
+	if err := st.SetReview(ctx, "failed", "fresh", store.ReviewRetry, ""); err != nil {
+		t.Fatal(err)
+	}
+	r, err = Decide(ctx, st, []matrix.Config{cfg("fresh"), cfg("stale")}, adHoc)
+	if err != nil || !cmp.Equal(measured(r), []string{"fresh"}) || r.Measured[WhyRetry] != 1 {
+		t.Errorf("a config queued for retry: %+v, %v", r, err)
+	}
 	if _, err := Decide(ctx, st, configs, ReuseOptions{Policy: campaign.Reuse{Scope: "any", MaxAge: "seven days"}}); err == nil {
 		t.Error("a bad max_age was accepted")
 	}

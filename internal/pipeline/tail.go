@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"strings"
 
 	"github.com/llmsweep/llmsweep/internal/archive"
 	"github.com/llmsweep/llmsweep/internal/cache"
@@ -25,8 +27,8 @@ type TailOptions struct {
 // cluster (DESIGN 6): refresh-views, invalidate-cache, report, and archive
 // when the campaign has one. (Notify, which announces to people, stays a
 // command of its own locally.) The results are stored by now, so a step that
-// fails is reported on w and the others still run.
-func Tail(ctx context.Context, w io.Writer, st store.Store, set *campaign.Set, c campaign.Campaign, runID string, configs []matrix.Config, o TailOptions) {
+// fails is logged and the others still run.
+func Tail(ctx context.Context, log *slog.Logger, st store.Store, set *campaign.Set, c campaign.Campaign, runID string, configs []matrix.Config, o TailOptions) {
 	if o.Reports == "" {
 		o.Reports = report.DefaultOut
 	}
@@ -34,27 +36,31 @@ func Tail(ctx context.Context, w io.Writer, st store.Store, set *campaign.Set, c
 		o.Staging = ".llmsweep/archive"
 	}
 	if err := st.RefreshViews(ctx); err != nil {
-		fmt.Fprintf(w, "refresh-views: %v\n", err)
+		log.Warn(fmt.Sprintf("refresh-views: %v", err))
 	}
 	if c.Cache != nil {
 		if n, err := Invalidate(ctx, c.Cache.URL, c.Name); err != nil {
-			fmt.Fprintf(w, "invalidate-cache: %v\n", err)
+			log.Warn(fmt.Sprintf("invalidate-cache: %v", err))
 		} else {
-			fmt.Fprintf(w, "invalidated %d cached entries of campaign %s\n", n, c.Name)
+			log.Info(fmt.Sprintf("invalidated %d cached entries of campaign %s", n, c.Name))
 		}
 	}
 	p, err := report.Write(ctx, st, report.Options{Campaign: c.Name, RunID: runID, Set: set, Configs: configs, SampleTests: true, Out: o.Reports})
 	if err != nil {
-		fmt.Fprintf(w, "report: %v\n", err)
+		log.Warn(fmt.Sprintf("report: %v", err))
 	} else {
-		fmt.Fprintf(w, "report: %s, %s, %s\n", p.Latest["html"], p.Latest["pdf"], p.Latest["json"])
+		log.Info(fmt.Sprintf("report: %s, %s, %s", p.Latest["html"], p.Latest["pdf"], p.Latest["json"]))
 	}
 	if c.Archive != nil {
 		a, err := archive.Run(ctx, st, c, runID, archive.RunOptions{Staging: o.Staging, Reports: o.Reports})
 		if err != nil {
-			fmt.Fprintf(w, "archive: %v\n", err)
+			log.Warn(fmt.Sprintf("archive: %v", err))
 		} else {
-			PrintArchived(w, a)
+			var b strings.Builder
+			PrintArchived(&b, a)
+			for line := range strings.Lines(b.String()) {
+				log.Info(strings.TrimSuffix(line, "\n"))
+			}
 		}
 	}
 }

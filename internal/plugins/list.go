@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -11,11 +12,36 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
+// hclogTo hands go-plugin's hclog records (warnings and worse) to log, so that
+// a plugin's complaints come out in the command's log format: its own writer
+// is discarded and a sink forwards each record.
+func hclogTo(log *slog.Logger) hclog.Logger {
+	l := hclog.NewInterceptLogger(&hclog.LoggerOptions{Name: "plugin", Output: io.Discard, Level: hclog.Warn})
+	l.RegisterSink(slogSink{log})
+	return l
+}
+
+type slogSink struct{ log *slog.Logger }
+
+// Accept logs hclog's key-value pairs as slog attributes; hclog gives the
+// sink every level, so the ones below a warning are dropped here.
+func (s slogSink) Accept(name string, level hclog.Level, msg string, args ...any) {
+	var l slog.Level
+	switch {
+	case level >= hclog.Error:
+		l = slog.LevelError
+	case level == hclog.Warn:
+		l = slog.LevelWarn
+	default:
+		return
+	}
+	s.log.Log(context.Background(), l, name+": "+msg, args...)
+}
+
 // NewHost is the host llmsweep's commands use: plugins found in Dirs, warnings
-// logged to w, and checksums pinned by the lock file at lock (empty for none).
-func NewHost(w io.Writer, lock string) (*Host, error) {
-	h := &Host{Dirs: Dirs(), StartTimeout: 10 * time.Second,
-		Logger: hclog.New(&hclog.LoggerOptions{Name: "plugin", Output: w, Level: hclog.Warn})}
+// logged to log, and checksums pinned by the lock file at lock (empty for none).
+func NewHost(log *slog.Logger, lock string) (*Host, error) {
+	h := &Host{Dirs: Dirs(), StartTimeout: 10 * time.Second, Logger: hclogTo(log)}
 	if lock != "" {
 		l, err := ReadLock(lock)
 		if err != nil {

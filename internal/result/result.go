@@ -206,6 +206,9 @@ type Failure struct {
 	Final       bool      `json:"final"`
 	Reason      string    `json:"reason"`
 	Time        time.Time `json:"time"`
+	// Config is the config that failed, on a final failure: the store keeps
+	// it, so that the review queue can be filtered like results.
+	Config *matrix.Config `json:"config,omitempty"`
 }
 
 // Definitions collects, by tool, the notes of the imported results among rs

@@ -88,7 +88,7 @@ func (l *lines) Start(total, skipped int) {
 }
 
 func (l *lines) Current(cfg *matrix.Config) {
-	l.log.Info("config", "fingerprint", cfg.Fingerprint[:12], "what", describe(cfg))
+	l.log.Info("config", append(ConfigAttrs(cfg), "what", describe(cfg))...)
 }
 
 func (l *lines) Done(cfg *matrix.Config, ok bool) {
@@ -98,7 +98,7 @@ func (l *lines) Done(cfg *matrix.Config, ok bool) {
 	if !ok {
 		l.bad++
 	}
-	l.log.Info("done", "fingerprint", cfg.Fingerprint[:12], "ok", ok, "progress", fmt.Sprintf("%d/%d", l.done, l.total), "failed", l.bad)
+	l.log.Info("done", append(ConfigAttrs(cfg), "ok", ok, "progress", fmt.Sprintf("%d/%d", l.done, l.total), "failed", l.bad)...)
 }
 
 func (l *lines) Finish() {}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/llmsweep/llmsweep/internal/accuracy"
 	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/logging"
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/metrics"
 	"github.com/llmsweep/llmsweep/internal/plugins"
@@ -415,7 +416,7 @@ const Hint = "measure a running server with --engine-url URL --engine-model NAME
 // missing plugin or executable): the group's other configs would fail the same.
 func (r *run) config(ctx context.Context, s *session, cfg *matrix.Config) error {
 	id := r.opt.Identity(cfg)
-	log := r.opt.Logger.With("config", id[:min(12, len(id))], "model", cfg.Model, "framework", cfg.Framework, "workload", cfg.Workload)
+	log := r.opt.Logger.With(ConfigAttrs(cfg)...)
 	rt := r.opt.Retry
 	bo := &backoff.ExponentialBackOff{InitialInterval: rt.Base, RandomizationFactor: 0.5, Multiplier: rt.Factor, MaxInterval: rt.Cap}
 	bo.Reset()
@@ -432,7 +433,7 @@ func (r *run) config(ctx context.Context, s *session, cfg *matrix.Config) error 
 	for ; attempt <= final; attempt++ {
 		if attempt > first {
 			wait := bo.NextBackOff()
-			log.Info("retrying", "attempt", attempt, "after", wait.Round(time.Millisecond).String(), "reason", last)
+			log.Info("retrying", logging.Attempt, attempt, "after", wait.Round(time.Millisecond).String(), "reason", last)
 			select {
 			case <-ctx.Done():
 				return nil
@@ -457,11 +458,11 @@ func (r *run) config(ctx context.Context, s *session, cfg *matrix.Config) error 
 			if s.server == nil && r.opt.Engine == nil && r.opt.Server == "" {
 				err = fmt.Errorf("%w; %s", err, Hint)
 			}
-			log.Error("config failed for good: retrying cannot help", "error", err)
+			log.Error("config failed for good: retrying cannot help", logging.Attempt, attempt, logging.ErrorClass, ErrorClass(err), logging.Error, err)
 			r.failConfig(cfg, attempt, err)
 			return err
 		}
-		log.Warn("attempt failed", "attempt", attempt, "error", err)
+		log.Warn("attempt failed", logging.Attempt, attempt, logging.ErrorClass, ErrorClass(err), logging.Error, err)
 		if err := r.opt.Log.PutFailure(result.Failure{Run: r.opt.Log.Run.ID, Fingerprint: id, Attempt: attempt, Reason: err.Error(), Time: time.Now()}); err != nil {
 			r.fail(err)
 			return nil
@@ -473,7 +474,7 @@ func (r *run) config(ctx context.Context, s *session, cfg *matrix.Config) error 
 	if last == nil {
 		last = errors.New("no attempts left")
 	}
-	log.Error("config failed", "attempts", attempt-1, "error", last)
+	log.Error("config failed", logging.Attempt, attempt-1, logging.ErrorClass, ErrorClass(last), logging.Error, last)
 	r.failConfig(cfg, attempt-1, last)
 	return nil
 }
@@ -482,7 +483,7 @@ func (r *run) config(ctx context.Context, s *session, cfg *matrix.Config) error 
 func (r *run) failConfig(cfg *matrix.Config, attempt int, reason error) {
 	id := r.opt.Identity(cfg)
 	if err := r.opt.Log.PutFailure(result.Failure{Run: r.opt.Log.Run.ID, Fingerprint: id, Attempt: attempt, Final: true,
-		Reason: reason.Error(), Time: time.Now()}); err != nil {
+		Reason: reason.Error(), Time: time.Now(), Config: cfg}); err != nil {
 		r.fail(err)
 	}
 	r.opt.Progress.Done(cfg, false)
@@ -561,7 +562,7 @@ func (r *run) measure(ctx context.Context, s *session, cfg *matrix.Config, id st
 	}
 	m := metrics.Summarize(records, slo(w))
 	if m.Succeeded == 0 {
-		return fmt.Errorf("every request failed: %s", errorSummary(records))
+		return requestsFailed{summary: errorSummary(records), class: commonClass(records)}
 	}
 	res := result.Result{Run: r.opt.Log.Run.ID, Fingerprint: id, Config: *cfg, Engine: r.opt.Engine.ID(),
 		Provenance: r.opt.Engine.Provenance(), Attempts: attempt, Summary: m, Utilization: telemetry.Summarize(taken),
@@ -587,6 +588,63 @@ func (r *run) measure(ctx context.Context, s *session, cfg *matrix.Config, id st
 		r.flushNow(ctx)
 	}
 	return nil
+}
+
+// requestsFailed is a measurement in which every request failed; class is the
+// records' most common error class.
+type requestsFailed struct{ summary, class string }
+
+func (e requestsFailed) Error() string { return "every request failed: " + e.summary }
+
+// ErrorClass names what kind of failure err is, for logs and the review queue:
+// a request error's class (stream.Class: rate_limited, connection, timeout ...),
+// or what the host saw (no_plugin, not_installed, invalid, plugin_gone, store,
+// interrupted); "other" for the rest.
+func ErrorClass(err error) string {
+	var rf requestsFailed
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &rf) && rf.class != "":
+		return rf.class
+	case stream.ClassOf(err) != "":
+		return string(stream.ClassOf(err))
+	case errors.Is(err, plugins.ErrNoPlugin):
+		return "no_plugin"
+	case errors.Is(err, sdk.ErrNotInstalled):
+		return "not_installed"
+	case errors.Is(err, sdk.ErrInvalid):
+		return "invalid"
+	case errors.Is(err, sdk.ErrPluginGone):
+		return "plugin_gone"
+	case errors.Is(err, errStore):
+		return "store"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "interrupted"
+	}
+	return "other"
+}
+
+// ConfigAttrs are the log attributes that name a config: its model, batch and
+// fingerprint, and what it runs.
+func ConfigAttrs(cfg *matrix.Config) []any {
+	return []any{logging.Model, cfg.Model, logging.Batch, cfg.Batch, logging.Fingerprint, cfg.Fingerprint,
+		"framework", cfg.Framework, "workload", cfg.Workload}
+}
+
+// commonClass is the records' most common error class.
+func commonClass(records []*sdk.Record) string {
+	counts := map[string]int{}
+	best := ""
+	for _, rec := range records {
+		if c := rec.GetErrorClass(); c != "" {
+			counts[c]++
+			if counts[c] > counts[best] || counts[c] == counts[best] && c < best {
+				best = c
+			}
+		}
+	}
+	return best
 }
 
 // errorSummary names the most common error class of the records, with an example.

@@ -595,6 +595,9 @@ func (s *store) PutResult(ctx context.Context, r result.Result) error {
 		null(m.OutputThroughput), null(m.RequestThroughput), null(m.Goodput), acc,
 		null(u.GPUUtilMean), null(u.GPUUtilP95), null(u.MemUsedPeakBytes), null(u.PowerMeanW), null(u.CPUMeanPct),
 		null(u.RSSPeakBytes))
+	if err == nil {
+		err = s.reviewSucceeded(ctx, key, r.Finished)
+	}
 	if err != nil {
 		return fmt.Errorf("store: result %s: %w", r.Fingerprint, err)
 	}
@@ -722,6 +725,15 @@ func (s *store) PutFailure(ctx context.Context, f result.Failure) error {
 	if f.Attempt < 0 || f.Attempt > math.MaxInt32 {
 		return fmt.Errorf("store: failure of %s: attempt %d is out of range", f.Fingerprint, f.Attempt)
 	}
+	if f.Config != nil {
+		b, err := json.Marshal(f.Config)
+		if err != nil {
+			return fmt.Errorf("store: failure of %s: config: %w", f.Fingerprint, err)
+		}
+		if err := s.putConfig(ctx, f.Fingerprint, b); err != nil {
+			return err
+		}
+	}
 	key, _, err := s.configKey(ctx, f.Fingerprint, true)
 	if err != nil {
 		return err
@@ -732,6 +744,9 @@ func (s *store) PutFailure(ctx context.Context, f result.Failure) error {
 	_, err = s.b.exec(ctx, `INSERT INTO failures (run_key, config_key, attempt, final, reason, at)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_key, config_key, attempt, final) DO NOTHING`,
 		run.key, key, f.Attempt, f.Final, f.Reason, s.d.time(norm(f.Time)))
+	if err == nil && f.Final {
+		err = s.reviewFailed(ctx, run, key, f.Time)
+	}
 	if err != nil {
 		return fmt.Errorf("store: failure of %s: %w", f.Fingerprint, err)
 	}

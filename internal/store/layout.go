@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/llmsweep/llmsweep/internal/logging"
 )
 
 // Layout is how PostgreSQL keeps the per-request and utilization rows. A
@@ -237,7 +238,7 @@ func setupTimescale(ctx context.Context, q querier, schema string) error {
 		if _, err := q.exec(ctx, `INSERT INTO store_features (feature, choice, detail) VALUES ($1, $2, $3)`, f.Name, f.Choice, f.Detail); err != nil {
 			return fmt.Errorf("store_features: %w", err)
 		}
-		slog.Default().Info("results store: TimescaleDB feature chosen", "schema", schema, "license", license,
+		logging.FromContext(ctx).Info("results store: TimescaleDB feature chosen", "schema", schema, "license", license,
 			"feature", f.Name, "choice", f.Choice, "detail", f.Detail)
 	}
 	return nil

@@ -100,6 +100,14 @@ type Store interface {
 	// Failures returns the final failures of a run's configs that have no
 	// result in it (a later attempt may have succeeded), oldest first.
 	Failures(ctx context.Context, runID string) ([]result.Failure, error)
+	// Reviews returns the manual-review queue's entries that match f: each
+	// config that failed every retry in a run, with its state.
+	Reviews(ctx context.Context, f ReviewFilter) ([]Review, error)
+	// ReviewOf returns one entry with every failure of the config in the run,
+	// or an error wrapping ErrNoReview.
+	ReviewOf(ctx context.Context, runID, fingerprint string) (*Review, error)
+	// SetReview acks an entry or asks for a retry (state), with a note.
+	SetReview(ctx context.Context, runID, fingerprint string, state ReviewState, note string) error
 
 	// Aggregate computes statistics of per-request latencies across configs
 	// and runs (see AggregateQuery).

@@ -134,6 +134,9 @@ func (s *store) DailyStats(ctx context.Context) ([]DailyStat, error) {
 type Stored struct {
 	Newest map[result.Kind]time.Time
 	InRun  bool
+	// Retry is set when a person asked, through the review queue, for the
+	// config to be measured again.
+	Retry bool
 }
 
 // storedChunk bounds the parameters of one query (SQLite allows 32,766).
@@ -180,6 +183,34 @@ func (s *store) StoredResults(ctx context.Context, runID string, fps []string) (
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("store: stored results: %w", err)
 		}
+		if err := s.retries(ctx, args[1:], out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// retries sets Retry in out for the configs among fps that the review queue
+// asks to measure again.
+func (s *store) retries(ctx context.Context, fps []any, out map[string]Stored) error {
+	marks := make([]string, len(fps))
+	for i := range fps {
+		marks[i] = "$" + strconv.Itoa(i+1)
+	}
+	rows, err := s.b.query(ctx, `SELECT DISTINCT c.fingerprint FROM reviews rv JOIN configs c ON c.config_key = rv.config_key
+		WHERE rv.state = 'retry' AND c.fingerprint IN (`+strings.Join(marks, ", ")+`)`, fps...)
+	if err != nil {
+		return fmt.Errorf("store: retries: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var fp string
+		if err := rows.Scan(&fp); err != nil {
+			return fmt.Errorf("store: retries: %w", err)
+		}
+		st := out[fp]
+		st.Retry = true
+		out[fp] = st
+	}
+	return rows.Err()
 }
