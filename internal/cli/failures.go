@@ -40,7 +40,7 @@ func (x *failuresFlags) selectReviews(ctx context.Context, st store.Store, state
 	}
 	var out []store.Review
 	for _, f := range fs {
-		if err := checkFilter(ctx, st, f); err != nil {
+		if err := checkFilter(ctx, st, &f); err != nil {
 			return nil, err
 		}
 		rs, err := st.Reviews(ctx, store.ReviewFilter{Filter: f, States: states})
