@@ -291,7 +291,37 @@ func (s *Set) checkMatrix(name string, c Campaign) Problems {
 	if n, why := s.Count(c); n == 0 {
 		probs = append(probs, s.pos.at(s.lookup(p()...), "the selection leaves an empty matrix: no model × hardware × framework × quantization × workload combination can run (%s)", why))
 	}
+	if len(probs) == 0 && s.impossible != nil {
+		probs = s.impossible(s, c)
+	}
 	return probs
+}
+
+// At makes a problem positioned at the value at a path of the loaded document:
+// strings are field names, ints list indices. When nothing is at the path, the
+// nearest enclosing value that exists stands in.
+func (s *Set) At(path []any, format string, args ...any) Problem {
+	v := s.lookup(path...)
+	for len(path) > 0 && !v.Exists() {
+		path = path[:len(path)-1]
+		v = s.lookup(path...)
+	}
+	p := s.pos.at(v, format, args...)
+	if s.pos.isSchema(v.Pos().Filename()) {
+		// A list element's own position may be the schema's; its fields tell
+		// where the input writes it.
+		p.Positions = nil
+		it, err := v.Fields()
+		for err == nil && it.Next() {
+			if tp := it.Value().Pos(); !s.pos.isSchema(tp.Filename()) {
+				if pos, ok := s.pos.pos(tp); ok {
+					p.Positions = []Position{pos}
+					break
+				}
+			}
+		}
+	}
+	return p
 }
 
 // runs reports whether some framework in fws runs quantization q on hardware h.

@@ -44,6 +44,12 @@ type Options struct {
 	// Dir is the directory that relative paths and reported positions are relative
 	// to; the working directory when empty.
 	Dir string
+	// Impossible, when set, is asked about every campaign that passes the other
+	// checks and reports what the compiler would prune from it whatever the
+	// config (a sequence longer than a model's context, weights that fit no GPU).
+	// Package matrix provides it (matrix.Impossible); this package cannot import
+	// the compiler, which imports it.
+	Impossible func(s *Set, c Campaign) Problems
 }
 
 // Set is everything loaded: the unified CUE value and its Go mirror.
@@ -61,9 +67,10 @@ type Set struct {
 	// CatalogDir is where the catalog came from ("" when none was loaded).
 	CatalogDir string
 
-	defs   map[string]Position // section NUL name: where an input file defines it
-	embeds Problems            // top-level values without a field name
-	pos    positioner
+	defs       map[string]Position // section NUL name: where an input file defines it
+	embeds     Problems            // top-level values without a field name
+	pos        positioner
+	impossible func(*Set, Campaign) Problems
 }
 
 // Load reads the given files and directories (directories recursively), plus the
@@ -83,7 +90,7 @@ func Load(ctx *cue.Context, paths []string, opt Options) (*Set, error) {
 		}
 	}
 	cwd, _ = filepath.Abs(cwd)
-	s := &Set{pos: positioner{cwd: cwd}}
+	s := &Set{pos: positioner{cwd: cwd}, impossible: opt.Impossible}
 	files, probs := collect(cwd, paths)
 
 	root, ours := moduleRoot(cwd)

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/matrix"
 )
 
 func newVet() *cobra.Command {
@@ -26,7 +27,7 @@ With no paths it vets campaigns/ in the current directory.`,
 			if len(args) == 0 {
 				args = []string{"campaigns"}
 			}
-			set, err := campaign.Load(cuecontext.New(), args, campaign.Options{Catalog: inv.catalog})
+			set, err := campaign.Load(cuecontext.New(), args, campaign.Options{Catalog: inv.catalog, Impossible: matrix.Impossible})
 			var probs campaign.Problems
 			if err != nil && !errors.As(err, &probs) {
 				return err
