@@ -31,6 +31,14 @@ func Suggest(name string, known []string) string { return suggest(name, known) }
 
 // suggest returns ` (did you mean "x"?)` for the closest known name, or "".
 func suggest(name string, known []string) string {
+	if k, ok := closest(name, known); ok {
+		return fmt.Sprintf(" (did you mean %q?)", k)
+	}
+	return ""
+}
+
+// closest returns the known name nearest to name, if one is near enough.
+func closest(name string, known []string) (string, bool) {
 	type score struct {
 		d, lev int
 		k      string
@@ -48,9 +56,9 @@ func suggest(name string, known []string) string {
 		}
 	}
 	if best == nil || best.d > max(2, len(name)/3) {
-		return ""
+		return "", false
 	}
-	return fmt.Sprintf(" (did you mean %q?)", best.k)
+	return best.k, true
 }
 
 // SortedKeys returns a map's keys in order.
@@ -203,10 +211,34 @@ func (s *Set) checkCampaign(name string) Problems {
 		}
 	}
 	c, ok := s.Campaigns[name]
-	if len(probs) > 0 || !ok {
-		return probs // the matrix checks below need a valid campaign whose names resolve
+	if len(probs) > 0 || !ok || !s.decoded(c) {
+		// The matrix checks below need a valid campaign whose names resolve to
+		// valid entries; an invalid entry has its own problem, and judging the
+		// campaign by its zero value would only add false ones.
+		return probs
 	}
 	return s.checkMatrix(name, c)
+}
+
+// decoded reports whether every entry the campaign names passed the schema.
+func (s *Set) decoded(c Campaign) bool {
+	for _, d := range []struct {
+		names []string
+		ok    func(string) bool
+	}{
+		{c.Models, func(n string) bool { _, ok := s.Models[n]; return ok }},
+		{c.Select.Hardware, func(n string) bool { _, ok := s.Hardware[n]; return ok }},
+		{c.Select.Frameworks, func(n string) bool { _, ok := s.Frameworks[n]; return ok }},
+		{c.Select.Quantizations, func(n string) bool { _, ok := s.Quantizations[n]; return ok }},
+		{c.Select.Workloads, func(n string) bool { _, ok := s.Workloads[n]; return ok }},
+	} {
+		for _, n := range d.names {
+			if !d.ok(n) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // checkMatrix reports selections that cannot produce a single runnable config.
