@@ -19,7 +19,7 @@ func BenchmarkVetSize(b *testing.B) {
 			dir := b.TempDir()
 			var src strings.Builder
 			for i := range n {
-				fmt.Fprintf(&src, "campaigns: \"c%d\": {\n\tdescription: \"bench %d\"\n\tmodels: [\"llama-3.1-8b-instruct\"]\n\tselect: hardware: [\"h100-sxm-x1\"]\n\tgrid: concurrency: [1, %d]\n}\n", i, i, i+2)
+				fmt.Fprintf(&src, "campaigns: \"c%d\": {\n\tdescription: \"bench %d\"\n\tmodels: [\"llama-3.1-8b-instruct\"]\n\tselect: {hardware: [\"h100-sxm-x1\"], workloads: [\"chat\"]}\n\tgrid: concurrency: [1, %d]\n}\n", i, i, i+2)
 			}
 			file := filepath.Join(dir, "many.cue")
 			if err := os.WriteFile(file, []byte(src.String()), 0o644); err != nil {
