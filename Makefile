@@ -133,6 +133,7 @@ proto:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/generated/
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/matrix/ ./internal/diff/
+	$(GO) test -run '^$$' -bench VetSize -benchtime 1x -benchmem ./internal/campaign/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/rank/
 	cd $(SDK) && $(GO) test -run '^$$' -bench . -benchmem ./sse/ ./stream/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/testing/loadgenbench/

@@ -31,6 +31,14 @@ func Suggest(name string, known []string) string { return suggest(name, known) }
 
 // suggest returns ` (did you mean "x"?)` for the closest known name, or "".
 func suggest(name string, known []string) string {
+	if k, ok := closest(name, known); ok {
+		return fmt.Sprintf(" (did you mean %q?)", k)
+	}
+	return ""
+}
+
+// closest returns the known name nearest to name, if one is near enough.
+func closest(name string, known []string) (string, bool) {
 	type score struct {
 		d, lev int
 		k      string
@@ -48,9 +56,9 @@ func suggest(name string, known []string) string {
 		}
 	}
 	if best == nil || best.d > max(2, len(name)/3) {
-		return ""
+		return "", false
 	}
-	return fmt.Sprintf(" (did you mean %q?)", best.k)
+	return best.k, true
 }
 
 // SortedKeys returns a map's keys in order.
@@ -203,10 +211,34 @@ func (s *Set) checkCampaign(name string) Problems {
 		}
 	}
 	c, ok := s.Campaigns[name]
-	if len(probs) > 0 || !ok {
-		return probs // the matrix checks below need a valid campaign whose names resolve
+	if len(probs) > 0 || !ok || !s.decoded(c) {
+		// The matrix checks below need a valid campaign whose names resolve to
+		// valid entries; an invalid entry has its own problem, and judging the
+		// campaign by its zero value would only add false ones.
+		return probs
 	}
 	return s.checkMatrix(name, c)
+}
+
+// decoded reports whether every entry the campaign names passed the schema.
+func (s *Set) decoded(c Campaign) bool {
+	for _, d := range []struct {
+		names []string
+		ok    func(string) bool
+	}{
+		{c.Models, func(n string) bool { _, ok := s.Models[n]; return ok }},
+		{c.Select.Hardware, func(n string) bool { _, ok := s.Hardware[n]; return ok }},
+		{c.Select.Frameworks, func(n string) bool { _, ok := s.Frameworks[n]; return ok }},
+		{c.Select.Quantizations, func(n string) bool { _, ok := s.Quantizations[n]; return ok }},
+		{c.Select.Workloads, func(n string) bool { _, ok := s.Workloads[n]; return ok }},
+	} {
+		for _, n := range d.names {
+			if !d.ok(n) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // checkMatrix reports selections that cannot produce a single runnable config.
@@ -291,7 +323,37 @@ func (s *Set) checkMatrix(name string, c Campaign) Problems {
 	if n, why := s.Count(c); n == 0 {
 		probs = append(probs, s.pos.at(s.lookup(p()...), "the selection leaves an empty matrix: no model × hardware × framework × quantization × workload combination can run (%s)", why))
 	}
+	if len(probs) == 0 && s.impossible != nil {
+		probs = s.impossible(s, c)
+	}
 	return probs
+}
+
+// At makes a problem positioned at the value at a path of the loaded document:
+// strings are field names, ints list indices. When nothing is at the path, the
+// nearest enclosing value that exists stands in.
+func (s *Set) At(path []any, format string, args ...any) Problem {
+	v := s.lookup(path...)
+	for len(path) > 0 && !v.Exists() {
+		path = path[:len(path)-1]
+		v = s.lookup(path...)
+	}
+	p := s.pos.at(v, format, args...)
+	if s.pos.isSchema(v.Pos().Filename()) {
+		// A list element's own position may be the schema's; its fields tell
+		// where the input writes it.
+		p.Positions = nil
+		it, err := v.Fields()
+		for err == nil && it.Next() {
+			if tp := it.Value().Pos(); !s.pos.isSchema(tp.Filename()) {
+				if pos, ok := s.pos.pos(tp); ok {
+					p.Positions = []Position{pos}
+					break
+				}
+			}
+		}
+	}
+	return p
 }
 
 // runs reports whether some framework in fws runs quantization q on hardware h.

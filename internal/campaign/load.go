@@ -44,6 +44,12 @@ type Options struct {
 	// Dir is the directory that relative paths and reported positions are relative
 	// to; the working directory when empty.
 	Dir string
+	// Impossible, when set, is asked about every campaign that passes the other
+	// checks and reports what the compiler would prune from it whatever the
+	// config (a sequence longer than a model's context, weights that fit no GPU).
+	// Package matrix provides it (matrix.Impossible); this package cannot import
+	// the compiler, which imports it.
+	Impossible func(s *Set, c Campaign) Problems
 }
 
 // Set is everything loaded: the unified CUE value and its Go mirror.
@@ -61,9 +67,10 @@ type Set struct {
 	// CatalogDir is where the catalog came from ("" when none was loaded).
 	CatalogDir string
 
-	defs   map[string]Position // section NUL name: where an input file defines it
-	embeds Problems            // top-level values without a field name
-	pos    positioner
+	defs       map[string]Position // section NUL name: where an input file defines it
+	embeds     Problems            // top-level values without a field name
+	pos        positioner
+	impossible func(*Set, Campaign) Problems
 }
 
 // Load reads the given files and directories (directories recursively), plus the
@@ -83,7 +90,7 @@ func Load(ctx *cue.Context, paths []string, opt Options) (*Set, error) {
 		}
 	}
 	cwd, _ = filepath.Abs(cwd)
-	s := &Set{pos: positioner{cwd: cwd}}
+	s := &Set{pos: positioner{cwd: cwd}, impossible: opt.Impossible}
 	files, probs := collect(cwd, paths)
 
 	root, ours := moduleRoot(cwd)
@@ -105,6 +112,7 @@ func Load(ctx *cue.Context, paths []string, opt Options) (*Set, error) {
 		for name, b := range embedded["schema"] {
 			overlay[filepath.Join(root, "schema", name)] = load.FromBytes(b)
 		}
+		s.pos.embedded = true
 	}
 	doc := filepath.Join(root, documentFile)
 	overlay[doc] = load.FromString(document)
@@ -418,7 +426,7 @@ func (s *Set) locate(probs Problems) Problems {
 		for _, pos := range p.Positions {
 			switch {
 			case pos.File == s.pos.rel(s.pos.schema[1]):
-			case strings.HasPrefix(pos.File, s.pos.rel(s.pos.schema[0])):
+			case s.pos.inSchema(pos.File):
 				sch = append(sch, pos)
 			default:
 				in = append(in, pos)
@@ -439,7 +447,73 @@ func (s *Set) locate(probs Problems) Problems {
 		p.input = len(in)
 		out = append(out, p)
 	}
-	return mergeDisjuncts(out)
+	out = mergeDisjuncts(out)
+	// A value that fails a constraint also fails the default beside it (95 for
+	// gpu_memory_utilization: >0 & <=0.98 | *0.9); the constraint is the news.
+	// CUE may place the constraint's failure at the enclosing struct and the
+	// default's at the value itself: the value's position is the better one.
+	failed := map[string]bool{}
+	at := map[string]Position{}
+	for _, p := range out {
+		if p.input > 0 && !fromDefault(p) {
+			failed[p.Path] = true
+		} else if p.input > 0 {
+			at[p.Path] = p.Positions[0]
+		}
+	}
+	kept := out[:0]
+	for _, p := range out {
+		if p.input > 0 && fromDefault(p) && failed[p.Path] {
+			continue
+		}
+		if pos, ok := at[p.Path]; ok && p.input > 0 && failed[p.Path] {
+			p.Positions = append([]Position{pos}, p.Positions[1:]...)
+		}
+		if p.Message == "field not allowed" {
+			p.Message += s.suggestField(p.sels)
+		}
+		kept = append(kept, plain(p))
+	}
+	return kept
+}
+
+// suggestField says which allowed field an unknown one is closest to.
+func (s *Set) suggestField(sels []string) string {
+	for len(sels) > 0 && sels[len(sels)-1] != "" && sels[len(sels)-1][0] >= '0' && sels[len(sels)-1][0] <= '9' {
+		sels = sels[:len(sels)-1] // an element of the unknown field's list
+	}
+	if len(sels) < 2 || !s.Value.Exists() {
+		return ""
+	}
+	name := sels[len(sels)-1]
+	parent := s.Value.LookupPath(cue.ParsePath(strings.Join(sels[:len(sels)-1], ".")))
+	var known []string
+	nested := map[string]string{} // a field one level down, by name: its path
+	var inner []string
+	it, err := parent.Fields(cue.Optional(true))
+	for err == nil && it.Next() {
+		f := it.Selector().Unquoted()
+		if f == name {
+			continue
+		}
+		known = append(known, f)
+		sub, err := it.Value().Fields(cue.Optional(true))
+		for err == nil && sub.Next() {
+			g := sub.Selector().Unquoted()
+			if _, ok := nested[g]; !ok {
+				nested[g] = f + "." + g
+				inner = append(inner, g)
+			}
+		}
+	}
+	if sg := suggest(name, known); sg != "" {
+		return sg
+	}
+	// concurency at the campaign's top meant grid.concurrency.
+	if g, ok := closest(name, inner); ok {
+		return fmt.Sprintf(" (did you mean %q?)", nested[g])
+	}
+	return ""
 }
 
 // conflict matches CUE's message for two values that do not unify.
@@ -650,6 +724,7 @@ func (s *Set) duplicates(files []*ast.File) Problems {
 		p := Problem{
 			Path:    section + "." + quoteLabel(name),
 			Message: fmt.Sprintf("duplicate name %q: %d files define it; give each entry one file, or rename one", name, len(ds)),
+			cause:   true,
 		}
 		for _, d := range ds {
 			p.Positions = append(p.Positions, d.pos)

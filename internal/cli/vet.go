@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/matrix"
 )
 
 func newVet() *cobra.Command {
@@ -33,7 +34,7 @@ With no paths it vets campaigns/ in the current directory.`,
 					return fmt.Errorf("cannot read %s: %w", a, unwrapPath(err))
 				}
 			}
-			set, err := campaign.Load(cuecontext.New(), args, campaign.Options{Catalog: inv.catalog})
+			set, err := campaign.Load(cuecontext.New(), args, campaign.Options{Catalog: inv.catalog, Impossible: matrix.Impossible})
 			var probs campaign.Problems
 			if err != nil && !errors.As(err, &probs) {
 				return err
