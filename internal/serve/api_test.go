@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/llmsweep/llmsweep/internal/serve"
+	"github.com/llmsweep/llmsweep/internal/store/storetest"
 )
 
 // conformance checks every answer against the OpenAPI document the server
@@ -116,7 +117,7 @@ var (
 
 // sqliteStore is a SQLite store filled by real sim runs, shared by the tests
 // that only read it.
-func sqliteStore(t *testing.T) filled {
+func sqliteStore(t testing.TB) filled {
 	sqliteOnce.Do(func() {
 		dir, err := filepath.Abs(t.TempDir() + "/../shared")
 		if err != nil {
@@ -284,4 +285,12 @@ func newConformanceWithToken(t *testing.T, h http.Handler, token string) *confor
 	c := newConformance(t, auth)
 	c.token = token
 	return c
+}
+
+// TestAPIPostgres serves a PostgreSQL store (its materialized views
+// included) that real sim runs filled, with the same checks as SQLite.
+func TestAPIPostgres(t *testing.T) {
+	f := fill(t, storetest.PostgresURL(t), "")
+	s, _ := server(t, f.URL, serve.Options{})
+	checkAPI(t, f, newConformance(t, s.Handler()))
 }
