@@ -116,11 +116,11 @@ func (r *reader) register(reg *prometheus.Registry) {
 	}
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: monitoring.CacheHitRatio, Help: monitoring.Help(monitoring.CacheHitRatio)}, r.hitRatio),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "llmsweep_serve_cache_hits_total", Help: "Reads the Redis cache answered."},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: monitoring.CacheHits, Help: monitoring.Help(monitoring.CacheHits)},
 			func() float64 { return float64(r.hits.Load()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "llmsweep_serve_cache_misses_total", Help: "Reads the Redis cache did not hold, answered from the store."},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: monitoring.CacheMisses, Help: monitoring.Help(monitoring.CacheMisses)},
 			func() float64 { return float64(r.misses.Load()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "llmsweep_serve_cache_failures_total", Help: "Reads Redis failed or the circuit breaker skipped, answered from the store."},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: monitoring.CacheFailures, Help: monitoring.Help(monitoring.CacheFailures)},
 			func() float64 { return float64(r.failures.Load()) }),
 	)
 }
