@@ -749,3 +749,5 @@ var knownMetrics = []string{"ttft_p50_ms", "ttft_p90_ms", "ttft_p99_ms", "tpot_p
 	"usd_per_hour_spot", "usd_per_hour_on_demand", "usd_per_1m_output_tokens_spot", "usd_per_1m_output_tokens_on_demand"}
 
 func validMetric(m string) bool { return slices.Contains(knownMetrics, m) }
+
+func asErr[T error](err error, target *T) bool { return errors.As(err, target) }
