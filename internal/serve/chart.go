@@ -31,9 +31,9 @@ type Chart struct {
 	Left, Top, Right, Bottom  float64
 	// Derived positions, so that the template does no arithmetic.
 	PlotW, PlotH, AxisY, AxisX2, TickY, TickX, LabelY float64
-	Series                    []drawnSeries
-	XTicks, YTicks            []tick
-	Empty                     bool
+	Series                                            []drawnSeries
+	XTicks, YTicks                                    []tick
+	Empty                                             bool
 }
 
 type drawnSeries struct {

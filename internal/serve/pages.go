@@ -45,7 +45,7 @@ func newPages(s *Server) (*pages, error) {
 		},
 		"markOf": func(s string) string { return mark(result.Kind(s)) },
 		"list":   func(s ...string) []string { return s },
-		"pct":  func(v float64) string { return fmt.Sprintf("%+.1f%%", v*100) },
+		"pct":    func(v float64) string { return fmt.Sprintf("%+.1f%%", v*100) },
 	}).ParseFS(webFS, "web/*.html")
 	if err != nil {
 		return nil, err
