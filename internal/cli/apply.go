@@ -99,7 +99,7 @@ old Workflow is left to finish unless --replace is given. Objects the campaign
 applied before and no longer generates are deleted only with --prune; only
 objects labelled with the campaign and applied by llmsweep are ever touched.
 
---catalog also applies the catalog service (llmsweep serve) to the namespace:
+--serve also applies the catalog service (llmsweep serve) to the namespace:
 a Deployment of two non-root replicas with readiness (/readyz) and liveness
 (/healthz) probes, a Service on port 80 and a PodDisruptionBudget. It reads
 the store's URL from the Secret llmsweep-store and Redis' from llmsweep-cache
@@ -166,8 +166,8 @@ so they are never pruned.`,
 	f.BoolVar(&opt.Force, "force-conflicts", false, "take over fields that another field manager owns")
 	f.BoolVar(&opt.Prune, "prune", false, "delete the campaign's objects that it no longer generates (running Workflows excepted)")
 	f.BoolVar(&opt.Replace, "replace", false, "delete the campaign's older Workflows even while they run")
-	f.BoolVar(&withCatalog, "catalog", false, "also apply the catalog service (llmsweep serve): Deployment, Service, PodDisruptionBudget")
-	f.StringVar(&catalogImage, "catalog-image", generated.DefaultImage, "the llmsweep `image` the catalog service runs")
+	f.BoolVar(&withCatalog, "serve", false, "also apply the catalog service (llmsweep serve): Deployment, Service, PodDisruptionBudget")
+	f.StringVar(&catalogImage, "serve-image", generated.DefaultImage, "the llmsweep `image` the catalog service runs")
 	inv.addCatalog(cmd)
 	return cmd
 }

@@ -2,7 +2,7 @@ package kube
 
 import "k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-// The catalog service's objects (llmsweep serve), applied by apply --catalog.
+// The catalog service's objects (llmsweep serve), applied by apply --serve.
 const (
 	CatalogName = "llmsweep-catalog"
 	// CatalogPort is the port the server listens on inside its pod.
