@@ -119,11 +119,8 @@ var (
 // that only read it.
 func sqliteStore(t testing.TB) filled {
 	sqliteOnce.Do(func() {
-		dir, err := filepath.Abs(t.TempDir() + "/../shared")
-		if err != nil {
-			t.Fatal(err)
-		}
-		sqliteFilled = fill(t, "sqlite://"+dir+"/results.db", "")
+		// Not the first caller's TempDir: that goes when its test ends.
+		sqliteFilled = fill(t, "sqlite://"+filepath.Join(scratch, "shared.db"), "")
 	})
 	if sqliteFilled.URL == "" {
 		t.Fatal("filling the SQLite store failed in an earlier test")

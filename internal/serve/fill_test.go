@@ -19,6 +19,21 @@ import (
 	"github.com/llmsweep/llmsweep/internal/testing/shipped"
 )
 
+// scratch holds what the package's tests share: the sim plugin and the
+// SQLite store they read; TestMain removes it.
+var scratch string
+
+func TestMain(m *testing.M) {
+	var err error
+	if scratch, err = os.MkdirTemp("", "serve-test-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(scratch)
+	os.Exit(code)
+}
+
 var (
 	pluginsOnce sync.Once
 	pluginsDir  string
@@ -28,10 +43,8 @@ var (
 // plugins builds the sim plugin once for the package's tests.
 func plugins(t testing.TB) string {
 	pluginsOnce.Do(func() {
-		pluginsDir, pluginsErr = os.MkdirTemp("", "serve-plugins-")
-		if pluginsErr == nil {
-			pluginsErr = shipped.Build(pluginsDir, "sim")
-		}
+		pluginsDir = filepath.Join(scratch, "plugins")
+		pluginsErr = shipped.Build(pluginsDir, "sim")
 	})
 	if pluginsErr != nil {
 		t.Fatal(pluginsErr)
