@@ -58,8 +58,8 @@ func Open(ctx context.Context, url string) (*Cache, error) {
 
 // Dial makes a client for the Redis at url without waiting for it: a reader
 // that must keep answering when Redis is down (the catalog service) starts
-// anyway and reads the store meanwhile. Its timeouts are short, since a slow
-// cache is worse than none.
+// anyway and reads the store meanwhile. Its dial timeout is short, since a
+// slow cache is worse than none.
 func Dial(url string) (*Cache, error) {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
@@ -67,8 +67,12 @@ func Dial(url string) (*Cache, error) {
 	}
 	opt.MaxRetries = 0
 	opt.DialTimeout = 250 * time.Millisecond
-	opt.ReadTimeout = 250 * time.Millisecond
-	opt.WriteTimeout = 250 * time.Millisecond
+	// A busy machine can delay a healthy Redis by hundreds of ms; a dead one
+	// refuses at once, and the reader's circuit breaker stops asking a hung one.
+	opt.ReadTimeout = time.Second
+	opt.WriteTimeout = time.Second
+	// One connection per concurrent reader the catalog service expects.
+	opt.PoolSize = 64
 	return &Cache{rdb: redis.NewClient(opt), prefix: DefaultPrefix, ttl: DefaultTTL}, nil
 }
 
