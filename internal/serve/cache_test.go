@@ -121,8 +121,21 @@ func TestCache(t *testing.T) {
 		t.Errorf("a read after invalidate-cache was a hit")
 	}
 
+	// Pages read through the cache too: the second overview is a hit.
+	hits := metric(t, c, "llmsweep_serve_cache_hits_total")
+	first := page(t, s, "/", 200)
+	if second := page(t, s, "/", 200); second != first {
+		t.Error("the cached overview differs from the drawn one")
+	}
+	if got := metric(t, c, "llmsweep_serve_cache_hits_total"); got == hits {
+		t.Error("the second overview was not a cache hit")
+	}
+	page(t, s, "/?modle=x", 400) // an error page is answered, not kept
+	page(t, s, "/?modle=x", 400)
+
 	// Redis stops: reads still answer, from the store.
 	stop()
+	page(t, s, "/", 200)
 	for range 5 {
 		c.ok("/api/v1/results?campaign=catalogtest", &pg)
 		if pg.Total != 12 {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"cmp"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"maps"
 	"net/http"
@@ -68,11 +70,11 @@ func (p *pages) routes() {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fileServer.ServeHTTP(w, r)
 	})
-	p.s.handle("/{$}", p.overview)
-	p.s.handle("/models/{model}", p.model)
-	p.s.handle("/recommend", p.recommend)
-	p.s.handle("/runs/{run}", p.run)
-	p.s.handle("/compare", p.compare)
+	p.s.handle("/{$}", p.cached(p.overview))
+	p.s.handle("/models/{model}", p.cached(p.model))
+	p.s.handle("/recommend", p.cached(p.recommend))
+	p.s.handle("/runs/{run}", p.cached(p.run))
+	p.s.handle("/compare", p.cached(p.compare))
 }
 
 // render writes a page, or an error page with the message.
@@ -382,4 +384,63 @@ func (p *pages) compare(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.render(w, "compare.html", data)
+}
+
+// pageAnswer is a page as the cache keeps it.
+type pageAnswer struct {
+	Body string `json:"body"`
+}
+
+// uncached carries an answer that is not kept (an error page) past the cache.
+type uncached struct{ c *capture }
+
+func (uncached) Error() string { return "page not cached" }
+
+// capture is a ResponseWriter that keeps what a page handler writes.
+type capture struct {
+	h    http.Header
+	code int
+	body bytes.Buffer
+}
+
+func (c *capture) Header() http.Header         { return c.h }
+func (c *capture) WriteHeader(code int)        { c.code = code }
+func (c *capture) Write(b []byte) (int, error) { return c.body.Write(b) }
+
+// cached reads a page through the cache, as the API's reads are: a page
+// that drew (200) is kept under every campaign's namespace, which any run's
+// invalidation empties; an error page is sent and not kept.
+func (p *pages) cached(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if p.s.reader.c == nil {
+			h(w, r)
+			return
+		}
+		b, err := p.s.reader.read(r.Context(), "", "page:"+r.URL.Path+"?"+r.URL.RawQuery, func() (any, error) {
+			c := &capture{h: http.Header{}, code: http.StatusOK}
+			h(c, r)
+			if c.code != http.StatusOK {
+				return nil, uncached{c}
+			}
+			return pageAnswer{Body: c.body.String()}, nil
+		})
+		var u uncached
+		switch {
+		case asErr(err, &u):
+			maps.Copy(w.Header(), u.c.h)
+			w.WriteHeader(u.c.code)
+			w.Write(u.c.body.Bytes())
+			return
+		case err != nil:
+			p.fail(w, err)
+			return
+		}
+		var a pageAnswer
+		if err := json.Unmarshal(b, &a); err != nil {
+			p.fail(w, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, a.Body)
+	}
 }
