@@ -22,7 +22,7 @@ export CGO_CFLAGS
 
 PLUGINS := vllm tgi lmdeploy sglang trtllm openai sim
 
-.PHONY: all build run test e2e test-outage test-k8s test-timescale check check-generated fuzz generate proto bench clean
+.PHONY: all build run serve test e2e test-outage test-k8s test-timescale check check-generated fuzz generate proto bench clean
 
 all: build
 
@@ -43,6 +43,13 @@ run: build
 	$(BIN)/llmsweep run campaigns/quickstart.cue
 	$(BIN)/llmsweep results --campaign quickstart
 	$(BIN)/llmsweep rank --policy balanced --campaign quickstart
+
+## serve: the catalog web app and JSON API on the store make run filled (http://localhost:8080/);
+## set CACHE=redis://127.0.0.1:6379/0 to read through Redis, ADDR to listen elsewhere
+ADDR  ?= :8080
+CACHE ?=
+serve: build
+	$(BIN)/llmsweep serve --store sqlite://.llmsweep/results.db --addr $(ADDR) $(if $(CACHE),--cache $(CACHE))
 
 ## test: every test tier that exists (formatting, vet, unit, testscript, plain cue vet,
 ## golden manifests through Argo's validator, the report in real headless Chromium and
@@ -135,6 +142,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/matrix/ ./internal/diff/
 	$(GO) test -run '^$$' -bench VetSize -benchtime 1x -benchmem ./internal/campaign/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/rank/
+	$(GO) test -run '^$$' -bench Leaderboard -benchtime 1x ./internal/serve/
 	cd $(SDK) && $(GO) test -run '^$$' -bench . -benchmem ./sse/ ./stream/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/testing/loadgenbench/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./plugins/sim/

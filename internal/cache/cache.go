@@ -56,6 +56,34 @@ func Open(ctx context.Context, url string) (*Cache, error) {
 	return c, nil
 }
 
+// Dial makes a client for the Redis at url without waiting for it: a reader
+// that must keep answering when Redis is down (the catalog service) starts
+// anyway and reads the store meanwhile. Its dial timeout is short, since a
+// slow cache is worse than none.
+func Dial(url string) (*Cache, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("cache URL %q: %v (want redis://host:port/db or rediss://…)", redact(url), err)
+	}
+	opt.MaxRetries = 0
+	opt.DialTimeout = 250 * time.Millisecond
+	// A busy machine can delay a healthy Redis by hundreds of ms; a dead one
+	// refuses at once, and the reader's circuit breaker stops asking a hung one.
+	opt.ReadTimeout = time.Second
+	opt.WriteTimeout = time.Second
+	// One connection per concurrent reader the catalog service expects.
+	opt.PoolSize = 64
+	return &Cache{rdb: redis.NewClient(opt), prefix: DefaultPrefix, ttl: DefaultTTL}, nil
+}
+
+// WithTTL returns c with entries that expire after ttl.
+func (c *Cache) WithTTL(ttl time.Duration) *Cache {
+	return &Cache{rdb: c.rdb, prefix: c.prefix, ttl: ttl}
+}
+
+// Ping checks that Redis answers.
+func (c *Cache) Ping(ctx context.Context) error { return c.rdb.Ping(ctx).Err() }
+
 // WithPrefix returns c with its keys under another prefix (tests, several
 // deployments sharing one Redis).
 func (c *Cache) WithPrefix(p string) *Cache {

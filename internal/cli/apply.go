@@ -83,7 +83,8 @@ func newApply() *cobra.Command {
 	var kf kubeFlags
 	var opt kube.Options
 	var inv invocation
-	var dryRun string
+	var dryRun, catalogImage string
+	var withCatalog bool
 	cmd := &cobra.Command{
 		Use:   "apply <campaign | generated/dir>",
 		Short: "Apply a compiled campaign to a Kubernetes cluster with server-side apply",
@@ -97,7 +98,14 @@ objects (a Grafana dashboard) are skipped.
 A changed campaign has a new Workflow name (the matrix hash is part of it); the
 old Workflow is left to finish unless --replace is given. Objects the campaign
 applied before and no longer generates are deleted only with --prune; only
-objects labelled with the campaign and applied by llmsweep are ever touched.`,
+objects labelled with the campaign and applied by llmsweep are ever touched.
+
+--serve also applies the catalog service (llmsweep serve) to the namespace:
+a Deployment of two non-root replicas with readiness (/readyz) and liveness
+(/healthz) probes, a Service on port 80 and a PodDisruptionBudget. It reads
+the store's URL from the Secret llmsweep-store and Redis' from llmsweep-cache
+(key url; the cache is optional). They serve every campaign of the namespace,
+so they are never pruned.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch dryRun {
@@ -110,6 +118,9 @@ objects labelled with the campaign and applied by llmsweep are ever touched.`,
 			s, _, err := kubeSet(cmd, args[0], &inv)
 			if err != nil {
 				return err
+			}
+			if withCatalog {
+				opt.CatalogImage = catalogImage
 			}
 			for _, sk := range s.Skipped {
 				fmt.Fprintln(diag(cmd, slog.LevelInfo), "skipped", sk)
@@ -156,6 +167,8 @@ objects labelled with the campaign and applied by llmsweep are ever touched.`,
 	f.BoolVar(&opt.Force, "force-conflicts", false, "take over fields that another field manager owns")
 	f.BoolVar(&opt.Prune, "prune", false, "delete the campaign's objects that it no longer generates (running Workflows excepted)")
 	f.BoolVar(&opt.Replace, "replace", false, "delete the campaign's older Workflows even while they run")
+	f.BoolVar(&withCatalog, "serve", false, "also apply the catalog service (llmsweep serve): Deployment, Service, PodDisruptionBudget")
+	f.StringVar(&catalogImage, "serve-image", generated.DefaultImage, "the llmsweep `image` the catalog service runs")
 	inv.addCatalog(cmd)
 	return cmd
 }

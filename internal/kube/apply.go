@@ -30,6 +30,9 @@ type Options struct {
 	Prune bool
 	// Replace deletes the campaign's old Workflows even while they run.
 	Replace bool
+	// CatalogImage, when set, applies the catalog service (Catalog) running
+	// this image beside the campaign.
+	CatalogImage string
 }
 
 // Action is what happened, or would happen, to one object.
@@ -86,6 +89,9 @@ func (c *Client) plan(ctx context.Context, s *Set, opt Options) (string, []*unst
 		return "", nil, nil, err
 	}
 	objs = append(Executor(ns), objs...)
+	if opt.CatalogImage != "" {
+		objs = append(objs, Catalog(ns, opt.CatalogImage)...)
+	}
 	var early []Result
 	if s.PriorityClass != "" {
 		pc := PriorityClass(s.PriorityClass)

@@ -477,3 +477,59 @@ func TestPriorityClass(t *testing.T) {
 		t.Errorf("an existing PriorityClass: %q, want exists (%v)", a, res)
 	}
 }
+
+// TestCatalog applies the catalog service beside a campaign: its Deployment
+// runs non-root with both probes and the URLs from Secrets, the API server
+// accepts all three objects, and a second apply changes nothing.
+func TestCatalog(t *testing.T) {
+	cl := cluster(t)
+	ctx := context.Background()
+	c := client(t, cl.Admin)
+	s := quickstart(t)
+	opt := kube.Options{Namespace: "t-catalog", CatalogImage: "ghcr.io/llmsweep/llmsweep:test"}
+	res, err := c.Apply(ctx, s, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := actions(res)
+	for _, o := range []string{"deployment/llmsweep-catalog", "service/llmsweep-catalog", "poddisruptionbudget/llmsweep-catalog"} {
+		if got[o] != kube.Created {
+			t.Errorf("%s: %q, want created (all: %v)", o, got[o], res)
+		}
+	}
+	d := dyn(t, cl.Admin)
+	dep, err := d.Resource(schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}).
+		Namespace("t-catalog").Get(ctx, kube.CatalogName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := dep.Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+	ctr := spec["containers"].([]any)[0].(map[string]any)
+	if nonRoot, _, _ := unstructured.NestedBool(spec, "securityContext", "runAsNonRoot"); !nonRoot {
+		t.Error("the catalog pod may run as root")
+	}
+	for _, p := range []string{"readinessProbe", "livenessProbe"} {
+		if path, _, _ := unstructured.NestedString(ctr, p, "httpGet", "path"); path == "" {
+			t.Errorf("the catalog container has no %s", p)
+		}
+	}
+	env, _ := json.Marshal(ctr["env"])
+	for _, want := range []string{`"name":"llmsweep-store"`, `"name":"llmsweep-cache"`} {
+		if !bytes.Contains(env, []byte(want)) {
+			t.Errorf("the catalog's env %s does not read Secret %s", env, want)
+		}
+	}
+	if _, err := d.Resource(schema.GroupVersionResource{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"}).
+		Namespace("t-catalog").Get(ctx, kube.CatalogName, metav1.GetOptions{}); err != nil {
+		t.Error(err)
+	}
+	res, err = c.Apply(ctx, s, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Action != kube.Unchanged {
+			t.Errorf("second apply: %v", r)
+		}
+	}
+}

@@ -35,7 +35,8 @@ func Series() map[string]bool {
 			s[n+suf] = true
 		}
 	}
-	s[CompletionRate], s[Interruptions], s[CacheHitRatio], s[RecommendationAccuracy] = true, true, true, true
+	s[CompletionRate], s[Interruptions], s[ReuseRatio], s[RecommendationAccuracy] = true, true, true, true
+	s[CacheHitRatio], s[CacheHits], s[CacheMisses], s[CacheFailures] = true, true, true, true
 	hist(Duration)
 	s[ArgoPrefix+ArgoCompletion], s[ArgoPrefix+ArgoInterruptions], s[ArgoPrefix+ArgoFailures] = true, true, true
 	hist(ArgoPrefix + ArgoDuration)
@@ -80,6 +81,13 @@ type PrometheusRule struct {
 	Spec struct {
 		Groups []RuleGroup `json:"groups"`
 	} `json:"spec"`
+}
+
+// cacheHitRate is the catalog service's Redis hit ratio over window, from
+// its counters (cache_hit_ratio itself counts from the server's start).
+func cacheHitRate(window string) string {
+	return fmt.Sprintf(`sum(rate(%[1]s[%[4]s])) / (sum(rate(%[1]s[%[4]s])) + sum(rate(%[2]s[%[4]s])) + sum(rate(%[3]s[%[4]s])))`,
+		CacheHits, CacheMisses, CacheFailures, window)
 }
 
 // Rules builds the campaign's PrometheusRule: alerts for failed jobs, long
@@ -145,6 +153,17 @@ func Rules(campaign, name, namespace string, labels map[string]string, t Thresho
 				"description": "{{ $labels.instance }} received {{ $value }} spot warnings (SIGTERM) within an hour.",
 			},
 		},
+		{
+			// The catalog service reads every campaign's results: this alert
+			// is the same in each campaign's rules, and fires once per rule.
+			Alert: "LLMSweepCatalogCacheCold",
+			Expr:  cacheHitRate("30m") + " < 0.5",
+			For:   "30m", Labels: map[string]string{"severity": "info"},
+			Annotations: map[string]string{
+				"summary":     "The catalog service's Redis cache answers few reads",
+				"description": "Redis answered {{ $value | humanizePercentage }} of llmsweep serve's reads over 30 minutes: it is down (see llmsweep_serve_cache_failures_total), its TTL (--cache-ttl) is short, or invalidations come often.",
+			},
+		},
 	}
 	pr := &PrometheusRule{APIVersion: "monitoring.coreos.com/v1", Kind: "PrometheusRule"}
 	pr.Metadata.Name, pr.Metadata.Namespace, pr.Metadata.Labels = name, namespace, labels
@@ -206,8 +225,11 @@ func Dashboard(campaign string) ([]byte, error) {
 	add("timeseries", "Spot interruptions", "Batch attempts that ended in a retry (Argo), and SIGTERMs received by run/exec, per hour.", "short", 12, 8,
 		q{fmt.Sprintf(`sum by (hardware) (increase(%s%s%s[1h]))`, ArgoPrefix, ArgoInterruptions, sel), "argo {{hardware}}"},
 		q{fmt.Sprintf(`sum(increase(%s%s[1h]))`, Interruptions, sel), "run/exec"})
-	add("gauge", "Cache hit ratio", Help(CacheHitRatio), "percentunit", 12, 8,
-		q{fmt.Sprintf(`max(%s%s)`, CacheHitRatio, sel), "cache hits"})
+	add("gauge", "Stored results reused", Help(ReuseRatio), "percentunit", 12, 8,
+		q{fmt.Sprintf(`max(%s%s)`, ReuseRatio, sel), "reused"})
+	// The catalog service serves every campaign: its cache has no campaign label.
+	add("timeseries", "Catalog cache hit ratio (llmsweep serve)", Help(CacheHitRatio)+" Plotted over 15 minutes from its read counters.", "percentunit", 12, 8,
+		q{cacheHitRate("15m"), "hit ratio, 15 min"})
 	add("gauge", "Recommendation accuracy", Help(RecommendationAccuracy), "percentunit", 12, 8,
 		q{fmt.Sprintf(`max(%s%s)`, RecommendationAccuracy, sel), "accuracy"})
 

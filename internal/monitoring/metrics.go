@@ -23,10 +23,18 @@ import (
 
 // The pipeline's metrics, as named in the design.
 const (
-	CompletionRate         = "benchmark_completion_rate"
-	Duration               = "average_benchmark_duration"
-	Interruptions          = "spot_instance_interruptions"
-	CacheHitRatio          = "cache_hit_ratio"
+	CompletionRate = "benchmark_completion_rate"
+	Duration       = "average_benchmark_duration"
+	Interruptions  = "spot_instance_interruptions"
+	// CacheHitRatio is the catalog service's (llmsweep serve) Redis hit ratio.
+	CacheHitRatio = "cache_hit_ratio"
+	// ReuseRatio is what cache_hit_ratio meant before the catalog service
+	// read through Redis: the configs a stored result stood in for.
+	ReuseRatio = "result_reuse_ratio"
+	// The catalog service's cache reads, whose rates the alert compares.
+	CacheHits              = "llmsweep_serve_cache_hits_total"
+	CacheMisses            = "llmsweep_serve_cache_misses_total"
+	CacheFailures          = "llmsweep_serve_cache_failures_total"
 	RecommendationAccuracy = "recommendation_accuracy"
 	// Utilization over each config's measurement, from its result's summary.
 	GPUUtilization = "benchmark_gpu_utilization_percent"
@@ -46,8 +54,13 @@ var help = map[string]string{
 		"(retries included); the average is rate(_sum)/rate(_count).",
 	Interruptions: "Spot interruption warnings (SIGTERM) this process received: each one checkpoints the run and exits 75 " +
 		"to be resumed.",
-	CacheHitRatio: "Configs whose results were already stored under their fingerprint, so they were not measured again, " +
+	CacheHitRatio: "Reads of the catalog service (llmsweep serve --cache) that Redis answered, divided by all its reads " +
+		"since the server started (0 to 1); a read Redis failed or the circuit breaker skipped counts as a miss.",
+	ReuseRatio: "Configs whose results were already stored under their fingerprint, so they were not measured again, " +
 		"divided by the configs planned (0 to 1).",
+	CacheHits:     "Reads of the catalog service that the Redis cache answered.",
+	CacheMisses:   "Reads of the catalog service that the Redis cache did not hold, answered from the store.",
+	CacheFailures: "Reads of the catalog service that Redis failed or the circuit breaker skipped, answered from the store.",
 	RecommendationAccuracy: "Share (0 to 1) of the configs the campaign's policy ranks in its top N on predicted metrics " +
 		"(what plan recommends before measuring) that stay in the top N on this run's measured metrics, over the configs " +
 		"with both; unset when none has both.",
@@ -73,7 +86,7 @@ type Metrics struct {
 	completion    prometheus.Gauge
 	duration      prometheus.Histogram
 	interruptions prometheus.Counter
-	cacheHit      prometheus.Gauge
+	reuse         prometheus.Gauge
 	accuracy      prometheus.Gauge
 	gpuUtil       *prometheus.GaugeVec
 	gpuMem        *prometheus.GaugeVec
@@ -95,7 +108,7 @@ func New(campaign string) *Metrics {
 		completion:    prometheus.NewGauge(prometheus.GaugeOpts{Name: CompletionRate, Help: help[CompletionRate], ConstLabels: l}),
 		duration:      prometheus.NewHistogram(prometheus.HistogramOpts{Name: Duration, Help: help[Duration], ConstLabels: l, Buckets: DurationBuckets}),
 		interruptions: prometheus.NewCounter(prometheus.CounterOpts{Name: Interruptions, Help: help[Interruptions], ConstLabels: l}),
-		cacheHit:      prometheus.NewGauge(prometheus.GaugeOpts{Name: CacheHitRatio, Help: help[CacheHitRatio], ConstLabels: l}),
+		reuse:         prometheus.NewGauge(prometheus.GaugeOpts{Name: ReuseRatio, Help: help[ReuseRatio], ConstLabels: l}),
 		accuracy:      prometheus.NewGauge(prometheus.GaugeOpts{Name: RecommendationAccuracy, Help: help[RecommendationAccuracy], ConstLabels: l}),
 		gpuUtil:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: GPUUtilization, Help: help[GPUUtilization], ConstLabels: l}, append(ConfigLabels, "stat")),
 		gpuMem:        prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: GPUMemoryPeak, Help: help[GPUMemoryPeak], ConstLabels: l}, ConfigLabels),
@@ -104,7 +117,7 @@ func New(campaign string) *Metrics {
 		started:       map[string]time.Time{},
 		now:           time.Now,
 	}
-	m.Registry.MustRegister(m.completion, m.duration, m.interruptions, m.cacheHit, m.gpuUtil, m.gpuMem, m.cpuUtil, m.rss)
+	m.Registry.MustRegister(m.completion, m.duration, m.interruptions, m.reuse, m.gpuUtil, m.gpuMem, m.cpuUtil, m.rss)
 	return m
 }
 
@@ -230,7 +243,7 @@ func (m *Metrics) update() {
 		return
 	}
 	m.completion.Set(float64(m.done+m.skipped) / float64(m.planned))
-	m.cacheHit.Set(float64(m.skipped) / float64(m.planned))
+	m.reuse.Set(float64(m.skipped) / float64(m.planned))
 }
 
 // Serve exposes the metrics on http://addr/metrics until ctx ends. It returns

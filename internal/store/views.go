@@ -15,27 +15,44 @@ import (
 // workload, ranked among the model's stacks of the same provenance and engine
 // by best output throughput. Figures no result measured are absent.
 type Ranking struct {
-	Model, Workload, Hardware, Framework, Quantization string
-	Provenance                                         result.Kind
-	Engine                                             string
-	Results                                            int
-	BestOutputThroughput, BestGoodput                  metrics.Value
-	BestTTFTP99, BestTPOTP50                           metrics.Value // ms
-	MeanGPUUtilPct, PeakGPUMemBytes, MeanPowerW        metrics.Value
-	MeanCPUPct, PeakRSSBytes                           metrics.Value
-	LastFinished                                       time.Time
-	Rank                                               int
+	Model                string        `json:"model"`
+	Workload             string        `json:"workload"`
+	Hardware             string        `json:"hardware"`
+	Framework            string        `json:"framework"`
+	Quantization         string        `json:"quantization"`
+	Provenance           result.Kind   `json:"provenance"`
+	Engine               string        `json:"engine,omitempty"`
+	Results              int           `json:"results"`
+	BestOutputThroughput metrics.Value `json:"best_output_throughput,omitzero"`
+	BestGoodput          metrics.Value `json:"best_goodput,omitzero"`
+	BestTTFTP99          metrics.Value `json:"best_ttft_p99_ms,omitzero"`
+	BestTPOTP50          metrics.Value `json:"best_tpot_p50_ms,omitzero"`
+	MeanGPUUtilPct       metrics.Value `json:"mean_gpu_util_pct,omitzero"`
+	PeakGPUMemBytes      metrics.Value `json:"peak_gpu_mem_bytes,omitzero"`
+	MeanPowerW           metrics.Value `json:"mean_power_w,omitzero"`
+	MeanCPUPct           metrics.Value `json:"mean_cpu_pct,omitzero"`
+	PeakRSSBytes         metrics.Value `json:"peak_rss_bytes,omitzero"`
+	LastFinished         time.Time     `json:"last_finished"`
+	Rank                 int           `json:"rank"`
 }
 
 // DailyStat is a row of daily_stats: one UTC day of one serving stack.
 type DailyStat struct {
-	Day                                      string // YYYY-MM-DD, UTC
-	Model, Hardware, Framework, Quantization string
-	Provenance                               result.Kind
-	Engine                                   string
-	Results, Requests, FailedRequests        int
-	MeanTTFTP50, MaxTTFTP99, MeanTPOTP50     metrics.Value // ms
-	MeanOutputThroughput, MeanGPUUtilPct     metrics.Value
+	Day                  string        `json:"day"` // YYYY-MM-DD, UTC
+	Model                string        `json:"model"`
+	Hardware             string        `json:"hardware"`
+	Framework            string        `json:"framework"`
+	Quantization         string        `json:"quantization"`
+	Provenance           result.Kind   `json:"provenance"`
+	Engine               string        `json:"engine,omitempty"`
+	Results              int           `json:"results"`
+	Requests             int           `json:"requests"`
+	FailedRequests       int           `json:"failed_requests"`
+	MeanTTFTP50          metrics.Value `json:"mean_ttft_p50_ms,omitzero"`
+	MaxTTFTP99           metrics.Value `json:"max_ttft_p99_ms,omitzero"`
+	MeanTPOTP50          metrics.Value `json:"mean_tpot_p50_ms,omitzero"`
+	MeanOutputThroughput metrics.Value `json:"mean_output_throughput,omitzero"`
+	MeanGPUUtilPct       metrics.Value `json:"mean_gpu_util_pct,omitzero"`
 }
 
 // sqliteViews rebuild the tables that stand for PostgreSQL's materialized
