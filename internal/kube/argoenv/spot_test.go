@@ -2,6 +2,7 @@ package argoenv_test
 
 import (
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -11,29 +12,50 @@ import (
 )
 
 // batchTimeout returns the template timeout the compiler gave quickstart's
-// batch template: the deadline within which a batch must be running.
+// batch: the deadline within which a batch must be running. A timeout that
+// names an input parameter is read from the batch task's argument.
 func batchTimeout(t *testing.T, root string) time.Duration {
 	t.Helper()
 	ts, err := argoenv.Templates(filepath.Join(root, "generated", "quickstart", "workflow.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	byName := map[string]wfv1.Template{}
 	for _, tmpl := range ts {
-		if tmpl.Metadata.Labels["llmsweep.dev/batch"] == "" {
+		byName[tmpl.Name] = tmpl
+	}
+	for _, dag := range ts {
+		if dag.DAG == nil {
 			continue
 		}
-		if tmpl.Timeout == "" {
-			t.Fatalf("batch template %s sets no timeout: with no spot capacity its pod stays Pending and Argo never retries it (issue 16, defect 1)", tmpl.Name)
+		for _, task := range dag.DAG.Tasks {
+			tmpl := byName[task.Template]
+			if task.Arguments.GetParameterByName("batch") == nil {
+				continue
+			}
+			timeout := tmpl.Timeout
+			if timeout == "" {
+				t.Fatalf("batch template %s sets no timeout: with no spot capacity its pod stays Pending and Argo never retries it (issue 16, defect 1)", tmpl.Name)
+			}
+			if m := inputRef.FindStringSubmatch(timeout); m != nil {
+				p := task.Arguments.GetParameterByName(m[1])
+				if p == nil || p.Value == nil {
+					t.Fatalf("batch template %s: timeout %s, but task %s passes no %s", tmpl.Name, timeout, task.Name, m[1])
+				}
+				timeout = p.Value.String()
+			}
+			d, err := time.ParseDuration(timeout)
+			if err != nil {
+				t.Fatalf("batch task %s: timeout %q: %v", task.Name, timeout, err)
+			}
+			return d
 		}
-		d, err := time.ParseDuration(tmpl.Timeout)
-		if err != nil {
-			t.Fatalf("batch template %s: timeout %q: %v", tmpl.Name, tmpl.Timeout, err)
-		}
-		return d
 	}
-	t.Fatal("quickstart has no batch template")
+	t.Fatal("quickstart has no batch task")
 	return 0
 }
+
+var inputRef = regexp.MustCompile(`^\{\{\s*inputs\.parameters\.([A-Za-z0-9_-]+)\s*\}\}$`)
 
 // TestSpotShortage runs quickstart on a cluster with on-demand GPU nodes and
 // no spot node at all: the batch must run on on-demand within the deadline
