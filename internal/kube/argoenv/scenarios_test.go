@@ -234,7 +234,8 @@ func semaphores(t *testing.T, e *argoenv.Env, campaign string) map[string]string
 // TestNightlySucceeds applies the scheduled nightly campaign, starts one
 // Workflow from each CronWorkflow, and checks that they succeed with the DAG
 // in order, at most parallelism batch pods per Workflow, and at most the GPU
-// quota's semaphore size per GPU type across Workflows. One quota is cut to 2
+// quota's semaphore size per GPU type across Workflows, and one fetch-model
+// per model Workflow however many batches it has. One quota is cut to 2
 // (the ConfigMap is the operator's knob), so that the semaphore binds.
 func TestNightlySucceeds(t *testing.T) {
 	e, rec := cluster(t, "nightly", argoenv.Behaviour{StepRun: 200 * time.Millisecond, BatchRun: 3 * time.Second}, 4, 1)
@@ -269,6 +270,7 @@ func TestNightlySucceeds(t *testing.T) {
 			t.Errorf("%s: %s (%s), want Succeeded", wf.Name, wf.Status.Phase, wf.Status.Message)
 		}
 		checkDAGOrder(t, wf)
+		checkOneFetch(t, wf)
 		p := wf.Spec.Parallelism
 		if wf.Status.StoredWorkflowSpec != nil && wf.Status.StoredWorkflowSpec.Parallelism != nil {
 			p = wf.Status.StoredWorkflowSpec.Parallelism
@@ -365,4 +367,36 @@ func createdBy(t *testing.T, e *argoenv.Env, cron string) []string {
 		}
 	}
 	return out
+}
+
+// checkOneFetch checks that a model's Workflow ran its fetch-model step once,
+// however many batches it has, and every batch after it. kwok runs no
+// container, so whether the step downloads or finds the checkpoint cached is
+// the fetch-model command's own test (internal/cli), not this one's.
+func checkOneFetch(t *testing.T, wf *wfv1.Workflow) {
+	t.Helper()
+	fetches, batches := 0, 0
+	var fetched time.Time
+	for _, n := range wf.Status.Nodes {
+		if n.Type != wfv1.NodeTypePod {
+			continue
+		}
+		switch {
+		case n.DisplayName == "fetch-model":
+			fetches++
+			fetched = n.FinishedAt.Time
+		case strings.HasPrefix(n.DisplayName, "batch-"):
+			batches++
+		}
+	}
+	if fetches != 1 {
+		t.Errorf("%s ran fetch-model %d times for %d batch attempts of its one model, want once", wf.Name, fetches, batches)
+		return
+	}
+	for _, n := range wf.Status.Nodes {
+		if n.Type == wfv1.NodeTypePod && strings.HasPrefix(n.DisplayName, "batch-") && n.StartedAt.Time.Before(fetched) {
+			t.Errorf("%s: %s started at %s, before fetch-model finished at %s", wf.Name, n.DisplayName, n.StartedAt, fetched)
+		}
+	}
+	t.Logf("%s: fetch-model ran once for %d batch pods", wf.Name, batches)
 }
