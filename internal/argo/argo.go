@@ -7,9 +7,11 @@ package argo
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/matrix"
+	"github.com/llmsweep/llmsweep/internal/modelcache"
 )
 
 // Labels the compiler sets on everything it generates; apply finds a campaign's
@@ -33,7 +36,8 @@ const (
 // Mount paths inside the pods.
 const (
 	campaignMount = "/etc/llmsweep"
-	cacheMount    = "/cache"
+	// modelsMount holds the model cache (internal/modelcache's layout).
+	modelsMount = "/models"
 )
 
 // Input is what the manifests are built from.
@@ -46,6 +50,24 @@ type Input struct {
 	Bundle []byte
 	// Image is the llmsweep image every step runs.
 	Image string
+	// BatchSeconds is plan's predicted wall time of each batch, by batch ID
+	// (internal/sim): the batch templates' timeouts derive from it.
+	BatchSeconds map[string]float64
+}
+
+// Timeout margin of a batch attempt over its predicted wall time: twice the
+// prediction (plan's interval spans about 0.5 to 2 times the measurement)
+// plus ten minutes for scheduling, the image pull and a cold model cache.
+const (
+	TimeoutFactor = 2
+	TimeoutSlack  = 10 * time.Minute
+)
+
+// BatchTimeout is the template timeout of a batch predicted to take seconds,
+// rounded up to whole minutes.
+func BatchTimeout(seconds float64) string {
+	d := time.Duration(seconds*TimeoutFactor*float64(time.Second)) + TimeoutSlack
+	return fmt.Sprintf("%dm", int64(math.Ceil(d.Minutes())))
 }
 
 // Manifests are the generated objects.
@@ -102,6 +124,14 @@ func dnsName(s string, max int, suffix string) string {
 func Build(in Input) (*Manifests, error) {
 	c := in.Campaign
 	res := in.Result
+	for _, b := range res.Batches {
+		if in.BatchSeconds[b.ID] <= 0 {
+			return nil, fmt.Errorf("campaign %s: batch %s has no predicted duration to derive its timeout from", c.Name, b.ID)
+		}
+	}
+	if c.ModelCache.PVC == "" && c.ModelCache.HostPath == "" {
+		return nil, fmt.Errorf("campaign %s: model_cache names neither a pvc nor a host_path", c.Name)
+	}
 	labels := map[string]string{LabelCampaign: c.Name, LabelPartOf: "llmsweep", LabelManaged: "llmsweep"}
 	cmName := dnsName(c.Name, 53, "") + "-campaign"
 	summary, err := json.MarshalIndent(res.Summary, "", "  ")
@@ -187,7 +217,7 @@ func workflowSpec(in Input, model string, batches []matrix.Batch, cmName, quotaN
 		Volumes: []corev1.Volume{{
 			Name:         "campaign",
 			VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: cmName}}},
-		}},
+		}, modelsVolume(c.ModelCache)},
 	}
 	if c.PriorityClass != "" {
 		spec.PodPriorityClassName = c.PriorityClass
@@ -204,12 +234,20 @@ func workflowSpec(in Input, model string, batches []matrix.Batch, cmName, quotaN
 	add := func(name, tmpl string, deps ...string) {
 		dag.Tasks = append(dag.Tasks, wfv1.DAGTask{Name: name, Template: tmpl, Dependencies: deps})
 	}
+	// fetch-model fills a shared cache (a PVC) once per model; with a
+	// node-local cache it checks the Hub only, and each node's first batch
+	// pod fetches in its init container.
+	fetch := step("fetch-model", fetchArgs(c, model, c.ModelCache.PVC == "")...)
+	fetch.Container.VolumeMounts = append(fetch.Container.VolumeMounts, corev1.VolumeMount{Name: "models", MountPath: modelsMount})
+	fetch.Container.Env = append(fetch.Container.Env, secretEnv("HF_TOKEN", "llmsweep-hf-token", "token"))
 	spec.Templates = append(spec.Templates,
 		step("validate-model", "validate-model", model, "--bundle", bundle),
+		fetch,
 		step("matrix", "compile", "--verify", "--bundle", bundle, "--model", model, "--matrix-hash", in.Result.ModelHashes[model]),
 	)
 	add("validate-model", "validate-model")
-	add("matrix", "matrix", "validate-model")
+	add("fetch-model", "fetch-model", "validate-model")
+	add("matrix", "matrix", "fetch-model")
 	// One pod template per hardware shape and server image; each batch task passes
 	// its batch and its server's command line as parameters, which keeps the
 	// Workflow small (etcd holds objects up to about 1 MB).
@@ -217,10 +255,12 @@ func workflowSpec(in Input, model string, batches []matrix.Batch, cmName, quotaN
 	made := map[string]bool{}
 	for _, b := range batches {
 		srv := in.Result.Servers[b.Group]
-		tname := dnsName("serve-"+b.Hardware+"-"+srv.Image, 63, matrix.Digest(b.Hardware, srv.Image)[:8])
+		digest := matrix.Digest(b.Hardware, srv.Image)[:8]
+		tname := dnsName("batch-"+b.Hardware+"-"+srv.Image, 63, digest)
 		if !made[tname] {
 			made[tname] = true
-			spec.Templates = append(spec.Templates, batchTemplate(in, b, tname, quotaName))
+			pod := dnsName("serve-"+b.Hardware+"-"+srv.Image, 63, digest)
+			spec.Templates = append(spec.Templates, slotTemplate(b, tname, pod, quotaName), batchTemplate(in, b, pod))
 		}
 		task := wfv1.DAGTask{
 			Name: "batch-" + b.ID, Template: tname, Dependencies: []string{"matrix"},
@@ -228,6 +268,7 @@ func workflowSpec(in Input, model string, batches []matrix.Batch, cmName, quotaN
 			Arguments: wfv1.Arguments{Parameters: []wfv1.Parameter{
 				{Name: "batch", Value: wfv1.AnyStringPtr(b.ID)},
 				{Name: "server", Value: wfv1.AnyStringPtr(shellQuote(srv.Args))},
+				{Name: "timeout", Value: wfv1.AnyStringPtr(BatchTimeout(in.BatchSeconds[b.ID]))},
 			}},
 		}
 		dag.Tasks = append(dag.Tasks, task)
@@ -348,10 +389,62 @@ func shellQuote(args []string) string {
 	return strings.Join(q, " ")
 }
 
+// batchParams are the parameters a batch task passes down: its batch ID, its
+// server's command line and its timeout.
+func batchParams() []wfv1.Parameter {
+	return []wfv1.Parameter{{Name: "batch"}, {Name: "server"}, {Name: "timeout"}}
+}
+
+// slotTemplate holds a GPU type's semaphore around the batch pod's template.
+// The semaphore is taken here rather than on the pod's template because Argo
+// counts a template's timeout from the node's creation, and a node waiting for
+// a lock already exists: a batch queued behind others would time out before
+// it ever ran.
+func slotTemplate(b matrix.Batch, name, pod, quotaName string) wfv1.Template {
+	var args []wfv1.Parameter
+	for _, p := range batchParams() {
+		args = append(args, wfv1.Parameter{Name: p.Name, Value: wfv1.AnyStringPtr("{{inputs.parameters." + p.Name + "}}")})
+	}
+	return wfv1.Template{
+		Name:   name,
+		Inputs: wfv1.Inputs{Parameters: batchParams()},
+		Steps: []wfv1.ParallelSteps{{Steps: []wfv1.WorkflowStep{{
+			Name: "serve", Template: pod, Arguments: wfv1.Arguments{Parameters: args},
+		}}}},
+		Synchronization: &wfv1.Synchronization{Semaphores: []*wfv1.SemaphoreRef{{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: quotaName}, Key: gpuKey(b.GPU),
+		}}}},
+	}
+}
+
+// modelsVolume is the model cache: the campaign's ReadWriteMany claim, or a
+// folder on the node.
+func modelsVolume(mc campaign.ModelCache) corev1.Volume {
+	if mc.PVC != "" {
+		return corev1.Volume{Name: "models", VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: mc.PVC}}}
+	}
+	t := corev1.HostPathDirectoryOrCreate
+	return corev1.Volume{Name: "models", VolumeSource: corev1.VolumeSource{
+		HostPath: &corev1.HostPathVolumeSource{Path: mc.HostPath, Type: &t}}}
+}
+
+// fetchArgs is the command line of fetch-model; hubOnly checks the pinned
+// revisions on the Hub and fetches the accuracy tasks' data without
+// downloading weights.
+func fetchArgs(c campaign.Campaign, model string, hubOnly bool) []string {
+	args := []string{"fetch-model", "--bundle", campaignMount + "/bundle.json", "--model", model, "--cache-dir", modelsMount}
+	if hubOnly {
+		args = append(args, "--hub-only")
+	}
+	return args
+}
+
 // batchTemplate is the pod of a batch on one hardware shape with one server image:
 // llmsweep exec as the main container and the framework server as a sidecar
-// holding the GPUs, started with the command line the task passes.
-func batchTemplate(in Input, b matrix.Batch, name, quotaName string) wfv1.Template {
+// holding the GPUs, started with the command line the task passes. Both read
+// the model cache read-only.
+func batchTemplate(in Input, b matrix.Batch, name string) wfv1.Template {
 	c := in.Campaign
 	h := in.Set.Hardware[b.Hardware]
 	srv := in.Result.Servers[b.Group]
@@ -364,8 +457,12 @@ func batchTemplate(in Input, b matrix.Batch, name, quotaName string) wfv1.Templa
 	for _, k := range sortedKeys(srv.Env) {
 		env = append(env, corev1.EnvVar{Name: k, Value: srv.Env[k]})
 	}
-	env = append(env, corev1.EnvVar{Name: "HF_HOME", Value: cacheMount + "/huggingface"},
+	// The server finds the checkpoint in the Hugging Face cache that
+	// fetch-model filled, and never downloads (the mount is read-only).
+	env = append(env, corev1.EnvVar{Name: "HF_HOME", Value: modelsMount + "/" + modelcache.HFHome},
+		corev1.EnvVar{Name: "HF_HUB_OFFLINE", Value: "1"},
 		secretEnv("HF_TOKEN", "llmsweep-hf-token", "token"))
+	readOnly := corev1.VolumeMount{Name: "models", MountPath: modelsMount, ReadOnly: true}
 	port := intstr.FromInt32(int32(srv.Port))
 	server := wfv1.UserContainer{Container: corev1.Container{
 		Name:    "server",
@@ -377,29 +474,34 @@ func batchTemplate(in Input, b matrix.Batch, name, quotaName string) wfv1.Templa
 		ReadinessProbe: &corev1.Probe{
 			ProbeHandler:     corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: srv.ReadinessPath, Port: port}},
 			PeriodSeconds:    5,
-			FailureThreshold: 720, // model downloads and loads take minutes
+			FailureThreshold: 720, // model loads take minutes
 		},
 		Resources: corev1.ResourceRequirements{
 			Limits:   corev1.ResourceList{gpuResource: gpus},
 			Requests: corev1.ResourceList{gpuResource: gpus},
 		},
-		VolumeMounts:    []corev1.VolumeMount{{Name: "cache", MountPath: cacheMount}, {Name: "shm", MountPath: "/dev/shm"}},
+		VolumeMounts:    []corev1.VolumeMount{readOnly, {Name: "shm", MountPath: "/dev/shm"}},
 		SecurityContext: containerSecurity(),
 	}}
-	main := container(in.Image, []string{"exec", "--bundle", campaignMount + "/bundle.json", "--batch", "{{inputs.parameters.batch}}",
-		"--server", fmt.Sprintf("http://127.0.0.1:%d", srv.Port), "--run", "{{workflow.uid}}"})
+	main := container(in.Image, []string{"exec", "--bundle", campaignMount + "/bundle.json",
+		"--model", b.Model, "--matrix-hash", in.Result.ModelHashes[b.Model], "--batch", "{{inputs.parameters.batch}}",
+		"--server", fmt.Sprintf("http://127.0.0.1:%d", srv.Port), "--run", "{{workflow.uid}}",
+		"--hub-cache", modelsMount + "/" + modelcache.HubCache})
+	main.VolumeMounts = append(main.VolumeMounts, readOnly)
 	t := wfv1.Template{
 		Name:         name,
-		Inputs:       wfv1.Inputs{Parameters: []wfv1.Parameter{{Name: "batch"}, {Name: "server"}}},
+		Inputs:       wfv1.Inputs{Parameters: batchParams()},
 		Metadata:     wfv1.Metadata{Labels: map[string]string{"llmsweep.dev/batch": "{{inputs.parameters.batch}}", "llmsweep.dev/hardware": b.Hardware}},
 		Container:    main,
 		Sidecars:     []wfv1.UserContainer{server},
 		NodeSelector: map[string]string{},
 		Volumes: []corev1.Volume{
-			{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 			{Name: "shm", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}},
 		},
 		PriorityClassName: c.PriorityClass,
+		// Each attempt, Pending time included, ends at the batch's timeout;
+		// the retry that follows it is the spot fallback's next step.
+		Timeout: "{{inputs.parameters.timeout}}",
 		RetryStrategy: &wfv1.RetryStrategy{
 			Limit:       ptrIntstr(intstr.FromInt32(int32(c.Retry.Limit))),
 			RetryPolicy: wfv1.RetryPolicyAlways,
@@ -409,10 +511,16 @@ func batchTemplate(in Input, b matrix.Batch, name, quotaName string) wfv1.Templa
 				Cap:      c.Retry.Backoff.Max,
 			},
 		},
-		Synchronization: &wfv1.Synchronization{Semaphores: []*wfv1.SemaphoreRef{{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
-			LocalObjectReference: corev1.LocalObjectReference{Name: quotaName}, Key: gpuKey(b.GPU),
-		}}}},
 		Metrics: batchMetrics(c.Name, b),
+	}
+	if c.ModelCache.PVC == "" {
+		// A node-local cache is filled by the first batch pod on each node;
+		// the others find the checkpoint there and fetch nothing.
+		fetch := container(in.Image, fetchArgs(c, b.Model, false))
+		fetch.Name = "fetch-model"
+		fetch.Env = append(fetch.Env, secretEnv("HF_TOKEN", "llmsweep-hf-token", "token"))
+		fetch.VolumeMounts = append(fetch.VolumeMounts, corev1.VolumeMount{Name: "models", MountPath: modelsMount})
+		t.InitContainers = []wfv1.UserContainer{{Container: *fetch}}
 	}
 	for _, k := range sortedKeys(h.NodeLabels) {
 		t.NodeSelector[k] = h.NodeLabels[k]
@@ -425,23 +533,63 @@ func batchTemplate(in Input, b matrix.Batch, name, quotaName string) wfv1.Templa
 		if c.Spot.Label != nil {
 			l = *c.Spot.Label
 		}
-		t.NodeSelector[l.Key] = l.Spot
-		if l.Taint {
-			t.Tolerations = []corev1.Toleration{{Key: l.Key, Operator: corev1.TolerationOpEqual, Value: l.Spot, Effect: corev1.TaintEffectNoSchedule}}
-		}
+		t.Affinity, t.Tolerations = spotPlacement(l)
 		if c.Spot.FallbackToOnDemand && c.Retry.Limit > 0 {
-			// The last retry leaves spot: the strategic merge patch sets the
-			// label to its on-demand value, or removes it (null).
-			onDemand := "null"
-			if l.OnDemand != "" {
-				onDemand = strconv.Quote(l.OnDemand)
-			}
-			patch = fmt.Sprintf(`{"terminationGracePeriodSeconds":120,"nodeSelector":{%q:{{=sprig.int(retries) >= %d ? '%s' : '%s'}}}}`,
-				l.Key, c.Retry.Limit, onDemand, strconv.Quote(l.Spot))
+			patch = fmt.Sprintf(`{{=sprig.int(retries) >= %d ? '%s' : '%s'}}`, c.Retry.Limit, onDemandPatch(l), patch)
 		}
 	}
 	t.PodSpecPatch = patch
 	return t
+}
+
+// spotPlacement prefers spot nodes and still allows on-demand ones, so that a
+// spot shortage never leaves a batch Pending: kube-scheduler (or Karpenter,
+// which launches spot when a pod allows both) places it on on-demand capacity
+// when no spot fits. Spot nodes' taint is tolerated.
+func spotPlacement(l campaign.SpotLabel) (*corev1.Affinity, []corev1.Toleration) {
+	na := &corev1.NodeAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.PreferredSchedulingTerm{{
+		Weight: 100,
+		Preference: corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{
+			{Key: l.Key, Operator: corev1.NodeSelectorOpIn, Values: []string{l.Spot}},
+		}},
+	}}}
+	if l.OnDemand != "" {
+		// With both values named, a node without the label (neither kind) is
+		// not a GPU node this campaign targets.
+		na.RequiredDuringSchedulingIgnoredDuringExecution = &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+			MatchExpressions: []corev1.NodeSelectorRequirement{{Key: l.Key, Operator: corev1.NodeSelectorOpIn, Values: []string{l.Spot, l.OnDemand}}},
+		}}}
+	}
+	var tol []corev1.Toleration
+	if l.Taint {
+		tol = []corev1.Toleration{{Key: l.Key, Operator: corev1.TolerationOpEqual, Value: l.Spot, Effect: corev1.TaintEffectNoSchedule}}
+	}
+	return &corev1.Affinity{NodeAffinity: na}, tol
+}
+
+// onDemandPatch is the podSpecPatch of the last attempt: it requires
+// on-demand capacity, the label's on-demand value, or nodes without the spot
+// label when on-demand nodes lack it. A strategic merge patch replaces the
+// required terms and keeps the preference, which no spot node can then meet.
+func onDemandPatch(l campaign.SpotLabel) string {
+	req := corev1.NodeSelectorRequirement{Key: l.Key, Operator: corev1.NodeSelectorOpDoesNotExist}
+	if l.OnDemand != "" {
+		req = corev1.NodeSelectorRequirement{Key: l.Key, Operator: corev1.NodeSelectorOpIn, Values: []string{l.OnDemand}}
+	}
+	patch := map[string]any{
+		"terminationGracePeriodSeconds": 120,
+		"affinity": map[string]any{"nodeAffinity": map[string]any{"requiredDuringSchedulingIgnoredDuringExecution": corev1.NodeSelector{
+			NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{req}}},
+		}}},
+	}
+	b, _ := json.Marshal(patch) // maps and plain structs always marshal
+	// Argo's templates end an expression at the first "}}": space the braces
+	// apart, which JSON allows.
+	out := string(b)
+	for strings.Contains(out, "}}") || strings.Contains(out, "{{") {
+		out = strings.ReplaceAll(strings.ReplaceAll(out, "}}", "} }"), "{{", "{ {")
+	}
+	return out
 }
 
 // batchMetrics are the batch template's Argo metrics; the controller exports

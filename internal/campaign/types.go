@@ -246,7 +246,9 @@ type Campaign struct {
 		URL    string `json:"url"`
 		Model  string `json:"model"`
 	} `json:"engine,omitempty"`
-	Cache *struct {
+	// ModelCache is where checkpoints are kept: one of PVC or HostPath is set.
+	ModelCache ModelCache `json:"model_cache"`
+	Cache      *struct {
 		URL string `json:"url"`
 	} `json:"cache,omitempty"`
 	Retry struct {
@@ -314,6 +316,14 @@ func (r Reuse) MaxAgeDuration() (time.Duration, error) {
 		return 0, fmt.Errorf("reuse.max_age %q: %v", r.MaxAge, err)
 	}
 	return d, nil
+}
+
+// ModelCache is #Campaign.model_cache.
+type ModelCache struct {
+	// PVC names a ReadWriteMany PersistentVolumeClaim in the campaign's namespace.
+	PVC string `json:"pvc,omitempty"`
+	// HostPath is a folder on every GPU node.
+	HostPath string `json:"host_path,omitempty"`
 }
 
 // SpotLabel is the node label that marks spot capacity.

@@ -7,6 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/llmsweep/llmsweep/internal/accuracy"
+	"github.com/llmsweep/llmsweep/internal/campaign"
+	"github.com/llmsweep/llmsweep/internal/hub"
 	"github.com/llmsweep/llmsweep/internal/taskdata"
 )
 
@@ -29,26 +31,7 @@ data from the cache.`,
 			if err != nil {
 				return err
 			}
-			var specs []accuracy.Spec
-			for _, name := range set.Select(c).Workloads {
-				if s, ok := accuracy.FromWorkload(set.Workloads[name]); ok && !slices.ContainsFunc(specs, func(x accuracy.Spec) bool { return fmt.Sprint(x) == fmt.Sprint(s) }) {
-					specs = append(specs, s)
-				}
-			}
-			files, err := accuracy.Fetch(cmd.Context(), specs, &taskdata.Loader{Hub: hf.client()})
-			if err != nil {
-				return hubError(err)
-			}
-			w := cmd.OutOrStdout()
-			if len(files) == 0 {
-				fmt.Fprintf(w, "campaign %s: no accuracy task reads a data set\n", c.Name)
-			}
-			for _, f := range files {
-				for _, p := range f.Paths {
-					fmt.Fprintf(w, "%s@%s %s\n", f.Repo, f.Revision, p)
-				}
-			}
-			return nil
+			return fetchTaskData(cmd, set, c, hf.client())
 		},
 	}
 	hf.register(cmd)
@@ -56,4 +39,29 @@ data from the cache.`,
 	inv.addCampaign(cmd, false)
 	inv.addCatalog(cmd)
 	return cmd
+}
+
+// fetchTaskData reads the data sets of the campaign's accuracy tasks through
+// h (into its cache) and prints what it read.
+func fetchTaskData(cmd *cobra.Command, set *campaign.Set, c campaign.Campaign, h *hub.Client) error {
+	var specs []accuracy.Spec
+	for _, name := range set.Select(c).Workloads {
+		if s, ok := accuracy.FromWorkload(set.Workloads[name]); ok && !slices.ContainsFunc(specs, func(x accuracy.Spec) bool { return fmt.Sprint(x) == fmt.Sprint(s) }) {
+			specs = append(specs, s)
+		}
+	}
+	files, err := accuracy.Fetch(cmd.Context(), specs, &taskdata.Loader{Hub: h})
+	if err != nil {
+		return hubError(err)
+	}
+	w := cmd.OutOrStdout()
+	if len(files) == 0 {
+		fmt.Fprintf(w, "campaign %s: no accuracy task reads a data set\n", c.Name)
+	}
+	for _, f := range files {
+		for _, p := range f.Paths {
+			fmt.Fprintf(w, "%s@%s %s\n", f.Repo, f.Revision, p)
+		}
+	}
+	return nil
 }

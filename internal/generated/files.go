@@ -10,6 +10,7 @@ import (
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/matrix"
 	"github.com/llmsweep/llmsweep/internal/monitoring"
+	"github.com/llmsweep/llmsweep/internal/sim"
 )
 
 // MaxMatrix is the largest matrix.jsonl committed whole (about 5 MB). A larger
@@ -46,7 +47,20 @@ func Files(s *campaign.Set, c campaign.Campaign, opt Options) (map[string][]byte
 	if err != nil {
 		return nil, res, err
 	}
-	m, err := argo.Build(argo.Input{Campaign: c, Set: s, Result: res, Bundle: bundle, Image: opt.Image})
+	// Each batch's timeout derives from plan's predicted wall time.
+	tab, _, err := sim.Fitted(s)
+	if err != nil {
+		return nil, res, err
+	}
+	p, err := sim.Build(s, c, sim.Options{Table: tab})
+	if err != nil {
+		return nil, res, fmt.Errorf("campaign %s: predicting batch durations: %w", c.Name, err)
+	}
+	seconds := make(map[string]float64, len(p.Batches))
+	for _, b := range p.Batches {
+		seconds[b.ID] = b.WallS
+	}
+	m, err := argo.Build(argo.Input{Campaign: c, Set: s, Result: res, Bundle: bundle, Image: opt.Image, BatchSeconds: seconds})
 	if err != nil {
 		return nil, res, err
 	}

@@ -7,6 +7,8 @@ import (
 	"github.com/llmsweep/llmsweep/internal/golden"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,13 +16,15 @@ import (
 	"github.com/argoproj/argo-workflows/v3/util/template"
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"sigs.k8s.io/yaml"
 
+	"github.com/llmsweep/llmsweep/internal/argo"
 	"github.com/llmsweep/llmsweep/internal/campaign"
 )
 
 // goldenCampaigns are the repository's small campaigns plus variants that cover the
-// spot providers, a cache and a custom spot label.
+// spot providers, a cache, a custom spot label and a model cache on a PVC.
 func goldenCampaigns(s *campaign.Set) []campaign.Campaign {
 	quick := s.Campaigns["quickstart"]
 	gke := quick
@@ -32,6 +36,7 @@ func goldenCampaigns(s *campaign.Set) []campaign.Campaign {
 	custom.Name = "quickstart-custom-spot"
 	custom.Spot.Label = &campaign.SpotLabel{Key: "example.com/lifecycle", Spot: "preemptible", OnDemand: "dedicated"}
 	custom.Retry.Limit = 2
+	custom.ModelCache = campaign.ModelCache{PVC: "llmsweep-models"}
 	return []campaign.Campaign{quick, gke, custom, s.Campaigns["nightly"]}
 }
 
@@ -93,20 +98,35 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestSpotFallback evaluates the batch pods' podSpecPatch with Argo's own template
-// engine: on spot until the last retry, then on-demand.
+// TestSpotFallback evaluates the batch pods' podSpecPatch with Argo's own
+// template engine and applies it with Argo's own patcher: spot is preferred and
+// on-demand allowed until the last retry, which requires on-demand capacity.
 func TestSpotFallback(t *testing.T) {
 	s := campaigntest.Repo(t)
-	cases := map[string][2]map[string]any{
-		// provider: {selector on a first attempt, selector on the last retry}
-		"quickstart":             {{"karpenter.sh/capacity-type": "spot"}, {"karpenter.sh/capacity-type": "on-demand"}},
-		"quickstart-gke":         {{"cloud.google.com/gke-spot": "true"}, {"cloud.google.com/gke-spot": nil}},
-		"quickstart-custom-spot": {{"example.com/lifecycle": "preemptible"}, {"example.com/lifecycle": "dedicated"}},
+	in := func(v ...string) corev1.NodeSelectorRequirement {
+		return corev1.NodeSelectorRequirement{Key: "", Operator: corev1.NodeSelectorOpIn, Values: v}
+	}
+	type want struct {
+		key       string
+		preferred corev1.NodeSelectorRequirement
+		required  corev1.NodeSelectorRequirement // before the last attempt; zero: none
+		last      corev1.NodeSelectorRequirement // on the last attempt
+		tolerates bool
+	}
+	cases := map[string]want{
+		"quickstart":             {"karpenter.sh/capacity-type", in("spot"), in("spot", "on-demand"), in("on-demand"), false},
+		"quickstart-gke":         {"cloud.google.com/gke-spot", in("true"), corev1.NodeSelectorRequirement{}, corev1.NodeSelectorRequirement{Operator: corev1.NodeSelectorOpDoesNotExist}, true},
+		"quickstart-custom-spot": {"example.com/lifecycle", in("preemptible"), in("preemptible", "dedicated"), in("dedicated"), false},
 	}
 	for _, c := range goldenCampaigns(s) {
-		want, ok := cases[c.Name]
+		w, ok := cases[c.Name]
 		if !ok {
 			continue
+		}
+		for _, r := range []*corev1.NodeSelectorRequirement{&w.preferred, &w.required, &w.last} {
+			if r.Operator != "" {
+				r.Key = w.key
+			}
 		}
 		files, _, err := Files(s, c, Options{})
 		if err != nil {
@@ -117,40 +137,144 @@ func TestSpotFallback(t *testing.T) {
 		if err := yaml.UnmarshalStrict([]byte(doc), &wf); err != nil {
 			t.Fatal(err)
 		}
-		var patch string
-		for _, tmpl := range wf.Spec.Templates {
-			if len(tmpl.Sidecars) > 0 {
-				patch = tmpl.PodSpecPatch
+		var tmpl wfv1.Template
+		for _, x := range wf.Spec.Templates {
+			if len(x.Sidecars) > 0 {
+				tmpl = x
 			}
 		}
-		for i, retries := range []string{"0", "3"} {
-			if c.Retry.Limit == 2 && retries == "3" {
-				retries = "2"
-			}
-			// As the controller does: replace within the JSON of the template, where
-			// the patch is a string.
-			quoted, _ := json.Marshal(patch)
-			replaced, err := template.Replace(string(quoted), map[string]string{"retries": retries}, false)
+		if tmpl.Affinity == nil || tmpl.Affinity.NodeAffinity == nil {
+			t.Fatalf("%s: the batch template has no node affinity", c.Name)
+		}
+		if _, ok := tmpl.NodeSelector[w.key]; ok {
+			t.Errorf("%s: nodeSelector requires %s: a spot shortage would leave the pod Pending", c.Name, w.key)
+		}
+		pref := tmpl.Affinity.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution
+		if len(pref) != 1 || len(pref[0].Preference.MatchExpressions) != 1 {
+			t.Fatalf("%s: preferred terms %+v", c.Name, pref)
+		}
+		if diff := cmp.Diff(w.preferred, pref[0].Preference.MatchExpressions[0]); diff != "" {
+			t.Errorf("%s: preference (-want +got):\n%s", c.Name, diff)
+		}
+		if got := len(tmpl.Tolerations) > 0 && tmpl.Tolerations[0].Key == w.key; got != w.tolerates {
+			t.Errorf("%s: tolerates the spot taint: %v, want %v", c.Name, got, w.tolerates)
+		}
+		base := corev1.PodSpec{Affinity: tmpl.Affinity, NodeSelector: tmpl.NodeSelector}
+		for _, retries := range []int{0, c.Retry.Limit - 1, c.Retry.Limit} {
+			// As the controller does: replace within the JSON of the template,
+			// where the patch is a string, then apply it strategically.
+			quoted, _ := json.Marshal(tmpl.PodSpecPatch)
+			replaced, err := template.Replace(string(quoted), map[string]string{"retries": strconv.Itoa(retries)}, false)
 			if err != nil {
 				t.Fatalf("%s: %v", c.Name, err)
 			}
-			var out string
-			if err := json.Unmarshal([]byte(replaced), &out); err != nil {
+			var patch string
+			if err := json.Unmarshal([]byte(replaced), &patch); err != nil {
 				t.Fatal(err)
 			}
-			var got struct {
-				Grace        int            `json:"terminationGracePeriodSeconds"`
-				NodeSelector map[string]any `json:"nodeSelector"`
+			spec, err := applyPodSpecPatch(base, patch)
+			if err != nil {
+				t.Fatalf("%s: retries=%d: Argo cannot apply the patch: %v\n%s", c.Name, retries, err, patch)
 			}
-			if err := json.Unmarshal([]byte(out), &got); err != nil {
-				t.Fatalf("%s: retries=%s: patch is not JSON: %v\n%s", c.Name, retries, err, out)
+			if spec.TerminationGracePeriodSeconds == nil || *spec.TerminationGracePeriodSeconds != 120 {
+				t.Errorf("%s: retries=%d: terminationGracePeriodSeconds %v, want 120", c.Name, retries, spec.TerminationGracePeriodSeconds)
 			}
-			if got.Grace != 120 {
-				t.Errorf("%s: terminationGracePeriodSeconds %d, want 120", c.Name, got.Grace)
+			want := w.required
+			if retries == c.Retry.Limit {
+				want = w.last
 			}
-			if diff := cmp.Diff(want[i], got.NodeSelector); diff != "" {
-				t.Errorf("%s: retries=%s: node selector (-want +got):\n%s", c.Name, retries, diff)
+			var got corev1.NodeSelectorRequirement
+			if req := spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution; req != nil {
+				if len(req.NodeSelectorTerms) != 1 || len(req.NodeSelectorTerms[0].MatchExpressions) != 1 {
+					t.Fatalf("%s: retries=%d: required terms %+v", c.Name, retries, req)
+				}
+				got = req.NodeSelectorTerms[0].MatchExpressions[0]
 			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s: retries=%d: required node affinity (-want +got):\n%s", c.Name, retries, diff)
+			}
+			if len(spec.Affinity.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution) != 1 {
+				t.Errorf("%s: retries=%d: the patch dropped the spot preference", c.Name, retries)
+			}
+		}
+	}
+}
+
+// applyPodSpecPatch is the controller's util.ApplyPodSpecPatch (Argo v3.7.4,
+// workflow/util), whose package this module cannot import: the patch must
+// decode as a PodSpec and is applied as a strategic merge patch.
+func applyPodSpecPatch(spec corev1.PodSpec, patch string) (*corev1.PodSpec, error) {
+	if err := json.Unmarshal([]byte(patch), &corev1.PodSpec{}); err != nil {
+		return nil, err
+	}
+	orig, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	out, err := strategicpatch.StrategicMergePatch(orig, []byte(patch), corev1.PodSpec{})
+	if err != nil {
+		return nil, err
+	}
+	var patched corev1.PodSpec
+	return &patched, json.Unmarshal(out, &patched)
+}
+
+// TestModelCache: with a PVC, the DAG's fetch-model step downloads and batch
+// pods only read; with a node folder, the step checks the Hub only and each
+// batch pod's init container fetches. Batch pods never write the cache.
+func TestModelCache(t *testing.T) {
+	s := campaigntest.Repo(t)
+	for _, c := range goldenCampaigns(s) {
+		files, _, err := Files(s, c, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wf wfv1.Workflow
+		if err := yaml.UnmarshalStrict([]byte(strings.Split(string(files["workflow.yaml"]), "\n---\n")[0]), &wf); err != nil {
+			t.Fatal(err)
+		}
+		pvc := c.ModelCache.PVC != ""
+		var vol *corev1.Volume
+		for i := range wf.Spec.Volumes {
+			if wf.Spec.Volumes[i].Name == "models" {
+				vol = &wf.Spec.Volumes[i]
+			}
+		}
+		switch {
+		case vol == nil:
+			t.Fatalf("%s: no models volume", c.Name)
+		case pvc && (vol.PersistentVolumeClaim == nil || vol.PersistentVolumeClaim.ClaimName != c.ModelCache.PVC):
+			t.Errorf("%s: models volume %+v, want the claim %s", c.Name, vol.VolumeSource, c.ModelCache.PVC)
+		case !pvc && (vol.HostPath == nil || vol.HostPath.Path != c.ModelCache.HostPath):
+			t.Errorf("%s: models volume %+v, want the host path %s", c.Name, vol.VolumeSource, c.ModelCache.HostPath)
+		}
+		for _, tmpl := range wf.Spec.Templates {
+			switch {
+			case tmpl.Name == "fetch-model":
+				if got := slices.Contains(tmpl.Container.Args, "--hub-only"); got == pvc {
+					t.Errorf("%s: fetch-model step --hub-only = %v with pvc = %v", c.Name, got, pvc)
+				}
+			case len(tmpl.Sidecars) > 0:
+				if got := len(tmpl.InitContainers) == 1 && tmpl.InitContainers[0].Args[0] == "fetch-model"; got == pvc {
+					t.Errorf("%s: batch pod fetches in an init container: %v, with pvc = %v", c.Name, got, pvc)
+				}
+				for _, ctr := range append([]corev1.Container{*tmpl.Container}, tmpl.Sidecars[0].Container) {
+					for _, m := range ctr.VolumeMounts {
+						if m.Name == "models" && !m.ReadOnly {
+							t.Errorf("%s: %s mounts the model cache writable", c.Name, ctr.Name)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestBatchTimeout: the stated margin, rounded up to minutes.
+func TestBatchTimeout(t *testing.T) {
+	for s, want := range map[float64]string{78.2: "13m", 600: "30m", 3600: "130m", 0.5: "11m"} {
+		if got := argo.BatchTimeout(s); got != want {
+			t.Errorf("BatchTimeout(%g) = %s, want %s", s, got, want)
 		}
 	}
 }
@@ -171,9 +295,21 @@ func TestManifestFacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	batches := 0
+	slots := map[string]bool{}
+	for _, tmpl := range wf.Spec.Templates {
+		if tmpl.Synchronization != nil && len(tmpl.Steps) == 1 {
+			slots[tmpl.Name] = true
+		}
+	}
 	for _, task := range wf.Spec.Templates[0].DAG.Tasks {
 		if strings.HasPrefix(task.Name, "batch-") {
 			batches++
+			if !slots[task.Template] {
+				t.Errorf("task %s runs %s, which holds no GPU semaphore", task.Name, task.Template)
+			}
+			if slices.ContainsFunc(task.Dependencies, func(d string) bool { return d != "matrix" }) || task.ContinueOn == nil || !task.ContinueOn.Failed {
+				t.Errorf("task %s: dependencies %v, continueOn %+v", task.Name, task.Dependencies, task.ContinueOn)
+			}
 		}
 	}
 	if batches != res.Summary.Batches {
@@ -188,9 +324,14 @@ func TestManifestFacts(t *testing.T) {
 		if gpus.IsZero() {
 			gpus = side.Resources.Limits["amd.com/gpu"]
 		}
-		if gpus.IsZero() || tmpl.RetryStrategy == nil || tmpl.Synchronization == nil || tmpl.Metrics == nil ||
-			tmpl.NodeSelector["karpenter.sh/capacity-type"] != "spot" || tmpl.Container.Command[0] != "llmsweep" {
-			t.Errorf("batch template %s lacks GPUs, retries, semaphore, metrics or spot placement", tmpl.Name)
+		if gpus.IsZero() || tmpl.RetryStrategy == nil || tmpl.Timeout == "" || tmpl.Metrics == nil || tmpl.Affinity == nil ||
+			tmpl.Container.Command[0] != "llmsweep" || !slices.Contains(tmpl.Container.Args, "--model") {
+			t.Errorf("batch template %s lacks GPUs, retries, a timeout, metrics, spot placement or exec --model", tmpl.Name)
+		}
+		for _, m := range append(side.VolumeMounts, tmpl.Container.VolumeMounts...) {
+			if m.Name == "models" && !m.ReadOnly {
+				t.Errorf("batch template %s mounts the model cache writable", tmpl.Name)
+			}
 		}
 		for _, e := range append(side.Env, tmpl.Container.Env...) {
 			if e.Name == "HF_TOKEN" && (e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {

@@ -108,7 +108,7 @@ func TestModelInfo(t *testing.T) {
 	info.Siblings = info.Siblings[:2]
 	want := &Info{
 		ID: "meta-llama/Llama-3.1-8B-Instruct", SHA: llamaSHA, Gated: "manual", License: "llama3.1",
-		Siblings: []Sibling{{".gitattributes"}, {"LICENSE"}},
+		Siblings: []Sibling{{RFilename: ".gitattributes"}, {RFilename: "LICENSE"}},
 	}
 	if diff := cmp.Diff(want, info); diff != "" {
 		t.Errorf("ModelInfo (-want +got):\n%s", diff)

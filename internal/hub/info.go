@@ -22,9 +22,20 @@ type Info struct {
 	Config json.RawMessage `json:"config,omitempty"`
 }
 
-// Sibling is one file of the repo.
+// Sibling is one file of the repo. Size, BlobID and LFS are only in the
+// answer to ?blobs=true (HfApi.model_info(files_metadata=True)).
 type Sibling struct {
 	RFilename string `json:"rfilename"`
+	Size      int64  `json:"size,omitempty"`
+	BlobID    string `json:"blobId,omitempty"`
+	LFS       *LFS   `json:"lfs,omitempty"`
+}
+
+// LFS describes a file stored in Git LFS: its content's sha256 and size.
+type LFS struct {
+	SHA256      string `json:"sha256"`
+	Size        int64  `json:"size"`
+	PointerSize int64  `json:"pointerSize,omitempty"`
 }
 
 // HasFile reports whether the repo holds a file of that name.

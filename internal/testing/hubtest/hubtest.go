@@ -8,11 +8,15 @@
 package hubtest
 
 import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -177,7 +181,7 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 	if file == "" {
 		info := repo.Info
 		if info == nil {
-			info = makeInfo(repoID, sha, repo, files)
+			info = makeInfo(repoID, sha, repo, files, r.URL.Query().Get("blobs") == "true")
 		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Write(info)
@@ -207,17 +211,21 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
-// makeInfo is the repo info the Hub answers, reduced to the fields llmsweep reads.
-func makeInfo(id, sha string, r *Repo, files map[string][]byte) []byte {
+// makeInfo is the repo info the Hub answers, reduced to the fields llmsweep
+// reads. With blobs (?blobs=true) each sibling has its size and git blob id,
+// and files the Hub keeps in Git LFS (weights: .safetensors, .bin, .pt,
+// .parquet) their sha256 and size, as the Hub answers.
+func makeInfo(id, sha string, r *Repo, files map[string][]byte, blobs bool) []byte {
 	names := make([]string, 0, len(files))
 	for name := range files {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	siblings := make([]map[string]string, 0, len(names)+1)
-	siblings = append(siblings, map[string]string{"rfilename": ".gitattributes"})
+	siblings := make([]map[string]any, 0, len(names)+1)
+	gitattributes := []byte("*.safetensors filter=lfs diff=lfs merge=lfs -text\n")
+	siblings = append(siblings, sibling(".gitattributes", gitattributes, blobs))
 	for _, name := range names {
-		siblings = append(siblings, map[string]string{"rfilename": name})
+		siblings = append(siblings, sibling(name, files[name], blobs))
 	}
 	gated := any(false)
 	if r.Gated {
@@ -226,9 +234,28 @@ func makeInfo(id, sha string, r *Repo, files map[string][]byte) []byte {
 	b, err := json.Marshal(map[string]any{"id": id, "sha": sha, "private": r.Private, "disabled": false,
 		"gated": gated, "siblings": siblings})
 	if err != nil {
-		panic(err) // plain maps of strings always marshal
+		panic(err) // plain maps of strings and numbers always marshal
 	}
 	return b
+}
+
+func sibling(name string, b []byte, blobs bool) map[string]any {
+	s := map[string]any{"rfilename": name}
+	if !blobs {
+		return s
+	}
+	blob := sha1.Sum(append([]byte(fmt.Sprintf("blob %d\x00", len(b))), b...))
+	s["size"], s["blobId"] = len(b), hex.EncodeToString(blob[:])
+	switch path.Ext(name) {
+	case ".safetensors", ".bin", ".pt", ".parquet":
+		sum := sha256.Sum256(b)
+		pointer := fmt.Sprintf("version https://git-lfs.github.com/spec/v1\noid sha256:%x\nsize %d\n", sum, len(b))
+		// The Hub's size is the content's; blobId is the pointer's git blob.
+		blob = sha1.Sum(append([]byte(fmt.Sprintf("blob %d\x00", len(pointer))), pointer...))
+		s["blobId"] = hex.EncodeToString(blob[:])
+		s["lfs"] = map[string]any{"sha256": hex.EncodeToString(sum[:]), "size": len(b), "pointerSize": len(pointer)}
+	}
+	return s
 }
 
 // Error answers as the Hub does on an error: X-Error-Code (when code is set),
