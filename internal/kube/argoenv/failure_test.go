@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,12 +21,14 @@ import (
 	"github.com/llmsweep/llmsweep/internal/kube/argoenv"
 )
 
-// attempts returns the Workflow's pod nodes of one batch task (its retry
-// attempts), in the order they started.
+// attempts returns the pod nodes of one batch task (its retry attempts,
+// directly under the task or under the steps that hold its semaphore), in
+// the order they started.
 func attempts(wf *wfv1.Workflow, task string) []wfv1.NodeStatus {
 	var out []wfv1.NodeStatus
+	prefix := wf.Name + "." + task
 	for _, n := range wf.Status.Nodes {
-		if n.Type == wfv1.NodeTypePod && strings.HasPrefix(n.DisplayName, task+"(") {
+		if rest, ok := strings.CutPrefix(n.Name, prefix); ok && n.Type == wfv1.NodeTypePod && strings.HasPrefix(rest, "(") || ok && n.Type == wfv1.NodeTypePod && strings.HasPrefix(rest, "[") {
 			out = append(out, n)
 		}
 	}
@@ -96,6 +99,11 @@ func TestBatchFailsEveryRetry(t *testing.T) {
 	}
 	var fs []struct {
 		DisplayName, Phase, Message string
+	}
+	// The controller quotes the JSON (strconv.Quote) so that substitution
+	// keeps its quotes; the argument may arrive quoted.
+	if u, err := strconv.Unquote(failures); err == nil {
+		failures = u
 	}
 	if err := json.Unmarshal([]byte(failures), &fs); err != nil {
 		t.Fatalf("on-exit's --failures %q: %v", failures, err)

@@ -70,18 +70,18 @@ type step struct {
 }
 
 // steps returns the Workflow's DAG tasks (and the exit handler, as
-// "on-exit") by their task names, from the controller's node map.
+// "on-exit") by their task names, from the controller's node map: a task's
+// node is named <workflow>.<task>, whatever its type (a pod, a retry, or the
+// steps that hold a batch's semaphore).
 func steps(wf *wfv1.Workflow) map[string]step {
 	out := map[string]step{}
 	for _, n := range wf.Status.Nodes {
-		name := n.DisplayName
-		switch {
-		case n.DisplayName == wf.Name+".onExit":
+		name, ok := strings.CutPrefix(n.Name, wf.Name+".")
+		if !ok || strings.ContainsAny(name, ".([") {
+			continue // the DAG itself, or a node inside a task
+		}
+		if name == "onExit" {
 			name = "on-exit"
-		case n.Type == wfv1.NodeTypePod && strings.Contains(n.DisplayName, "("):
-			continue // a retry attempt; its Retry parent is the task
-		case n.Type != wfv1.NodeTypePod && n.Type != wfv1.NodeTypeRetry:
-			continue
 		}
 		out[name] = step{name: name, started: n.StartedAt.Time, finshed: n.FinishedAt.Time, phase: n.Phase}
 	}
@@ -208,25 +208,44 @@ func submitFromCrons(t *testing.T, e *argoenv.Env, campaign string) []string {
 	return names
 }
 
-// semaphores maps each batch template's hardware label to the GPU-quota key
-// of its semaphore.
+// semaphores maps each batch's hardware label to the GPU-quota key of the
+// semaphore that the template holding it (or the pod template itself) takes.
 func semaphores(t *testing.T, e *argoenv.Env, campaign string) map[string]string {
 	t.Helper()
 	ts, err := argoenv.Templates(filepath.Join(e.Root(), "generated", campaign, "workflow.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	hw := map[string]string{} // template name -> hardware label of its pods
+	for _, tmpl := range ts {
+		if h := tmpl.Metadata.Labels["llmsweep.dev/hardware"]; h != "" {
+			hw[tmpl.Name] = h
+		}
+	}
 	out := map[string]string{}
 	for _, tmpl := range ts {
-		hw := tmpl.Metadata.Labels["llmsweep.dev/hardware"]
-		if hw == "" || tmpl.Synchronization == nil {
+		if tmpl.Synchronization == nil {
 			continue
 		}
+		var key string
 		for _, s := range tmpl.Synchronization.Semaphores {
 			if s.ConfigMapKeyRef != nil {
-				out[hw] = s.ConfigMapKeyRef.Key
+				key = s.ConfigMapKeyRef.Key
 			}
 		}
+		if h := hw[tmpl.Name]; h != "" {
+			out[h] = key
+		}
+		for _, group := range tmpl.Steps {
+			for _, st := range group.Steps {
+				if h := hw[st.Template]; h != "" {
+					out[h] = key
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no batch template of %s takes a semaphore", campaign)
 	}
 	return out
 }
@@ -382,10 +401,10 @@ func checkOneFetch(t *testing.T, wf *wfv1.Workflow) {
 			continue
 		}
 		switch {
-		case n.DisplayName == "fetch-model":
+		case strings.HasPrefix(n.Name, wf.Name+".fetch-model"):
 			fetches++
 			fetched = n.FinishedAt.Time
-		case strings.HasPrefix(n.DisplayName, "batch-"):
+		case strings.HasPrefix(n.Name, wf.Name+".batch-"):
 			batches++
 		}
 	}
@@ -394,7 +413,7 @@ func checkOneFetch(t *testing.T, wf *wfv1.Workflow) {
 		return
 	}
 	for _, n := range wf.Status.Nodes {
-		if n.Type == wfv1.NodeTypePod && strings.HasPrefix(n.DisplayName, "batch-") && n.StartedAt.Time.Before(fetched) {
+		if n.Type == wfv1.NodeTypePod && strings.HasPrefix(n.Name, wf.Name+".batch-") && n.StartedAt.Time.Before(fetched) {
 			t.Errorf("%s: %s started at %s, before fetch-model finished at %s", wf.Name, n.DisplayName, n.StartedAt, fetched)
 		}
 	}
