@@ -76,7 +76,7 @@ test-k8s:
 ## fails every retry, schedule, model fetch, metrics. tools/k8s/build.sh and
 ## tools/argo/build.sh build the binaries from the Go module proxy into ~/.cache/llmsweep
 ## (minutes the first time, then cached)
-test-argo: build
+test-argo:
 	k8s=$$(tools/k8s/build.sh) && argo=$$(tools/argo/build.sh) && \
 	  LLMSWEEP_ARGO=1 LLMSWEEP_K8S_ASSETS=$$k8s LLMSWEEP_ARGO_ASSETS=$$argo $(GO) test -count=1 -v -timeout 30m ./internal/kube/argoenv/
 
