@@ -22,7 +22,7 @@ export CGO_CFLAGS
 
 PLUGINS := vllm tgi lmdeploy sglang trtllm openai sim
 
-.PHONY: all build run serve test e2e test-outage test-k8s test-timescale check check-generated fuzz generate proto bench clean
+.PHONY: all build run serve test e2e test-outage test-k8s test-argo test-timescale check check-generated fuzz generate proto bench clean
 
 all: build
 
@@ -79,6 +79,16 @@ test-outage:
 ## module proxy into ~/.cache/llmsweep/k8s (about 8 minutes the first time, then cached)
 test-k8s:
 	assets=$$(tools/k8s/build.sh) && LLMSWEEP_K8S=1 LLMSWEEP_K8S_ASSETS=$$assets $(GO) test -count=1 ./internal/kube/...
+
+## test-argo: the compiled campaigns under Argo's real workflow-controller v3.7.4, with the
+## real kube-scheduler and kube-apiserver v1.34.4 and kwok v0.8.0 playing the GPU nodes and
+## the pods (internal/kube/argoenv): happy path, spot shortage, preemption, a batch that
+## fails every retry, schedule, model fetch, metrics. tools/k8s/build.sh and
+## tools/argo/build.sh build the binaries from the Go module proxy into ~/.cache/llmsweep
+## (minutes the first time, then cached)
+test-argo:
+	k8s=$$(tools/k8s/build.sh) && argo=$$(tools/argo/build.sh) && \
+	  LLMSWEEP_ARGO=1 LLMSWEEP_K8S_ASSETS=$$k8s LLMSWEEP_ARGO_ASSETS=$$argo $(GO) test -count=1 -v -timeout 30m ./internal/kube/argoenv/
 
 ## test-timescale: the store's whole suite (internal/store and every package whose tests
 ## use storetest) and the outage test against PostgreSQL with TimescaleDB 2.28.3, the
