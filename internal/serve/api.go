@@ -185,6 +185,7 @@ func (s *Server) apiRoutes() {
 	s.endpoint("/api/v1/runs", with(pageParams, "campaign"), s.runs)
 	s.endpoint("/api/v1/runs/{run}", nil, s.run)
 	s.endpoint("/api/v1/runs/{run}/failures", nil, s.failures)
+	s.endpoint("/api/v1/reviews", with(pageParams, "campaign", "run", "model", "hardware", "framework", "quantization", "workload", "state"), s.reviews)
 	s.endpoint("/api/v1/compare", []string{"a", "b", "threshold", "alpha"}, s.compare)
 	s.endpoint("/api/v1/recommend", recommendParams, s.recommend)
 	s.endpoint("/api/v1/pareto", with(filterParams, "criteria"), s.pareto)
@@ -425,6 +426,38 @@ func (s *Server) failures(r *http.Request, _ params) (any, error) {
 		fs = []result.Failure{}
 	}
 	return Catalog[[]result.Failure]{Items: map[string][]result.Failure{run.ID: fs}}, nil
+}
+
+// reviews is the manual-review queue, as llmsweep failures list reads it:
+// configs that failed every retry, by default those still pending.
+func (s *Server) reviews(r *http.Request, p params) (any, error) {
+	f, err := p.filter()
+	if err != nil {
+		return nil, err
+	}
+	cursor, limit, err := p.page()
+	if err != nil {
+		return nil, err
+	}
+	states := store.PendingStates
+	if v := p.str("state"); v != "" {
+		states = nil
+		for _, x := range strings.Split(v, ",") {
+			st, err := store.ParseReviewState(x)
+			if err != nil {
+				return nil, badf("parameter state: %v", err)
+			}
+			states = append(states, st)
+		}
+	}
+	rs, err := s.o.Store.Reviews(r.Context(), store.ReviewFilter{Filter: f, States: states})
+	if err != nil {
+		return nil, err
+	}
+	if rs == nil {
+		rs = []store.Review{}
+	}
+	return paginate(rs, func(x *store.Review) string { return x.Run + "\x00" + x.Fingerprint }, cursor, limit)
 }
 
 func (s *Server) compare(r *http.Request, p params) (any, error) {

@@ -181,6 +181,18 @@ func checkAPI(t *testing.T, f filled, c *conformance) {
 		t.Errorf("detail: %d distributions (first n=%v), source %q", len(d.Distributions), d.Distributions, d.Source)
 	}
 
+	// The manual-review queue: the config that failed for good, pending.
+	var rv serve.Page[map[string]any]
+	c.ok("/api/v1/reviews?campaign=reviewtest", &rv)
+	if rv.Total != 1 || rv.Items[0]["state"] != "open" || rv.Items[0]["framework"] != "tgi" {
+		t.Errorf("reviews: %+v, want one open tgi entry", rv)
+	}
+	c.ok("/api/v1/reviews?state=resolved", &rv)
+	if rv.Total != 0 {
+		t.Errorf("resolved reviews: %d, want none", rv.Total)
+	}
+	c.fails("/api/v1/reviews?state=forgotten", 400, "state")
+
 	var cmp serve.Comparison
 	c.ok("/api/v1/compare?a="+f.Runs[0]+"&b="+f.Runs[1], &cmp)
 	if cmp.Shared != 4 || len(cmp.Deltas) == 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,6 +69,16 @@ const campaignCUE = `campaigns: catalogtest: {
 }
 `
 
+// reviewCUE is a campaign on a framework this machine cannot launch.
+const reviewCUE = `campaigns: reviewtest: {
+	description: "TGI, which this machine does not have"
+	models: ["llama-3.2-1b-instruct"]
+	select: {hardware: ["h100-sxm-x1"], frameworks: ["tgi"], quantizations: ["bf16"], workloads: ["smoke"]}
+	grid: concurrency: [4]
+	store: url: %q
+}
+`
+
 // filled is a store that real pipeline runs filled.
 type filled struct {
 	URL      string
@@ -123,6 +134,15 @@ func fill(t testing.TB, url, cacheURL string) filled {
 		t.Fatal(err)
 	}
 	llmsweep(t, dir, "results", "import", "--framework", "vllm", "--server-version", "0.25.1", imp)
+	// A campaign whose one config fails for good (TGI cannot launch here), so
+	// the review queue has an entry.
+	review := filepath.Join(dir, "reviewtest.cue")
+	if err := os.WriteFile(review, []byte(fmt.Sprintf(reviewCUE, url)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := cli.Run([]string{"run", review}, io.Discard, io.Discard); code != 1 {
+		t.Fatalf("llmsweep run reviewtest.cue: exit %d, want 1 (a config failed)", code)
+	}
 	st, err := store.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
