@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -38,8 +40,10 @@ func (f *hubFlags) client() *hub.Client {
 }
 
 // validateModels checks models against the Hub and writes a report per model with
-// mismatches. It returns how many models mismatched, or the first fetch error.
-func validateModels(ctx context.Context, cmd *cobra.Command, c *hub.Client, models []campaign.Model) (int, error) {
+// mismatches: one line per field at the position where set defines it, as vet
+// prints problems, then the table. It returns how many models mismatched, or
+// the first fetch error.
+func validateModels(ctx context.Context, cmd *cobra.Command, c *hub.Client, set *campaign.Set, models []campaign.Model) (int, error) {
 	bad := 0
 	for _, m := range models {
 		ms, info, err := c.Validate(ctx, m)
@@ -48,6 +52,9 @@ func validateModels(ctx context.Context, cmd *cobra.Command, c *hub.Client, mode
 		}
 		if len(ms) > 0 {
 			bad++
+			for _, mm := range ms {
+				fmt.Fprintln(cmd.ErrOrStderr(), mismatchLine(set, m.Name, mm))
+			}
 			fmt.Fprint(cmd.ErrOrStderr(), hub.Report(m.Name, ms))
 			continue
 		}
@@ -87,7 +94,7 @@ It is the first step of every campaign workflow, where it reads the campaign fro
 				names := keys(set.Models)
 				return fmt.Errorf("unknown model %q%s", name, campaign.Suggest(name, names))
 			}
-			bad, err := validateModels(cmd.Context(), cmd, hf.client(), []campaign.Model{m})
+			bad, err := validateModels(cmd.Context(), cmd, hf.client(), set, []campaign.Model{m})
 			if err != nil {
 				return err
 			}
@@ -111,4 +118,19 @@ func hubError(err error) error {
 	default:
 		return err
 	}
+}
+
+// mismatchLine is one mismatch as a positioned problem: the catalog field's
+// file:line:col (or the model entry's, for a field the entry leaves out),
+// its path, and both values.
+func mismatchLine(set *campaign.Set, model string, mm hub.Mismatch) string {
+	path := append([]string{"models", strconv.Quote(model)}, strings.Split(mm.Field, ".")...)
+	where := ""
+	for n := len(path); n >= 2; n-- {
+		if pos, ok := set.FieldPos(path[:n]...); ok {
+			where = pos.String() + ": "
+			break
+		}
+	}
+	return fmt.Sprintf("%smodels.%s.%s: catalog has %s, config.json on the Hub has %s", where, strconv.Quote(model), mm.Field, mm.Catalog, mm.Hub)
 }
