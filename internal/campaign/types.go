@@ -167,6 +167,19 @@ type Model struct {
 	Checkpoints        map[string]Checkpoint `json:"checkpoints"`
 }
 
+// CheckpointFor is the weights that serve quantization q: a pre-quantized
+// checkpoint, or the main repository when its weights are stored in q
+// (NativeQuantization). ok is false when there is neither.
+func (m *Model) CheckpointFor(q string) (ck Checkpoint, ok bool) {
+	if ck, ok := m.Checkpoints[q]; ok {
+		return ck, true
+	}
+	if m.NativeQuantization != "" && m.NativeQuantization == q {
+		return m.HF.Checkpoint, true
+	}
+	return Checkpoint{}, false
+}
+
 // MoE is #Model.moe.
 type MoE struct {
 	Experts               int `json:"experts"`
