@@ -184,7 +184,7 @@ type Server struct {
 // of up to maxLen tokens. Its command line comes from the framework's launcher
 // through package launch, which the catalog adapters use too, so that both
 // derive it once; an error is a config the launcher cannot express.
-func serverOf(f campaign.Framework, h campaign.Hardware, ver, qn string, q campaign.Quantization, repo, revision string, prequantized bool, maxLen int, util float64) (Server, error) {
+func serverOf(f campaign.Framework, h campaign.Hardware, ver, qn string, q campaign.Quantization, repo, revision string, prequantized bool, maxLen int, util float64, modelArgs []string) (Server, error) {
 	image := f.Versions[ver].Image
 	if h.GPU.Vendor == "amd" {
 		image = f.Versions[ver].ROCmImage
@@ -193,6 +193,7 @@ func serverOf(f campaign.Framework, h campaign.Hardware, ver, qn string, q campa
 	cfg := &sdk.ServerConfig{
 		Repo: repo, Revision: revision, Quantization: qn, Prequantized: prequantized, KvBits: int32(q.KVBits),
 		GpuArch: h.GPU.Arch, TensorParallel: int32(h.Count), MaxModelLen: int32(maxLen), GpuMemoryUtilization: util,
+		ExtraArgs: modelArgs,
 	}
 	args, err := f.Launcher.Argv(f.Name, cfg, f.Port)
 	if err != nil {
@@ -216,8 +217,9 @@ func ServerFor(s *campaign.Set, c campaign.Campaign, cfg *Config) (Server, error
 	if !ok {
 		return Server{}, fmt.Errorf("config %s: quantization %q is not in the catalog", cfg.Fingerprint, cfg.Quantization)
 	}
+	m := s.Models[cfg.Model]
 	return serverOf(f, h, cfg.Version, cfg.Quantization, q, cfg.Repo, cfg.Revision,
-		hasCheckpoint(s.Models[cfg.Model], cfg.Quantization), cfg.MaxModelLen, c.Grid.GPUMemoryUtilization)
+		hasCheckpoint(m, cfg.Quantization), cfg.MaxModelLen, c.Grid.GPUMemoryUtilization, f.Architectures[m.Architecture].Args)
 }
 
 // Digest is a short identifier of its parts: the first 16 hex digits of the sha256
@@ -285,7 +287,8 @@ func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), p
 					if ck, ok := m.CheckpointFor(qn); ok {
 						repo, rev = ck.Repo, ck.Revision
 					}
-					srv, launchErr := serverOf(f, h, ver, qn, q, repo, rev, hasCheckpoint(m, qn), maxLen, c.Grid.GPUMemoryUtilization)
+					support, listed := f.Architectures[m.Architecture]
+					srv, launchErr := serverOf(f, h, ver, qn, q, repo, rev, hasCheckpoint(m, qn), maxLen, c.Grid.GPUMemoryUtilization, support.Args)
 					image := srv.Image
 					envKeys := make([]string, 0, len(f.Launcher.Env))
 					for k, v := range f.Launcher.Env {
@@ -303,6 +306,11 @@ func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), p
 					case !slices.Contains(q.Requires.Archs, h.GPU.Arch) || !slices.Contains(f.Supports[h.GPU.Arch], qn) || image == "":
 						reason = ReasonUnsupported
 						detail = func() string { return fmt.Sprintf("%s has no %s kernels on %s (%s)", fn, qn, h.GPU.Arch, h.GPU.Model) }
+					case listed && !slices.Contains(support.Archs, h.GPU.Arch):
+						reason = ReasonUnsupported
+						detail = func() string {
+							return fmt.Sprintf("%s does not serve %s on %s (%s)", fn, m.Architecture, h.GPU.Arch, support.Source)
+						}
 					case launchErr != nil:
 						reason = ReasonUnsupported
 						detail = func() string { return launchErr.Error() }

@@ -114,12 +114,12 @@ type Model struct {
 	// Uncalibrated names what the model predicts that no published
 	// measurement has checked (MLA decode, MXFP4 compute, local attention,
 	// expert parallelism); empty when nothing.
-	Uncalibrated string
-	peakFLOPS       float64 // one GPU, at the quantization's compute precision
-	bandwidth       float64 // one GPU, bytes/s
-	linkBytesPerS   float64 // one direction of one GPU's link
-	linkLatency     float64
-	weightOnly      bool // W4A16: dequantization slows large batches
+	Uncalibrated  string
+	peakFLOPS     float64 // one GPU, at the quantization's compute precision
+	bandwidth     float64 // one GPU, bytes/s
+	linkBytesPerS float64 // one direction of one GPU's link
+	linkLatency   float64
+	weightOnly    bool // W4A16: dequantization slows large batches
 
 	// MemoryBytes is the GPU memory of the node; Overhead the per-GPU memory
 	// that is neither weights nor KV cache.
