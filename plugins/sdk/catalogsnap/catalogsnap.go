@@ -36,10 +36,10 @@ type Framework struct {
 	// architectures[0]) that needs more than the generic launch to the GPU
 	// architectures the framework serves it on and the arguments it needs.
 	Architectures map[string]ArchitectureSupport `json:"architectures,omitempty"`
-	Protocols      []string            `json:"protocols"`
-	Port           int32               `json:"port"`
-	ReadinessPath  string              `json:"readiness_path"`
-	Docs           string              `json:"docs,omitempty"`
+	Protocols     []string                       `json:"protocols"`
+	Port          int32                          `json:"port"`
+	ReadinessPath string                         `json:"readiness_path"`
+	Docs          string                         `json:"docs,omitempty"`
 }
 
 // ArchitectureSupport is how a framework serves one model architecture.
