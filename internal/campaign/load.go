@@ -621,6 +621,16 @@ func fromDefault(p Problem) bool {
 	return false
 }
 
+// FieldPos is where an input file (the catalog included) defines the field
+// at path, e.g. "models", `"deepseek-r1"`, "mla", "kv_lora_rank"; labels that
+// are not identifiers are quoted, as in a CUE path.
+func (s *Set) FieldPos(path ...string) (Position, bool) {
+	if len(path) == 0 {
+		return Position{}, false
+	}
+	return s.inputPos(path)
+}
+
 // inputPos finds where an input file defines the field at sels.
 func (s *Set) inputPos(sels []string) (Position, bool) {
 	if !s.Value.Exists() || strings.HasPrefix(sels[len(sels)-1], "_") {

@@ -145,24 +145,91 @@ type Model struct {
 		Checkpoint
 		Gated bool `json:"gated"`
 	} `json:"hf"`
-	ParamsB          float64 `json:"params_b"`
-	ActiveParamsB    float64 `json:"active_params_b"`
-	Architecture     string  `json:"architecture"`
-	Layers           int     `json:"layers"`
-	HiddenSize       int     `json:"hidden_size"`
-	IntermediateSize int     `json:"intermediate_size"`
-	AttentionHeads   int     `json:"attention_heads"`
-	KVHeads          int     `json:"kv_heads"`
-	HeadDim          int     `json:"head_dim"`
-	VocabSize        int     `json:"vocab_size"`
-	MaxContext       int     `json:"max_context"`
-	Dtype            string  `json:"dtype"`
-	License          string  `json:"license"`
-	MoE              *struct {
-		Experts         int `json:"experts"`
-		ExpertsPerToken int `json:"experts_per_token"`
-	} `json:"moe,omitempty"`
-	Checkpoints map[string]Checkpoint `json:"checkpoints"`
+	ParamsB          float64         `json:"params_b"`
+	ActiveParamsB    float64         `json:"active_params_b"`
+	Architecture     string          `json:"architecture"`
+	Layers           int             `json:"layers"`
+	HiddenSize       int             `json:"hidden_size"`
+	IntermediateSize int             `json:"intermediate_size"`
+	AttentionHeads   int             `json:"attention_heads"`
+	KVHeads          int             `json:"kv_heads"`
+	HeadDim          int             `json:"head_dim"`
+	VocabSize        int             `json:"vocab_size"`
+	MaxContext       int             `json:"max_context"`
+	Dtype            string          `json:"dtype"`
+	License          string          `json:"license"`
+	MoE              *MoE            `json:"moe,omitempty"`
+	MLA              *MLA            `json:"mla,omitempty"`
+	LocalAttention   *LocalAttention `json:"local_attention,omitempty"`
+	// NativeQuantization is the catalog quantization the main repository's
+	// weights are stored in, when not 16-bit ("fp8", "mxfp4").
+	NativeQuantization string                `json:"native_quantization,omitempty"`
+	Checkpoints        map[string]Checkpoint `json:"checkpoints"`
+}
+
+// CheckpointFor is the weights that serve quantization q: a pre-quantized
+// checkpoint, or the main repository when its weights are stored in q
+// (NativeQuantization). ok is false when there is neither.
+func (m *Model) CheckpointFor(q string) (ck Checkpoint, ok bool) {
+	if ck, ok := m.Checkpoints[q]; ok {
+		return ck, true
+	}
+	if m.NativeQuantization != "" && m.NativeQuantization == q {
+		return m.HF.Checkpoint, true
+	}
+	return Checkpoint{}, false
+}
+
+// MoE is #Model.moe.
+type MoE struct {
+	Experts               int `json:"experts"`
+	ExpertsPerToken       int `json:"experts_per_token"`
+	SharedExperts         int `json:"shared_experts,omitempty"`
+	DenseLayers           int `json:"dense_layers,omitempty"`
+	DenseIntermediateSize int `json:"dense_intermediate_size,omitempty"`
+}
+
+// MLA is #Model.mla, multi-head latent attention.
+type MLA struct {
+	KVLoraRank    int `json:"kv_lora_rank"`
+	QKRopeHeadDim int `json:"qk_rope_head_dim"`
+	QKNopeHeadDim int `json:"qk_nope_head_dim"`
+	VHeadDim      int `json:"v_head_dim"`
+	QLoraRank     int `json:"q_lora_rank,omitempty"`
+}
+
+// LocalAttention is #Model.local_attention: Layers layers attend to a window
+// of Window tokens (sliding) or to their chunk of Window tokens (chunked).
+type LocalAttention struct {
+	Kind   string `json:"kind"`
+	Window int    `json:"window"`
+	Layers int    `json:"layers"`
+}
+
+// KVElementsPerToken is how many KV-cache elements one token adds to one
+// layer: the compressed latent and the shared RoPE key under MLA, else K and
+// V of every KV head.
+func (m *Model) KVElementsPerToken() int {
+	if m.MLA != nil {
+		return m.MLA.KVLoraRank + m.MLA.QKRopeHeadDim
+	}
+	return 2 * m.KVHeads * m.HeadDim
+}
+
+// KVTokenLayers is how many (token, layer) KV entries a sequence of tokens
+// tokens keeps: every layer holds every token, except local-attention layers,
+// which hold at most their window.
+func (m *Model) KVTokenLayers(tokens int) int {
+	if la := m.LocalAttention; la != nil && la.Window < tokens {
+		return (m.Layers-la.Layers)*tokens + la.Layers*la.Window
+	}
+	return m.Layers * tokens
+}
+
+// KVBytes is the KV cache of one sequence of tokens tokens at kvBits bits per
+// element.
+func (m *Model) KVBytes(tokens, kvBits int) float64 {
+	return float64(m.KVTokenLayers(tokens)) * float64(m.KVElementsPerToken()) * float64(kvBits) / 8
 }
 
 // Rule is #Rule: it excludes the configs that match every field it sets.

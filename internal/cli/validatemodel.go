@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -39,8 +41,10 @@ func (f *hubFlags) client() *hub.Client {
 }
 
 // validateModels checks models against the Hub and writes a report per model with
-// mismatches. It returns how many models mismatched, or the first fetch error.
-func validateModels(ctx context.Context, cmd *cobra.Command, c *hub.Client, models []campaign.Model) (int, error) {
+// mismatches: one line per field at the position where set defines it, as vet
+// prints problems, then the table. It returns how many models mismatched, or
+// the first fetch error.
+func validateModels(ctx context.Context, cmd *cobra.Command, c *hub.Client, set *campaign.Set, models []campaign.Model) (int, error) {
 	bad := 0
 	for _, m := range models {
 		ms, info, err := c.Validate(ctx, m)
@@ -49,7 +53,11 @@ func validateModels(ctx context.Context, cmd *cobra.Command, c *hub.Client, mode
 		}
 		if len(ms) > 0 {
 			bad++
-			fmt.Fprint(diag(cmd, slog.LevelWarn), hub.Report(m.Name, ms))
+			w := diag(cmd, slog.LevelWarn)
+			for _, mm := range ms {
+				fmt.Fprintln(w, mismatchLine(set, m.Name, mm))
+			}
+			fmt.Fprint(w, hub.Report(m.Name, ms))
 			continue
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "%s: %s@%s matches the catalog\n", m.Name, m.HF.Repo, info.SHA)
@@ -88,7 +96,7 @@ It is the first step of every campaign workflow, where it reads the campaign fro
 				names := keys(set.Models)
 				return fmt.Errorf("unknown model %q%s", name, campaign.Suggest(name, names))
 			}
-			bad, err := validateModels(cmd.Context(), cmd, hf.client(), []campaign.Model{m})
+			bad, err := validateModels(cmd.Context(), cmd, hf.client(), set, []campaign.Model{m})
 			if err != nil {
 				return err
 			}
@@ -112,4 +120,19 @@ func hubError(err error) error {
 	default:
 		return err
 	}
+}
+
+// mismatchLine is one mismatch as a positioned problem: the catalog field's
+// file:line:col (or the model entry's, for a field the entry leaves out),
+// its path, and both values.
+func mismatchLine(set *campaign.Set, model string, mm hub.Mismatch) string {
+	path := append([]string{"models", strconv.Quote(model)}, strings.Split(mm.Field, ".")...)
+	where := ""
+	for n := len(path); n >= 2; n-- {
+		if pos, ok := set.FieldPos(path[:n]...); ok {
+			where = pos.String() + ": "
+			break
+		}
+	}
+	return fmt.Sprintf("%smodels.%s.%s: catalog has %s, config.json on the Hub has %s", where, strconv.Quote(model), mm.Field, mm.Catalog, mm.Hub)
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -80,5 +81,59 @@ func TestValidateModel(t *testing.T) {
 	code, _, errs = run(t, "validate-model", "llama-3.1-8b-instruc", "--hub", srv.URL)
 	if code != 2 || !strings.Contains(errs, `did you mean "llama-3.1-8b-instruct"`) {
 		t.Fatalf("got %d: %s", code, errs)
+	}
+}
+
+// TestValidateModelFrontier: DeepSeek-R1's catalog entry matches the fake
+// Hub's copy of its config.json; a config with another MLA latent width or
+// expert count fails with positioned problems naming the catalog field.
+func TestValidateModelFrontier(t *testing.T) {
+	config, err := os.ReadFile("../hub/testdata/deepseek-r1.config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sha = "56d4cbbb4d29f4355bab4b9a39ccb717a14ad5ad"
+	info := []byte(`{"id": "deepseek-ai/DeepSeek-R1", "modelId": "deepseek-ai/DeepSeek-R1", "sha": "` + sha + `",
+		"private": false, "disabled": false, "gated": false,
+		"siblings": [{"rfilename": "config.json"}]}`)
+	serve := func(config []byte) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case r.URL.Path == "/api/models/deepseek-ai/DeepSeek-R1/revision/main":
+				w.Write(info)
+			case r.URL.Path == "/deepseek-ai/DeepSeek-R1/resolve/"+sha+"/config.json":
+				w.Write(config)
+			default:
+				w.Header().Set("X-Error-Code", "RepoNotFound")
+				http.Error(w, "Repository not found", http.StatusNotFound)
+			}
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	good := serve(config)
+	t.Chdir("../..")
+
+	code, out, errs := run(t, "validate-model", "deepseek-r1", "--hub", good, "--hub-cache", t.TempDir())
+	if code != 0 || !strings.Contains(out, "deepseek-r1: deepseek-ai/DeepSeek-R1@"+sha+" matches the catalog") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+
+	bad := bytes.Replace(config, []byte(`"kv_lora_rank": 512`), []byte(`"kv_lora_rank": 256`), 1)
+	bad = bytes.Replace(bad, []byte(`"n_routed_experts": 256`), []byte(`"n_routed_experts": 160`), 1)
+	if bytes.Equal(bad, config) {
+		t.Fatal("fixture lacks kv_lora_rank or n_routed_experts")
+	}
+	code, _, errs = run(t, "validate-model", "deepseek-r1", "--hub", serve(bad), "--hub-cache", t.TempDir())
+	if code != 1 {
+		t.Fatalf("want exit 1, got %d:\n%s", code, errs)
+	}
+	for _, re := range []string{
+		`(?m)^\./catalog/models\.cue:\d+:\d+: models\."deepseek-r1"\.moe\.experts: catalog has 256, config\.json on the Hub has 160$`,
+		`(?m)^\./catalog/models\.cue:\d+:\d+: models\."deepseek-r1"\.mla\.kv_lora_rank: catalog has 512, config\.json on the Hub has 256$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(errs) {
+			t.Errorf("stderr lacks %s:\n%s", re, errs)
+		}
 	}
 }

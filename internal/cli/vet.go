@@ -60,7 +60,7 @@ With no paths it vets campaigns/ in the current directory.`,
 				set.WriteSummary(out)
 			}
 			if online {
-				bad, err := validateModels(cmd.Context(), cmd, hf.client(), set.UsedModels())
+				bad, err := validateModels(cmd.Context(), cmd, hf.client(), set, set.UsedModels())
 				if err != nil {
 					return err
 				}

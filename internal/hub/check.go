@@ -76,7 +76,102 @@ func Check(m campaign.Model, cfg *Config) []Mismatch {
 	case m.MoE != nil:
 		add("moe.experts", strconv.Itoa(m.MoE.Experts), None)
 	}
+	if m.MoE != nil && cfg.NumExperts > 0 {
+		num("moe.shared_experts", m.MoE.SharedExperts, cfg.NumSharedExperts)
+		if dense, inter, ok := denseLayers(cfg); ok || m.MoE.DenseLayers > 0 {
+			add("moe.dense_layers", strconv.Itoa(m.MoE.DenseLayers), strconv.Itoa(dense))
+			if dense > 0 {
+				num("moe.dense_intermediate_size", m.MoE.DenseIntermediateSize, inter)
+			}
+		}
+	}
+
+	switch {
+	case cfg.KVLoraRank > 0 && m.MLA == nil:
+		add("mla.kv_lora_rank", None, strconv.Itoa(cfg.KVLoraRank))
+	case cfg.KVLoraRank > 0:
+		num("mla.kv_lora_rank", m.MLA.KVLoraRank, cfg.KVLoraRank)
+		num("mla.qk_rope_head_dim", m.MLA.QKRopeHeadDim, cfg.QKRopeHeadDim)
+		num("mla.qk_nope_head_dim", m.MLA.QKNopeHeadDim, cfg.QKNopeHeadDim)
+		num("mla.v_head_dim", m.MLA.VHeadDim, cfg.VHeadDim)
+		num("mla.q_lora_rank", m.MLA.QLoraRank, cfg.QLoraRank)
+	case m.MLA != nil:
+		add("mla.kv_lora_rank", strconv.Itoa(m.MLA.KVLoraRank), None)
+	}
+
+	la := m.LocalAttention
+	kind, window, layers, ok := localAttention(cfg)
+	switch {
+	case ok && la == nil:
+		add("local_attention", None, fmt.Sprintf("%s %d over %d layers", kind, window, layers))
+	case ok:
+		add("local_attention.kind", la.Kind, kind)
+		num("local_attention.window", la.Window, window)
+		num("local_attention.layers", la.Layers, layers)
+	case la != nil && la.Kind == "sliding" && cfg.SlidingWindow > 0:
+		// A window without layer_types: which layers slide is not in
+		// config.json, so only the window is compared.
+		num("local_attention.window", la.Window, cfg.SlidingWindow)
+	case la != nil:
+		add("local_attention", fmt.Sprintf("%s %d over %d layers", la.Kind, la.Window, la.Layers), None)
+	}
+
+	if m.NativeQuantization != "" || cfg.QuantMethod != "" {
+		add("native_quantization", orNone(m.NativeQuantization), orNone(cfg.QuantMethod))
+	}
 	return ms
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return None
+	}
+	return s
+}
+
+// denseLayers is how many layers of an MoE config have a dense MLP, and its
+// width: DeepSeek's first_k_dense_replace (width intermediate_size), or the
+// layers between Llama 4's MoE layers (interleave_moe_layer_step, width
+// intermediate_size_mlp). ok is false when the config says neither.
+func denseLayers(cfg *Config) (n, inter int, ok bool) {
+	switch {
+	case cfg.InterleaveMoELayerStep > 0:
+		n = cfg.NumHiddenLayers - cfg.NumHiddenLayers/cfg.InterleaveMoELayerStep
+		return n, cfg.IntermediateSizeMLP, true
+	case cfg.FirstKDenseReplace > 0:
+		inter = cfg.IntermediateSize
+		return cfg.FirstKDenseReplace, inter, true
+	}
+	return 0, 0, false
+}
+
+// noRopeLayerInterval is transformers' Llama4TextConfig default: every fourth
+// layer is a global NoPE layer when no_rope_layers is not spelled out.
+const noRopeLayerInterval = 4
+
+// localAttention is the config's local attention: Llama 4's chunked RoPE
+// layers, or the sliding_attention entries of layer_types. ok is false when
+// neither is there.
+func localAttention(cfg *Config) (kind string, window, layers int, ok bool) {
+	if cfg.AttentionChunkSize > 0 {
+		if len(cfg.NoRopeLayers) > 0 {
+			for _, rope := range cfg.NoRopeLayers {
+				layers += rope
+			}
+		} else {
+			layers = cfg.NumHiddenLayers - cfg.NumHiddenLayers/noRopeLayerInterval
+		}
+		return "chunked", cfg.AttentionChunkSize, layers, true
+	}
+	for _, t := range cfg.LayerTypes {
+		if t == "sliding_attention" {
+			layers++
+		}
+	}
+	if layers > 0 {
+		return "sliding", cfg.SlidingWindow, layers, true
+	}
+	return "", 0, 0, false
 }
 
 // CheckInfo compares what the catalog says about the repo with the Hub's

@@ -31,6 +31,30 @@ type Config struct {
 	// n_routed_experts (DeepSeek); 0 for a dense model.
 	NumExperts       int
 	NumExpertsPerTok int
+	// NumSharedExperts is n_shared_experts (DeepSeek, Kimi K2).
+	NumSharedExperts int
+	// FirstKDenseReplace is DeepSeek's count of leading dense layers;
+	// InterleaveMoELayerStep Llama 4's period of MoE layers (1: all MoE) and
+	// IntermediateSizeMLP the width of its dense layers.
+	FirstKDenseReplace     int
+	InterleaveMoELayerStep int
+	IntermediateSizeMLP    int
+	// Multi-head latent attention (DeepSeek-V2/V3, Kimi K2).
+	KVLoraRank    int
+	QLoraRank     int
+	QKRopeHeadDim int
+	QKNopeHeadDim int
+	VHeadDim      int
+	// Local attention: sliding_window with layer_types (gpt-oss), or Llama 4's
+	// attention_chunk_size with no_rope_layers (1 = a RoPE layer, which is the
+	// chunked kind).
+	SlidingWindow      int
+	LayerTypes         []string
+	AttentionChunkSize int
+	NoRopeLayers       []int
+	// QuantMethod is quantization_config.quant_method: the format the weights
+	// are stored in ("fp8", "mxfp4"), empty for 16-bit weights.
+	QuantMethod string
 	// Unset lists the checked keys found neither at the top level nor in
 	// text_config (nor derived). Their values are transformers' class
 	// defaults, which Check cannot see, so it does not compare them.
@@ -59,6 +83,28 @@ var fields = []field{
 	{keys: []string{"torch_dtype", "dtype"}, dst: func(c *Config) any { return &c.TorchDtype }},
 	{keys: []string{"num_local_experts", "num_experts", "n_routed_experts"}, dst: func(c *Config) any { return &c.NumExperts }, zeroOK: true},
 	{keys: []string{"num_experts_per_tok"}, dst: func(c *Config) any { return &c.NumExpertsPerTok }, zeroOK: true},
+	{keys: []string{"n_shared_experts"}, dst: func(c *Config) any { return &c.NumSharedExperts }, zeroOK: true},
+	{keys: []string{"first_k_dense_replace"}, dst: func(c *Config) any { return &c.FirstKDenseReplace }, zeroOK: true},
+	{keys: []string{"interleave_moe_layer_step"}, dst: func(c *Config) any { return &c.InterleaveMoELayerStep }, zeroOK: true},
+	{keys: []string{"intermediate_size_mlp"}, dst: func(c *Config) any { return &c.IntermediateSizeMLP }, zeroOK: true},
+	{keys: []string{"kv_lora_rank"}, dst: func(c *Config) any { return &c.KVLoraRank }, zeroOK: true},
+	{keys: []string{"q_lora_rank"}, dst: func(c *Config) any { return &c.QLoraRank }, zeroOK: true},
+	{keys: []string{"qk_rope_head_dim"}, dst: func(c *Config) any { return &c.QKRopeHeadDim }, zeroOK: true},
+	{keys: []string{"qk_nope_head_dim"}, dst: func(c *Config) any { return &c.QKNopeHeadDim }, zeroOK: true},
+	{keys: []string{"v_head_dim"}, dst: func(c *Config) any { return &c.VHeadDim }, zeroOK: true},
+	{keys: []string{"sliding_window"}, dst: func(c *Config) any { return &c.SlidingWindow }, zeroOK: true},
+	{keys: []string{"layer_types"}, dst: func(c *Config) any { return &c.LayerTypes }, zeroOK: true},
+	{keys: []string{"attention_chunk_size"}, dst: func(c *Config) any { return &c.AttentionChunkSize }, zeroOK: true},
+	{keys: []string{"no_rope_layers"}, dst: func(c *Config) any { return &c.NoRopeLayers }, zeroOK: true},
+}
+
+// architecture keys are absent from models that lack the feature, so they are
+// never listed in Unset.
+var architectureKeys = map[string]bool{
+	"n_shared_experts": true, "first_k_dense_replace": true, "interleave_moe_layer_step": true,
+	"intermediate_size_mlp": true, "kv_lora_rank": true, "q_lora_rank": true, "qk_rope_head_dim": true,
+	"qk_nope_head_dim": true, "v_head_dim": true, "sliding_window": true, "layer_types": true,
+	"attention_chunk_size": true, "no_rope_layers": true,
 }
 
 // optional keys are not listed in Unset: dense models lack them.
@@ -89,12 +135,28 @@ func DecodeConfig(b []byte) (*Config, error) {
 	if cfg.NumKeyValueHeads == 0 {
 		cfg.NumKeyValueHeads = cfg.NumAttentionHeads
 	}
+	if raw, ok := top["quantization_config"]; ok && !isNull(raw) {
+		q, err := object(raw, "quantization_config")
+		if err != nil {
+			return nil, err
+		}
+		if m, ok := q["quant_method"]; ok && !isNull(m) {
+			if err := decodeValue(m, &cfg.QuantMethod, false); err != nil {
+				return nil, fmt.Errorf("field %q: %v", "quantization_config.quant_method", err)
+			}
+		}
+	}
+	// MLA configs have no head_dim: a query/key head is the no-RoPE part
+	// plus the RoPE part, not hidden_size / num_attention_heads.
+	if cfg.HeadDim == 0 && cfg.KVLoraRank > 0 {
+		cfg.HeadDim = cfg.QKNopeHeadDim + cfg.QKRopeHeadDim
+	}
 	if cfg.HeadDim == 0 && cfg.NumAttentionHeads > 0 {
 		cfg.HeadDim = cfg.HiddenSize / cfg.NumAttentionHeads
 	}
 	cfg.TorchDtype = strings.TrimPrefix(cfg.TorchDtype, "torch.")
 	for _, f := range fields {
-		if !optional[f.keys[0]] && isZero(f.dst(cfg)) {
+		if !optional[f.keys[0]] && !architectureKeys[f.keys[0]] && isZero(f.dst(cfg)) {
 			cfg.Unset = append(cfg.Unset, f.keys[0])
 		}
 	}
@@ -167,6 +229,10 @@ func decodeValue(raw json.RawMessage, dst any, zeroOK bool) error {
 		if err := json.Unmarshal(raw, d); err != nil {
 			return fmt.Errorf("want a list of strings, got %s", describe(raw))
 		}
+	case *[]int:
+		if err := json.Unmarshal(raw, d); err != nil {
+			return fmt.Errorf("want a list of integers, got %s", describe(raw))
+		}
 	default:
 		panic(fmt.Sprintf("hub: unexpected field type %T", dst))
 	}
@@ -180,6 +246,8 @@ func isZero(dst any) bool {
 	case *string:
 		return *d == ""
 	case *[]string:
+		return len(*d) == 0
+	case *[]int:
 		return len(*d) == 0
 	}
 	return false

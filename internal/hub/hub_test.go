@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,16 @@ func TestValidateMatches(t *testing.T) {
 		{"qwen3-30b-a3b", "qwen3-30b-a3b.config.json", ""},
 		{"mistral-small-3.1-24b-instruct-2503", "mistral-small-3.1-24b-instruct-2503.config.json", ""},
 		{"gemma-3-4b-it", "gemma-3-4b-it.config.json", ""},
+		// Frontier models: MLA, MoE with shared experts and dense layers,
+		// sliding and chunked attention, FP8 and MXFP4 weights.
+		{"deepseek-v3", "deepseek-v3.config.json", ""},
+		{"deepseek-r1", "deepseek-r1.config.json", ""},
+		{"kimi-k2-instruct", "kimi-k2-instruct.config.json", ""},
+		{"llama-3.1-405b-instruct", "llama-3.1-405b-instruct.config.json", ""},
+		{"gpt-oss-120b", "gpt-oss-120b.config.json", ""},
+		{"gpt-oss-20b", "gpt-oss-20b.config.json", ""},
+		{"llama-4-scout-17b-16e-instruct", "llama-4-scout-17b-16e-instruct.config.json", ""},
+		{"llama-4-maverick-17b-128e-instruct", "llama-4-maverick-17b-128e-instruct.config.json", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.model, func(t *testing.T) {
@@ -189,7 +200,7 @@ func TestDecodeConfig(t *testing.T) {
 			name: "gemma3: class defaults are unset",
 			in:   "gemma-3-4b-it.config.json",
 			want: &Config{Architectures: []string{"Gemma3ForConditionalGeneration"}, NumHiddenLayers: 34, HiddenSize: 2560,
-				IntermediateSize: 10240, TorchDtype: "bfloat16",
+				IntermediateSize: 10240, TorchDtype: "bfloat16", SlidingWindow: 1024,
 				Unset: []string{"num_attention_heads", "num_key_value_heads", "head_dim", "vocab_size", "max_position_embeddings"}},
 		},
 		{
@@ -200,6 +211,32 @@ func TestDecodeConfig(t *testing.T) {
 			want: &Config{Architectures: []string{"DeepseekV2ForCausalLM"}, NumHiddenLayers: 27, HiddenSize: 2048,
 				IntermediateSize: 10944, MoEIntermediateSize: 1408, NumAttentionHeads: 16, NumKeyValueHeads: 16, HeadDim: 128,
 				VocabSize: 102400, MaxPositionEmbeddings: 163840, TorchDtype: "bfloat16", NumExperts: 64, NumExpertsPerTok: 6},
+		},
+		{
+			name: "deepseek-v3: MLA head_dim, shared experts, FP8 quantization_config",
+			in:   "deepseek-v3.config.json",
+			want: &Config{Architectures: []string{"DeepseekV3ForCausalLM"}, NumHiddenLayers: 61, HiddenSize: 7168,
+				IntermediateSize: 18432, MoEIntermediateSize: 2048, NumAttentionHeads: 128, NumKeyValueHeads: 128,
+				HeadDim: 192, VocabSize: 129280, MaxPositionEmbeddings: 163840, TorchDtype: "bfloat16",
+				NumExperts: 256, NumExpertsPerTok: 8, NumSharedExperts: 1, FirstKDenseReplace: 3,
+				KVLoraRank: 512, QLoraRank: 1536, QKRopeHeadDim: 64, QKNopeHeadDim: 128, VHeadDim: 128, QuantMethod: "fp8"},
+		},
+		{
+			name: "gpt-oss-20b: layer_types, MXFP4, no dtype",
+			in:   "gpt-oss-20b.config.json",
+			want: &Config{Architectures: []string{"GptOssForCausalLM"}, NumHiddenLayers: 24, HiddenSize: 2880,
+				IntermediateSize: 2880, NumAttentionHeads: 64, NumKeyValueHeads: 8, HeadDim: 64, VocabSize: 201088,
+				MaxPositionEmbeddings: 131072, NumExperts: 32, NumExpertsPerTok: 4, SlidingWindow: 128,
+				LayerTypes: slices.Repeat([]string{"sliding_attention", "full_attention"}, 12), QuantMethod: "mxfp4",
+				Unset: []string{"torch_dtype"}},
+		},
+		{
+			name: "llama-4 maverick: text_config, interleaved MoE, chunked attention",
+			in:   "llama-4-maverick-17b-128e-instruct.config.json",
+			want: &Config{Architectures: []string{"Llama4ForConditionalGeneration"}, NumHiddenLayers: 48, HiddenSize: 5120,
+				IntermediateSize: 8192, NumAttentionHeads: 40, NumKeyValueHeads: 8, HeadDim: 128, VocabSize: 202048,
+				MaxPositionEmbeddings: 1048576, TorchDtype: "bfloat16", NumExperts: 128, NumExpertsPerTok: 1,
+				InterleaveMoELayerStep: 2, IntermediateSizeMLP: 16384, AttentionChunkSize: 8192, NoRopeLayers: []int{}},
 		},
 		{
 			name: "top level wins over text_config",
@@ -266,6 +303,70 @@ func TestCheckMoE(t *testing.T) {
 	}
 	if ms := Check(mixtral, &Config{}); len(ms) != 2 || ms[0].Hub != Unset {
 		t.Errorf("empty config: %v", ms)
+	}
+}
+
+// TestCheckFrontier: a catalog entry with a wrong MLA dimension, expert
+// count or local-attention span is caught field by field.
+func TestCheckFrontier(t *testing.T) {
+	r1 := catalogModel(t, "deepseek-r1")
+	cfg, err := DecodeConfig(readFile(t, "deepseek-r1.config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := patch(t, r1, `{"mla": {"kv_lora_rank": 256, "qk_rope_head_dim": 64, "qk_nope_head_dim": 128, "v_head_dim": 128, "q_lora_rank": 1536},
+		"moe": {"experts": 160, "experts_per_token": 6, "shared_experts": 2, "dense_layers": 1, "dense_intermediate_size": 12288},
+		"native_quantization": null}`)
+	want := []Mismatch{
+		{Field: "moe.experts", Catalog: "160", Hub: "256"},
+		{Field: "moe.experts_per_token", Catalog: "6", Hub: "8"},
+		{Field: "moe.shared_experts", Catalog: "2", Hub: "1"},
+		{Field: "moe.dense_layers", Catalog: "1", Hub: "3"},
+		{Field: "moe.dense_intermediate_size", Catalog: "12288", Hub: "18432"},
+		{Field: "mla.kv_lora_rank", Catalog: "256", Hub: "512"},
+		{Field: "native_quantization", Catalog: "(none)", Hub: "fp8"},
+	}
+	if diff := cmp.Diff(want, Check(wrong, cfg)); diff != "" {
+		t.Errorf("wrong DeepSeek-R1 entry (-want +got):\n%s", diff)
+	}
+	// A GQA entry for an MLA config.
+	gqa := patch(t, r1, `{"mla": null}`)
+	if diff := cmp.Diff([]Mismatch{{Field: "mla.kv_lora_rank", Catalog: "(none)", Hub: "512"}}, Check(gqa, cfg)); diff != "" {
+		t.Errorf("entry without mla (-want +got):\n%s", diff)
+	}
+
+	oss := catalogModel(t, "gpt-oss-120b")
+	ocfg, err := DecodeConfig(readFile(t, "gpt-oss-120b.config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := patch(t, oss, `{"local_attention": {"kind": "chunked", "window": 4096, "layers": 36}}`)
+	want = []Mismatch{
+		{Field: "local_attention.kind", Catalog: "chunked", Hub: "sliding"},
+		{Field: "local_attention.window", Catalog: "4096", Hub: "128"},
+		{Field: "local_attention.layers", Catalog: "36", Hub: "18"},
+	}
+	if diff := cmp.Diff(want, Check(bad, ocfg)); diff != "" {
+		t.Errorf("wrong gpt-oss local attention (-want +got):\n%s", diff)
+	}
+	none := patch(t, oss, `{"local_attention": null, "native_quantization": "fp8"}`)
+	want = []Mismatch{
+		{Field: "local_attention", Catalog: "(none)", Hub: "sliding 128 over 18 layers"},
+		{Field: "native_quantization", Catalog: "fp8", Hub: "mxfp4"},
+	}
+	if diff := cmp.Diff(want, Check(none, ocfg)); diff != "" {
+		t.Errorf("gpt-oss without local attention (-want +got):\n%s", diff)
+	}
+
+	scout := catalogModel(t, "llama-4-scout-17b-16e-instruct")
+	scfg, err := DecodeConfig(readFile(t, "llama-4-scout-17b-16e-instruct.config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Scout is MoE in every layer; a dense-layer count is wrong.
+	dense := patch(t, scout, `{"moe": {"experts": 16, "experts_per_token": 1, "shared_experts": 1, "dense_layers": 24, "dense_intermediate_size": 16384}}`)
+	if diff := cmp.Diff([]Mismatch{{Field: "moe.dense_layers", Catalog: "24", Hub: "0"}}, Check(dense, scfg)); diff != "" {
+		t.Errorf("scout with dense layers (-want +got):\n%s", diff)
 	}
 }
 

@@ -127,6 +127,20 @@ func (p point) inflight() int {
 // Bytes per weight, and per KV element, by bit width.
 func bytesPer(bits int) float64 { return float64(bits) / 8 }
 
+// WeightBytesPer is the storage of one weight in quantization q: its width,
+// plus the scales of 4-bit formats: about 3% for AWQ/GPTQ (an FP16 scale and
+// a packed zero per group of 128), and one 8-bit E8M0 scale per block of 32
+// for MXFP4 (4.25 bits a weight).
+func WeightBytesPer(q campaign.Quantization) float64 {
+	switch {
+	case q.Method == "mxfp4":
+		return (4 + 8.0/32) / 8
+	case q.WeightBits == 4:
+		return bytesPer(4) * 1.03
+	}
+	return bytesPer(q.WeightBits)
+}
+
 // Memory is the GPU memory a config needs, in GiB, split as the fit sees it.
 type Memory struct {
 	WeightsGiB, KVGiB, OverheadGiB, AvailableGiB float64
@@ -135,20 +149,21 @@ type Memory struct {
 // Fits reports whether the config fits.
 func (m Memory) Fits() bool { return m.WeightsGiB+m.KVGiB+m.OverheadGiB <= m.AvailableGiB }
 
-// memory computes the fit of one config: weights at the quantization's width
-// (AWQ/GPTQ carry about 3% of scales and zeros at group size 128), plus the KV
-// cache 2 · layers · kv_heads · head_dim · bytes per token, against the GPUs'
-// memory times the campaign's memory utilization.
-func memory(m campaign.Model, h campaign.Hardware, q campaign.Quantization, util float64, tokens int) Memory {
+// MemoryFor computes the fit of one config: weights at the quantization's
+// width (WeightBytesPer), plus the KV cache of seqs sequences of ctx tokens,
+// against the GPUs' memory times the campaign's memory utilization. A token's
+// KV cache is 2 · kv_heads · head_dim elements per layer, or under MLA
+// kv_lora_rank + qk_rope_head_dim; local-attention layers keep at most their
+// window (campaign.Model.KVBytes).
+func MemoryFor(m campaign.Model, h campaign.Hardware, q campaign.Quantization, util float64, ctx, seqs int) Memory {
+	return memory(m, h, q, util, ctx, seqs)
+}
+
+func memory(m campaign.Model, h campaign.Hardware, q campaign.Quantization, util float64, ctx, seqs int) Memory {
 	const gib = 1 << 30
-	wbytes := bytesPer(q.WeightBits)
-	if q.WeightBits == 4 {
-		wbytes *= 1.03
-	}
-	kvPerToken := 2 * float64(m.Layers*m.KVHeads*m.HeadDim) * bytesPer(q.KVBits)
 	return Memory{
-		WeightsGiB:   m.ParamsB * 1e9 * wbytes / gib,
-		KVGiB:        kvPerToken * float64(tokens) / gib,
+		WeightsGiB:   m.ParamsB * 1e9 * WeightBytesPer(q) / gib,
+		KVGiB:        m.KVBytes(ctx, q.KVBits) * float64(seqs) / gib,
 		OverheadGiB:  OverheadGiB * float64(h.Count),
 		AvailableGiB: h.GPU.MemoryGiB * float64(h.Count) * util,
 	}
@@ -169,7 +184,7 @@ type Server struct {
 // of up to maxLen tokens. Its command line comes from the framework's launcher
 // through package launch, which the catalog adapters use too, so that both
 // derive it once; an error is a config the launcher cannot express.
-func serverOf(f campaign.Framework, h campaign.Hardware, ver, qn string, q campaign.Quantization, repo, revision string, prequantized bool, maxLen int, util float64) (Server, error) {
+func serverOf(f campaign.Framework, h campaign.Hardware, ver, qn string, q campaign.Quantization, repo, revision string, prequantized bool, maxLen int, util float64, modelArgs []string) (Server, error) {
 	image := f.Versions[ver].Image
 	if h.GPU.Vendor == "amd" {
 		image = f.Versions[ver].ROCmImage
@@ -178,6 +193,7 @@ func serverOf(f campaign.Framework, h campaign.Hardware, ver, qn string, q campa
 	cfg := &sdk.ServerConfig{
 		Repo: repo, Revision: revision, Quantization: qn, Prequantized: prequantized, KvBits: int32(q.KVBits),
 		GpuArch: h.GPU.Arch, TensorParallel: int32(h.Count), MaxModelLen: int32(maxLen), GpuMemoryUtilization: util,
+		ExtraArgs: modelArgs,
 	}
 	args, err := f.Launcher.Argv(f.Name, cfg, f.Port)
 	if err != nil {
@@ -201,8 +217,9 @@ func ServerFor(s *campaign.Set, c campaign.Campaign, cfg *Config) (Server, error
 	if !ok {
 		return Server{}, fmt.Errorf("config %s: quantization %q is not in the catalog", cfg.Fingerprint, cfg.Quantization)
 	}
+	m := s.Models[cfg.Model]
 	return serverOf(f, h, cfg.Version, cfg.Quantization, q, cfg.Repo, cfg.Revision,
-		hasCheckpoint(s.Models[cfg.Model], cfg.Quantization), cfg.MaxModelLen, c.Grid.GPUMemoryUtilization)
+		hasCheckpoint(m, cfg.Quantization), cfg.MaxModelLen, c.Grid.GPUMemoryUtilization, f.Architectures[m.Architecture].Args)
 }
 
 // Digest is a short identifier of its parts: the first 16 hex digits of the sha256
@@ -267,10 +284,11 @@ func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), p
 				for _, qn := range sel.Quantizations {
 					q := s.Quantizations[qn]
 					repo, rev := m.HF.Repo, m.HF.Revision
-					if ck, ok := m.Checkpoints[qn]; ok {
+					if ck, ok := m.CheckpointFor(qn); ok {
 						repo, rev = ck.Repo, ck.Revision
 					}
-					srv, launchErr := serverOf(f, h, ver, qn, q, repo, rev, hasCheckpoint(m, qn), maxLen, c.Grid.GPUMemoryUtilization)
+					support, listed := f.Architectures[m.Architecture]
+					srv, launchErr := serverOf(f, h, ver, qn, q, repo, rev, hasCheckpoint(m, qn), maxLen, c.Grid.GPUMemoryUtilization, support.Args)
 					image := srv.Image
 					envKeys := make([]string, 0, len(f.Launcher.Env))
 					for k, v := range f.Launcher.Env {
@@ -288,6 +306,11 @@ func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), p
 					case !slices.Contains(q.Requires.Archs, h.GPU.Arch) || !slices.Contains(f.Supports[h.GPU.Arch], qn) || image == "":
 						reason = ReasonUnsupported
 						detail = func() string { return fmt.Sprintf("%s has no %s kernels on %s (%s)", fn, qn, h.GPU.Arch, h.GPU.Model) }
+					case listed && !slices.Contains(support.Archs, h.GPU.Arch):
+						reason = ReasonUnsupported
+						detail = func() string {
+							return fmt.Sprintf("%s does not serve %s on %s (%s)", fn, m.Architecture, h.GPU.Arch, support.Source)
+						}
 					case launchErr != nil:
 						reason = ReasonUnsupported
 						detail = func() string { return launchErr.Error() }
@@ -295,6 +318,13 @@ func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), p
 						reason = ReasonNoCheckpoint
 						detail = func() string {
 							return fmt.Sprintf("%s needs pre-quantized weights and %s has none in the catalog", qn, model)
+						}
+					case m.NativeQuantization != "" && !hasCheckpoint(m, qn):
+						// The server cannot turn FP8 or MXFP4 weights back into
+						// another format at load time.
+						reason = ReasonNoCheckpoint
+						detail = func() string {
+							return fmt.Sprintf("%s's weights are stored in %s; %s needs a checkpoint of its own and the catalog has none", model, m.NativeQuantization, qn)
 						}
 					case m.AttentionHeads%h.Count != 0:
 						reason = ReasonTP
@@ -340,12 +370,13 @@ func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), p
 									d = func() string {
 										return fmt.Sprintf("sequences of %d tokens exceed the model's context of %d", ctx, m.MaxContext)
 									}
-								} else if mem := memory(m, h, q, c.Grid.GPUMemoryUtilization, ctx*p.inflight()); !mem.Fits() {
+								} else if mem := memory(m, h, q, c.Grid.GPUMemoryUtilization, ctx, p.inflight()); !mem.Fits() {
 									r = ReasonMemory
 									n := p.inflight()
 									d = func() string {
-										return fmt.Sprintf("needs %.1f GiB (weights %.1f + KV %.1f for %d × %d tokens + overhead %.1f) of %.1f GiB",
+										why := fmt.Sprintf("needs %.1f GiB (weights %.1f + KV %.1f for %d × %d tokens + overhead %.1f) of %.1f GiB",
 											mem.WeightsGiB+mem.KVGiB+mem.OverheadGiB, mem.WeightsGiB, mem.KVGiB, n, ctx, mem.OverheadGiB, mem.AvailableGiB)
+										return why + x.fitsElsewhere(sel.Hardware, hn, m, q, c.Grid.GPUMemoryUtilization, ctx, n)
 									}
 								}
 							}
@@ -379,6 +410,24 @@ func (x *Compiler) Model(c campaign.Campaign, model string, keep func(*Group), p
 }
 
 func hasCheckpoint(m campaign.Model, q string) bool {
-	_, ok := m.Checkpoints[q]
+	_, ok := m.CheckpointFor(q)
 	return ok
+}
+
+// fitsElsewhere names the campaign's other node shapes on which the config
+// would fit, so that a memory prune says where to run it instead.
+func (x *Compiler) fitsElsewhere(hardware []string, not string, m campaign.Model, q campaign.Quantization, util float64, ctx, n int) string {
+	var fit []string
+	for _, hn := range hardware {
+		if hn == not {
+			continue
+		}
+		if memory(m, x.Set.Hardware[hn], q, util, ctx, n).Fits() {
+			fit = append(fit, hn)
+		}
+	}
+	if len(fit) == 0 {
+		return ""
+	}
+	return "; fits " + strings.Join(fit, ", ")
 }

@@ -44,7 +44,7 @@ func Impossible(s *campaign.Set, c campaign.Campaign) campaign.Problems {
 				}
 			case ReasonMemory:
 				reached[m] = true
-				mem := memory(s.Models[m], s.Hardware[cfg.Hardware], s.Quantizations[cfg.Quantization], c.Grid.GPUMemoryUtilization, 0)
+				mem := memory(s.Models[m], s.Hardware[cfg.Hardware], s.Quantizations[cfg.Quantization], c.Grid.GPUMemoryUtilization, 0, 0)
 				if mem.Fits() {
 					fits[m] = true
 				}

@@ -43,7 +43,7 @@ func ServerConfig(s *campaign.Set, c campaign.Campaign, cfg *matrix.Config) (*sd
 		TensorParallel:       int32(cfg.TP),
 		MaxModelLen:          int32(cfg.MaxModelLen),
 		GpuMemoryUtilization: c.Grid.GPUMemoryUtilization,
-		Prequantized:         m.Checkpoints[cfg.Quantization].Repo != "",
+		Prequantized:         prequantized(m, cfg.Quantization),
 		Hardware: &sdk.Hardware{
 			Name:             h.Name,
 			MemoryGib:        h.GPU.MemoryGiB,
@@ -98,4 +98,11 @@ func architecture(m campaign.Model) *sdk.ModelArchitecture {
 		a.Experts, a.ExpertsPerToken = int32(m.MoE.Experts), int32(m.MoE.ExpertsPerToken)
 	}
 	return a
+}
+
+// prequantized is whether q is served from weights stored in q: a
+// pre-quantized checkpoint, or the model's own FP8/MXFP4 weights.
+func prequantized(m campaign.Model, q string) bool {
+	_, ok := m.CheckpointFor(q)
+	return ok
 }

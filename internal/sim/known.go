@@ -37,10 +37,7 @@ func arch(name, repo string, params, active float64, layers, hidden, inter, head
 }
 
 func moe(m campaign.Model, experts, perToken int) campaign.Model {
-	m.MoE = &struct {
-		Experts         int `json:"experts"`
-		ExpertsPerToken int `json:"experts_per_token"`
-	}{experts, perToken}
+	m.MoE = &campaign.MoE{Experts: experts, ExpertsPerToken: perToken}
 	return m
 }
 

@@ -106,11 +106,20 @@ type Model struct {
 	KVBytesToken float64 // K and V of one token over all layers, whole model
 
 	kvBytesTokenGPU float64 // K and V of one token on one GPU
-	peakFLOPS       float64 // one GPU, at the quantization's compute precision
-	bandwidth       float64 // one GPU, bytes/s
-	linkBytesPerS   float64 // one direction of one GPU's link
-	linkLatency     float64
-	weightOnly      bool // W4A16: dequantization slows large batches
+	// attnDim is the width a decode step's attention works in per head: the
+	// head_dim, or under MLA's absorbed decode the latent plus half the RoPE
+	// key (scores over kv_lora_rank + qk_rope_head_dim, values over
+	// kv_lora_rank).
+	attnDim float64
+	// Uncalibrated names what the model predicts that no published
+	// measurement has checked (MLA decode, MXFP4 compute, local attention,
+	// expert parallelism); empty when nothing.
+	Uncalibrated  string
+	peakFLOPS     float64 // one GPU, at the quantization's compute precision
+	bandwidth     float64 // one GPU, bytes/s
+	linkBytesPerS float64 // one direction of one GPU's link
+	linkLatency   float64
+	weightOnly    bool // W4A16: dequantization slows large batches
 
 	// MemoryBytes is the GPU memory of the node; Overhead the per-GPU memory
 	// that is neither weights nor KV cache.
@@ -178,7 +187,11 @@ func New(m campaign.Model, h campaign.Hardware, q campaign.Quantization, e Effic
 		tables = 1
 	}
 	wb := float64(q.WeightBits) / 8
-	if q.WeightBits == 4 {
+	switch {
+	case q.Method == "mxfp4":
+		// One E8M0 scale per block of 32 weights: 4.25 bits a weight.
+		wb = (4 + 8.0/32) / 8
+	case q.WeightBits == 4:
 		wb *= groupScaleOverhead
 	}
 	body := math.Max(x.Params-tables*head, x.Params/2)
@@ -199,11 +212,32 @@ func New(m campaign.Model, h campaign.Hardware, q campaign.Quantization, e Effic
 	if kvb == 0 {
 		kvb = 2
 	}
-	x.KVBytesToken = 2 * float64(m.Layers*m.KVHeads*m.HeadDim) * kvb
-	// Tensor parallelism splits KV heads; with fewer KV heads than GPUs they are
-	// replicated.
-	perGPUHeads := math.Ceil(float64(m.KVHeads) / float64(h.Count))
-	x.kvBytesTokenGPU = 2 * float64(m.Layers) * perGPUHeads * float64(m.HeadDim) * kvb
+	x.KVBytesToken = float64(m.Layers*m.KVElementsPerToken()) * kvb
+	var unchecked []string
+	if m.MLA != nil {
+		// MLA caches one latent per token with no heads to split: every GPU of
+		// the TP group holds and reads it whole (vLLM and SGLang replicate it),
+		// and decode attends in the latent space.
+		x.kvBytesTokenGPU = x.KVBytesToken
+		x.attnDim = float64(m.MLA.KVLoraRank) + float64(m.MLA.QKRopeHeadDim)/2
+		unchecked = append(unchecked, "MLA latent-cache decode")
+	} else {
+		// Tensor parallelism splits KV heads; with fewer KV heads than GPUs they are
+		// replicated.
+		perGPUHeads := math.Ceil(float64(m.KVHeads) / float64(h.Count))
+		x.kvBytesTokenGPU = 2 * float64(m.Layers) * perGPUHeads * float64(m.HeadDim) * kvb
+		x.attnDim = float64(m.HeadDim)
+	}
+	if m.LocalAttention != nil {
+		// Local layers read at most their window; the roofline charges them the
+		// whole context, an overestimate for long sequences.
+		unchecked = append(unchecked, m.LocalAttention.Kind+" attention (charged as full)")
+	}
+	if x.experts > 0 && m.ParamsB > 200 {
+		// Expert parallelism spreads the experts over the GPUs; the weight bytes
+		// per GPU are the same as under TP, the all-to-all is not modelled.
+		unchecked = append(unchecked, "expert-parallel MoE")
+	}
 
 	x.peakFLOPS = h.GPU.DenseTFLOPS["fp16"] * 1e12
 	switch q.Method {
@@ -217,7 +251,18 @@ func New(m campaign.Model, h campaign.Hardware, q campaign.Quantization, e Effic
 		}
 	case "awq", "gptq":
 		x.weightOnly = true
+	case "mxfp4":
+		// Blackwell multiplies FP4 on its tensor cores; elsewhere the kernels
+		// dequantize to 16 bits as W4A16 does.
+		if v := h.GPU.DenseTFLOPS["fp4"]; v > 0 {
+			x.peakFLOPS = v * 1e12
+			unchecked = append(unchecked, "FP4 tensor-core compute")
+		} else {
+			x.weightOnly = true
+			unchecked = append(unchecked, "MXFP4 dequantizing kernels")
+		}
 	}
+	x.Uncalibrated = strings.Join(unchecked, ", ")
 	x.bandwidth = h.GPU.HBMTBps * 1e12
 	// Datasheets quote bidirectional link bandwidth; a ring uses one direction.
 	x.linkBytesPerS = h.Interconnect.GBps * 1e9 / 2
@@ -358,7 +403,8 @@ func (x *Model) StepSeconds(batch, kvTokens, prefill int, prefillSq float64) flo
 	}
 	weights := x.weightBytesRead(tokens) / x.memRate()
 	perToken := float64(x.Layers * x.Heads * x.HeadDim)
-	attn := (4*perToken*float64(kvTokens) + 2*perToken*prefillSq) / x.computeRate()
+	decodePerToken := float64(x.Layers*x.Heads) * x.attnDim
+	attn := (4*decodePerToken*float64(kvTokens) + 2*perToken*prefillSq) / x.computeRate()
 	kv := float64(kvTokens+prefill) * x.kvBytesTokenGPU / x.memRate()
 	return math.Max(gemm, weights) + math.Max(attn, kv) + x.commSeconds(tokens) + x.Eff.StepMS/1e3
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -271,6 +272,24 @@ func Build(set *campaign.Set, c campaign.Campaign, opt Options) (*Plan, error) {
 		fmt.Sprintf("engine: continuous batching, at most %d sequences and %d tokens per iteration (vLLM defaults, unless the framework's efficiency entry sets its own), KV reserved for prompt + answer", MaxSeqs, MaxBatchTokens),
 		"SLO miss: the predicted median request misses the workload's ttft_ms, tpot_ms or e2e_ms",
 		"GPU-hours and $ count every GPU of the node shape for the batch's whole wall time",
+	}
+	// Say which predictions rest on modelling no published point has checked.
+	type unchecked struct{ model, what string }
+	var order []unchecked
+	archs := map[unchecked][]string{}
+	for _, grp := range groups {
+		k := unchecked{grp.model.Name, grp.model.Uncalibrated}
+		if k.what == "" || slices.Contains(archs[k], grp.hw.GPU.Arch) {
+			continue
+		}
+		if archs[k] == nil {
+			order = append(order, k)
+		}
+		archs[k] = append(archs[k], grp.hw.GPU.Arch)
+	}
+	for _, k := range order {
+		p.Assumptions = append(p.Assumptions, fmt.Sprintf("uncalibrated: %s on %s: %s, from the catalog's efficiency priors; no published measurement checks them",
+			k.model, strings.Join(archs[k], ", "), k.what))
 	}
 	if pi := opt.Intervals; pi != nil {
 		p.Assumptions = append(p.Assumptions,

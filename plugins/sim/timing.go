@@ -61,10 +61,7 @@ func modelInputs(cfg *sdk.ServerConfig) (campaign.Model, campaign.Hardware, camp
 		MaxContext: int(a.GetMaxContext()), Dtype: a.GetDtype(),
 	}
 	if a.GetExperts() > 0 {
-		m.MoE = &struct {
-			Experts         int `json:"experts"`
-			ExpertsPerToken int `json:"experts_per_token"`
-		}{int(a.GetExperts()), int(a.GetExpertsPerToken())}
+		m.MoE = &campaign.MoE{Experts: int(a.GetExperts()), ExpertsPerToken: int(a.GetExpertsPerToken())}
 	}
 	h := campaign.Hardware{
 		Name: hw.GetName(),

@@ -32,10 +32,21 @@ type Framework struct {
 	DefaultVersion string              `json:"default_version"`
 	Launcher       launch.Launcher     `json:"launcher"`
 	Supports       map[string][]string `json:"supports"`
-	Protocols      []string            `json:"protocols"`
-	Port           int32               `json:"port"`
-	ReadinessPath  string              `json:"readiness_path"`
-	Docs           string              `json:"docs,omitempty"`
+	// Architectures maps a model architecture (config.json's
+	// architectures[0]) that needs more than the generic launch to the GPU
+	// architectures the framework serves it on and the arguments it needs.
+	Architectures map[string]ArchitectureSupport `json:"architectures,omitempty"`
+	Protocols     []string                       `json:"protocols"`
+	Port          int32                          `json:"port"`
+	ReadinessPath string                         `json:"readiness_path"`
+	Docs          string                         `json:"docs,omitempty"`
+}
+
+// ArchitectureSupport is how a framework serves one model architecture.
+type ArchitectureSupport struct {
+	Archs  []string `json:"archs"`
+	Args   []string `json:"args"`
+	Source string   `json:"source"`
 }
 
 // Image is a version's container images.
