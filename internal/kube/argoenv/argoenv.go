@@ -198,7 +198,8 @@ func Start(t *testing.T, namespace string, b Behaviour) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.spawn(t, filepath.Join(argoBin, "workflow-controller"), []string{"LEADER_ELECTION_DISABLE=true"},
+	// RECENTLY_DELETED_POD_DURATION as docs/kubernetes.md sets it for spot.
+	e.spawn(t, filepath.Join(argoBin, "workflow-controller"), []string{"LEADER_ELECTION_DISABLE=true", "RECENTLY_DELETED_POD_DURATION=10s"},
 		"--kubeconfig="+ctrl, "--namespaced", "--managed-namespace="+namespace, "--loglevel=info")
 	if err := waitHTTP(ctx, e.Metrics); err != nil {
 		t.Fatalf("the controller's metrics endpoint: %v", err)

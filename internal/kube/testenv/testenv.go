@@ -121,8 +121,10 @@ func Start(dir string) (*Cluster, error) {
 		"--service-account-issuer=https://127.0.0.1",
 		"--service-account-key-file=" + f("sa.key"), "--service-account-signing-key-file=" + f("sa.key"),
 		"--service-cluster-ip-range=10.0.0.0/24",
-		// No controller manager runs, so nothing would make the tokens it needs.
-		"--disable-admission-plugins=ServiceAccount",
+		// No controller manager runs, so nothing would make the tokens
+		// ServiceAccount needs, nor lift the not-ready taint that
+		// TaintNodesByCondition puts on every new node (kwok's nodes included).
+		"--disable-admission-plugins=ServiceAccount,TaintNodesByCondition",
 		"--allow-privileged=true",
 	}
 	if c.Admin, err = c.User("admin", "system:masters"); err != nil {
