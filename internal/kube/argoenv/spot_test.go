@@ -33,6 +33,11 @@ func batchTimeout(t *testing.T, root string) time.Duration {
 			if task.Arguments.GetParameterByName("batch") == nil {
 				continue
 			}
+			// The GPU semaphore's wrapper runs the pod template as its one
+			// step, passing the task's timeout argument down by name.
+			for tmpl.Timeout == "" && len(tmpl.Steps) == 1 && len(tmpl.Steps[0].Steps) == 1 {
+				tmpl = byName[tmpl.Steps[0].Steps[0].Template]
+			}
 			timeout := tmpl.Timeout
 			if timeout == "" {
 				t.Fatalf("batch template %s sets no timeout: with no spot capacity its pod stays Pending and Argo never retries it (issue 16, defect 1)", tmpl.Name)
