@@ -54,6 +54,11 @@ func ServerConfig(s *campaign.Set, c campaign.Campaign, cfg *matrix.Config) (*sd
 		},
 		Architecture: architecture(m),
 	}
+	if f, ok := s.Frameworks[cfg.Framework]; ok {
+		// The framework's launch arguments for the model's architecture
+		// (expert parallelism, remote code), as the compiler appends them.
+		sc.ExtraArgs = f.Architectures[m.Architecture].Args
+	}
 	table, err := sim.Defaults(s)
 	if err != nil {
 		return nil, err

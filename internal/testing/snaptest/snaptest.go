@@ -122,6 +122,9 @@ var checkpoints = map[string]struct {
 	"int8-w8a8": {"neuralmagic/Meta-Llama-3.1-8B-Instruct-quantized.w8a8", "w8a8", 8},
 	"int4-awq":  {"hugging-quants/Meta-Llama-3.1-8B-Instruct-AWQ-INT4", "awq", 4},
 	"int4-gptq": {"hugging-quants/Meta-Llama-3.1-8B-Instruct-GPTQ-INT4", "gptq", 4},
+	// No MXFP4 Llama 3.1 8B exists: gpt-oss-20b is the MXFP4 checkpoint the
+	// catalog serves, and launch reads only the repo and the method.
+	"mxfp4": {"openai/gpt-oss-20b", "mxfp4", 4},
 }
 
 // Config is a config of Llama 3.1 8B Instruct in quantization q on tp GPUs of
@@ -133,6 +136,7 @@ func Config(arch, q string, tp int32) *sdk.ServerConfig {
 		Quantization: q, QuantizationMethod: ck.method, WeightBits: ck.bits, KvBits: 16,
 		Gpu: g.model, GpuArch: arch, GpuVendor: g.vendor, Gpus: tp, TensorParallel: tp,
 		MaxModelLen: 8192, GpuMemoryUtilization: 0.9,
+		Prequantized: q == "mxfp4", // MXFP4 is never quantized at load time
 	}
 }
 
