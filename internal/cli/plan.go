@@ -157,8 +157,14 @@ func overBudget(cmd *cobra.Command, plans []*sim.Plan) error {
 func planReuse(cmd *cobra.Command, inv *invocation, cs []campaign.Campaign, plans []*sim.Plan) error {
 	for i, c := range cs {
 		st, url, err := inv.openExisting(cmd.Context(), &c)
-		if err != nil || st == nil {
-			return err // plan never creates a store
+		if err != nil {
+			// The prediction stands without the store: say what is missing
+			// rather than fail a plan that needs no cluster.
+			fmt.Fprintf(diag(cmd, slog.LevelWarn), "%s: reuse not shown: %v\n", c.Name, err)
+			continue
+		}
+		if st == nil {
+			continue // plan never creates a store
 		}
 		configs := make([]matrix.Config, len(plans[i].Configs))
 		for j, cp := range plans[i].Configs {
