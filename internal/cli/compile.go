@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -43,6 +44,11 @@ matrix from a bundle and checks it against --matrix-hash instead of writing.`,
 				examples = 3
 			}
 			w := cmd.OutOrStdout()
+			type written struct {
+				Dir     string         `json:"dir"`
+				Summary matrix.Summary `json:"summary"`
+			}
+			var done []written
 			failed := 0
 			// A campaign that fails does not stop the others; the exit code says.
 			fail := func(err error) {
@@ -67,8 +73,19 @@ matrix from a bundle and checks it against --matrix-hash instead of writing.`,
 					continue
 				}
 				s := res.Summary
+				if inv.output == "json" {
+					done = append(done, written{dir, s})
+					continue
+				}
 				fmt.Fprintf(w, "%s: %d configs in %d batches (%d groups), %d pruned → %s\n",
 					c.Name, s.Configs, s.Batches, s.Groups, s.Expanded-s.Configs, dir)
+			}
+			if inv.output == "json" {
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(done); err != nil {
+					return err
+				}
 			}
 			if failed > 0 {
 				return exitError{exitFail}
@@ -77,6 +94,7 @@ matrix from a bundle and checks it against --matrix-hash instead of writing.`,
 		},
 	}
 	f := cmd.Flags()
+	inv.addOutput(cmd, "table", "json")
 	f.StringVar(&out, "out", "generated", "output folder")
 	f.BoolVar(&explain, "explain", false, "count pruned configs by reason, with examples")
 	f.BoolVar(&force, "force", false, "overwrite a generated folder that was edited by hand")

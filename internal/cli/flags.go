@@ -62,6 +62,11 @@ func (v *invocation) addBundle(cmd *cobra.Command) {
 func (v *invocation) addOutput(cmd *cobra.Command, formats ...string) {
 	cmd.Flags().StringVarP(&v.output, "output", "o", formats[0], strings.Join(formats, ", ")+" (`format`)")
 	cmd.PreRunE = chain(cmd.PreRunE, func(*cobra.Command, []string) error {
+		// table and text both name the format for people, whichever a
+		// command calls it.
+		if (v.output == "table" || v.output == "text") && (formats[0] == "table" || formats[0] == "text") {
+			v.output = formats[0]
+		}
 		if !slices.Contains(formats, v.output) {
 			return fmt.Errorf("--output %q: want %s", v.output, strings.Join(formats, ", "))
 		}
