@@ -93,6 +93,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetVersionTemplate("llmsweep {{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newVet(), newCompile(), newValidateModel(), newFetchTaskData(), newFetchModel(), newDiff(), newRank(), newPlugins(), newRun(), newExec(), newResults(), newCompare(), newApply(), newStatus(), newPlan(), newAggregate(), newRefreshViews(), newInvalidateCache(), newReport(), newNotify(), newArchive(), newRuns(), newStore(), newCI(), newFailures(), newServe())
+	root.AddCommand(newVet(), newCompile(), newValidateModel(), newFetchTaskData(), newFetchModel(), newDiff(), newRank(), newPlugins(), newRun(), newExec(), newResults(), newCompare(), newApply(), newStatus(), newPlan(), newAggregate(), newRefreshViews(), newInvalidateCache(), newReport(), newNotify(), newArchive(), newRuns(), newStore(), newCI(), newFailures(), newServe(), newCatalog())
 	return root
 }
