@@ -312,16 +312,8 @@ func (p *pages) recommend(w http.ResponseWriter, r *http.Request) {
 		"Workloads": slices.Sorted(maps.Keys(p.s.o.Set.Workloads))}
 	if q.str("workload") != "" {
 		rec, err := p.s.recommend(r, q)
-		if err != nil {
-			var br badRequest
-			var nf notFound
-			if !asErr(err, &br) && !asErr(err, &nf) {
-				p.fail(w, err)
-				return
-			}
-			data["Error"] = err.Error()
-		} else {
-			data["Rec"] = rec
+		if !p.answer(w, data, "Rec", rec, err) {
+			return
 		}
 	}
 	p.render(w, "recommend.html", data)
@@ -371,19 +363,29 @@ func (p *pages) compare(w http.ResponseWriter, r *http.Request) {
 	data := map[string]any{"Title": "Compare", "Query": q.v, "Runs": runs}
 	if q.str("a") != "" || q.str("b") != "" {
 		c, err := p.s.compare(r, q)
-		if err != nil {
-			var br badRequest
-			var nf notFound
-			if !asErr(err, &br) && !asErr(err, &nf) {
-				p.fail(w, err)
-				return
-			}
-			data["Error"] = err.Error()
-		} else {
-			data["Cmp"] = c
+		if !p.answer(w, data, "Cmp", c, err) {
+			return
 		}
 	}
 	p.render(w, "compare.html", data)
+}
+
+// answer puts a form's result in data under key, or the user's mistake (a
+// bad request, something not found) under Error for the form to show; any
+// other error fails the page, and answer reports false.
+func (p *pages) answer(w http.ResponseWriter, data map[string]any, key string, v any, err error) bool {
+	if err == nil {
+		data[key] = v
+		return true
+	}
+	var br badRequest
+	var nf notFound
+	if !asErr(err, &br) && !asErr(err, &nf) {
+		p.fail(w, err)
+		return false
+	}
+	data["Error"] = err.Error()
+	return true
 }
 
 // pageAnswer is a page as the cache keeps it.
