@@ -3,6 +3,7 @@ package candidates
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
@@ -44,10 +45,7 @@ func rankWithinNoise(rows []Row, alts []rank.Alternative, p campaign.Policy, out
 	for i, a := range alts {
 		tied[i] = a
 		if v, ok := banded[a.ID]; ok {
-			tied[i].Values = make(map[string]float64, len(a.Values))
-			for k, x := range a.Values {
-				tied[i].Values[k] = x
-			}
+			tied[i].Values = maps.Clone(a.Values)
 			tied[i].Values["accuracy"] = v
 		}
 	}
