@@ -131,11 +131,13 @@ func Start(t *testing.T, namespace string, b Behaviour) *Env {
 	}
 	t.Cleanup(cl.Stop)
 	e := &Env{Cluster: cl, Namespace: namespace, dir: dir, root: root}
-	defer func() {
+	// Registered before the components start, so it runs after they stop:
+	// any failure of the test, not only of Start, shows their logs.
+	t.Cleanup(func() {
 		if t.Failed() {
 			e.dumpLogs(t)
 		}
-	}()
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	crds, err := testenv.ArgoCRDs()

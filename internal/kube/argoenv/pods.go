@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 )
@@ -15,6 +16,11 @@ import (
 // when it ended, to the millisecond (Argo's node times have whole seconds).
 type Pod struct {
 	Name, Node, Batch, Hardware, Workflow string
+	// NodeID is the Workflow node the pod runs. Argo re-creates a pod under
+	// the same name when it is deleted while its node is still Pending, so
+	// the recorder tells pods apart by UID.
+	NodeID string
+	UID    types.UID
 	// Selector is the pod's nodeSelector, as Argo created it (after the
 	// template's podSpecPatch).
 	Selector map[string]string
@@ -28,12 +34,12 @@ type Pod struct {
 // Recorder records the namespace's pods through an informer.
 type Recorder struct {
 	mu   sync.Mutex
-	pods map[string]*Pod
+	pods map[types.UID]*Pod
 }
 
 // RecordPods starts recording the pods of e.Namespace until the test ends.
 func (e *Env) RecordPods(t *testing.T) *Recorder {
-	r := &Recorder{pods: map[string]*Pod{}}
+	r := &Recorder{pods: map[types.UID]*Pod{}}
 	f := informers.NewSharedInformerFactoryWithOptions(e.Kube, 0, informers.WithNamespace(e.Namespace))
 	inf := f.Core().V1().Pods().Informer()
 	inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -61,11 +67,12 @@ func (r *Recorder) see(o any, deleted bool) {
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	p := r.pods[pod.Name]
+	p := r.pods[pod.UID]
 	if p == nil {
 		p = &Pod{Name: pod.Name, Created: now, Batch: pod.Labels["llmsweep.dev/batch"], Hardware: pod.Labels["llmsweep.dev/hardware"],
-			Workflow: pod.Labels["workflows.argoproj.io/workflow"], Selector: pod.Spec.NodeSelector}
-		r.pods[pod.Name] = p
+			Workflow: pod.Labels["workflows.argoproj.io/workflow"], NodeID: pod.Annotations["workflows.argoproj.io/node-id"], UID: pod.UID,
+			Selector: pod.Spec.NodeSelector}
+		r.pods[pod.UID] = p
 	}
 	if pod.Spec.NodeName != "" {
 		p.Node = pod.Spec.NodeName
