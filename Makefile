@@ -130,10 +130,11 @@ fuzz:
 	$(GO) test ./internal/benchfmt -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/benchfmt -run '^$$' -fuzz '^FuzzImportYAML$$' -fuzztime $(FUZZTIME)
 
-## generate: rewrite generated/ from the campaigns
+## generate: rewrite generated/ from the campaigns, and docs/campaign.md from the schema
 generate: build
 	$(GO) generate ./...
 	$(BIN)/llmsweep compile
+	$(GO) test ./internal/schemadoc -run TestCampaignReference -update
 
 ## proto: regenerate the plugin protocol's Go code (protoc from Debian, pinned generators)
 TOOLS := $(CURDIR)/.cache/tools
