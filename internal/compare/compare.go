@@ -2,10 +2,10 @@
 // run A to run B, and whether it is a regression. Either run may be imported
 // from another tool, its results stored under the configs' fingerprints
 // (internal/ingest): the comparison then says where that tool's metric
-// definitions differ from ours. Latency metrics are tested
+// definitions differ from ours. Latency and throughput are tested
 // with a Mann–Whitney U test on the per-request samples where both runs still
-// hold them; accuracy with McNemar's exact test on the examples both runs
-// asked; throughput and goodput are run figures, with no samples to test.
+// hold them; goodput with a two-proportion test on the requests that met the
+// SLO; accuracy with McNemar's exact test on the examples both runs asked.
 // `llmsweep compare` and the report's "regressions against the prior run" share it.
 package compare
 
