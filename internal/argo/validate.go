@@ -1,6 +1,7 @@
 package argo
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -206,20 +207,17 @@ func shapeKey(kind string, meta metav1.ObjectMeta, spec any, varying []string) [
 		// Unreachable for API types; a unique key validates the object alone.
 		return sha256.Sum256([]byte(err.Error() + kind + meta.String()))
 	}
-	if len(varying) > 0 {
-		var v any
-		if json.Unmarshal(b, &v) == nil {
-			repl := map[string]string{}
-			for i, s := range varying {
-				if untagged(s) {
-					repl[s] = "\x00varying-" + strconv.Itoa(i)
-				}
-			}
-			v = replaceStrings(v, repl)
-			if nb, err := json.Marshal(v); err == nil {
-				b = nb
-			}
+	// A whole string is its quoted JSON form: a string starting with a letter
+	// or digit cannot match across a quote that closes another.
+	for i, v := range varying {
+		if v == "" || !untagged(v) || !isAlnum(v[0]) {
+			continue
 		}
+		q, err := json.Marshal(v)
+		if err != nil {
+			continue
+		}
+		b = bytes.ReplaceAll(b, q, []byte(`"\u0000varying-`+strconv.Itoa(i)+`"`))
 	}
 	return sha256.Sum256(b)
 }
@@ -240,22 +238,8 @@ func blankValues(m map[string]string) map[string]string {
 	return out
 }
 
-func replaceStrings(v any, repl map[string]string) any {
-	switch x := v.(type) {
-	case string:
-		if r, ok := repl[x]; ok {
-			return r
-		}
-	case []any:
-		for i := range x {
-			x[i] = replaceStrings(x[i], repl)
-		}
-	case map[string]any:
-		for k := range x {
-			x[k] = replaceStrings(x[k], repl)
-		}
-	}
-	return v
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 // untagged is a string that Argo's templating copies as it is: no tag, and
@@ -320,8 +304,7 @@ const maxTaskName = 128
 // are checked here as Argo checks them. A DAG whose tasks may be referred to
 // by name other than in dependencies (outputs, depends expressions, targets,
 // expressions over inputs) is left whole.
-func reduceDAGs(spec *wfv1.WorkflowSpec) error {
-	whole := !collapsibleSpec(spec)
+func reduceDAGs(spec *wfv1.WorkflowSpec, whole bool) error {
 	for ti := range spec.Templates {
 		t := &spec.Templates[ti]
 		if whole || t.DAG == nil || len(t.DAG.Tasks) < 2 || !collapsible(t) {
@@ -453,12 +436,17 @@ func taskShape(task wfv1.DAGTask) string {
 // from model to model, where whole workflows rarely do.
 func shapes(orig wfv1.WorkflowSpec) ([]*wfv1.WorkflowSpec, error) {
 	spec := orig.DeepCopy()
-	if err := reduceDAGs(spec); err != nil {
+	whole := !collapsibleSpec(spec)
+	if err := reduceDAGs(spec, whole); err != nil {
 		return nil, err
+	}
+	if whole {
+		return []*wfv1.WorkflowSpec{spec}, nil
 	}
 	return split(spec)
 }
 
+// split cuts a collapsible spec (collapsibleSpec) into pieces.
 func split(spec *wfv1.WorkflowSpec) ([]*wfv1.WorkflowSpec, error) {
 	whole := []*wfv1.WorkflowSpec{spec}
 	index := map[string]int{}
@@ -466,7 +454,7 @@ func split(spec *wfv1.WorkflowSpec) ([]*wfv1.WorkflowSpec, error) {
 		index[t.Name] = i
 	}
 	di, ok := index[spec.Entrypoint]
-	if !ok || spec.Hooks != nil || !collapsibleSpec(spec) {
+	if !ok || spec.Hooks != nil {
 		return whole, nil
 	}
 	dag := &spec.Templates[di]
