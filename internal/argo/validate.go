@@ -99,9 +99,10 @@ func (m *Manifests) Validate() error {
 		if err != nil {
 			return fmt.Errorf("workflow %s: %w", w.Name, err)
 		}
-		for _, spec := range specs {
+		keys := shapeKeys("Workflow", w.ObjectMeta, specs, m.varying(i))
+		for j, spec := range specs {
 			r := &wfv1.Workflow{TypeMeta: w.TypeMeta, ObjectMeta: *w.ObjectMeta.DeepCopy(), Spec: *spec}
-			err := check(shapeKey("Workflow", r.ObjectMeta, key(spec, len(specs)), m.varying(i)), func() error {
+			err := check(keys[j], func() error {
 				return validate.ValidateWorkflow(all, noClusterTemplates{}, r, nil, opts)
 			})
 			if err != nil {
@@ -110,12 +111,16 @@ func (m *Manifests) Validate() error {
 		}
 	}
 	crons := map[string][]*wfv1.CronWorkflow{}
+	cronKeys := map[*wfv1.CronWorkflow][32]byte{} // taken before any is validated
 	for _, c := range m.Crons {
 		if len(c.Name) > maxCronName {
 			return fmt.Errorf("cron workflow %s: cron workflow name %q must not be more than %d characters long (currently %d)", c.Name, c.Name, maxCronName, len(c.Name))
 		}
 		if ref := c.Spec.WorkflowSpec.WorkflowTemplateRef; ref != nil && !ref.ClusterScope && all[ref.Name] != nil {
 			crons[ref.Name] = append(crons[ref.Name], c)
+			n := c.DeepCopy()
+			n.Spec.WorkflowSpec.WorkflowTemplateRef = &wfv1.WorkflowTemplateRef{}
+			cronKeys[c] = shapeKey("CronWorkflow", n.ObjectMeta, n.Spec, nil)
 			continue
 		}
 		// Referring to nothing generated: Argo says why.
@@ -131,10 +136,11 @@ func (m *Manifests) Validate() error {
 		if err != nil {
 			return fmt.Errorf("workflow template %s: %w", t.Name, err)
 		}
-		for _, spec := range specs {
+		keys := shapeKeys("WorkflowTemplate", t.ObjectMeta, specs, m.varying(i))
+		for j, spec := range specs {
 			r := &wfv1.WorkflowTemplate{TypeMeta: t.TypeMeta, ObjectMeta: *t.ObjectMeta.DeepCopy(), Spec: *spec}
 			get := overlay{all, t.Name, r}
-			k := shapeKey("WorkflowTemplate", r.ObjectMeta, key(spec, len(specs)), m.varying(i))
+			k := keys[j]
 			err := check(k, func() error {
 				return validate.ValidateWorkflowTemplate(get, noClusterTemplates{}, r, nil, opts)
 			})
@@ -144,9 +150,8 @@ func (m *Manifests) Validate() error {
 			// A cron runs the template it names: it is validated against each
 			// piece of that template, keyed by the piece's shape.
 			for _, c := range crons[t.Name] {
-				n := c.DeepCopy()
-				n.Spec.WorkflowSpec.WorkflowTemplateRef = &wfv1.WorkflowTemplateRef{Name: fmt.Sprintf("%x", k)}
-				err := check(shapeKey("CronWorkflow", n.ObjectMeta, n.Spec, nil), func() error {
+				ck := cronKeys[c]
+				err := check(sha256.Sum256(append(ck[:], k[:]...)), func() error {
 					return validate.ValidateCronWorkflow(context.Background(), get, noClusterTemplates{}, c, nil)
 				})
 				if err != nil {
@@ -158,12 +163,18 @@ func (m *Manifests) Validate() error {
 	return nil
 }
 
-// key is what a spec's shape key hashes: a piece of a split spec is keyed.
-func key(spec *wfv1.WorkflowSpec, pieces int) *wfv1.WorkflowSpec {
-	if pieces > 1 {
-		return keyed(spec)
+// shapeKeys are the keys of an object's pieces (a piece of a split spec is
+// keyed), all taken before Argo's validator runs on any: it writes into what
+// it validates, and pieces share templates.
+func shapeKeys(kind string, meta metav1.ObjectMeta, specs []*wfv1.WorkflowSpec, varying []string) [][32]byte {
+	keys := make([][32]byte, len(specs))
+	for i, spec := range specs {
+		if len(specs) > 1 {
+			spec = keyed(spec)
+		}
+		keys[i] = shapeKey(kind, meta, spec, varying)
 	}
-	return spec
+	return keys
 }
 
 // varying is what Build recorded as model-specific in the i-th workflow or

@@ -1,19 +1,28 @@
 package argo
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/argoproj/argo-workflows/v3/workflow/validate"
 	"sigs.k8s.io/yaml"
 )
 
 // golden reads the nightly campaign's golden manifests (three models, as
 // WorkflowTemplates and CronWorkflows) and the same specs as plain Workflows.
-func golden(t *testing.T) *Manifests {
+func golden(t testing.TB) *Manifests {
+	return manifests(t, "../generated/testdata/golden/nightly/workflow.yaml")
+}
+
+// manifests reads a compiled workflow.yaml, with the model strings Build
+// records, and adds each template's spec as a plain Workflow too.
+func manifests(t testing.TB, path string) *Manifests {
 	t.Helper()
-	b, err := os.ReadFile("../generated/testdata/golden/nightly/workflow.yaml")
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +57,7 @@ func golden(t *testing.T) *Manifests {
 }
 
 // modelOf is the model a spec's validate-model step names, as Build records it.
-func modelOf(t *testing.T, s *wfv1.WorkflowSpec) string {
+func modelOf(t testing.TB, s *wfv1.WorkflowSpec) string {
 	t.Helper()
 	for _, tm := range s.Templates {
 		if tm.Name == "validate-model" {
@@ -212,8 +221,62 @@ func TestValidateRejects(t *testing.T) {
 	})
 }
 
+// validateEach is Validate as it was: Argo's validator on every object. It is
+// the reference Validate must agree with, and the benchmark's baseline.
+func validateEach(m *Manifests) error {
+	all := templates{}
+	for _, t := range m.Templates {
+		all[t.Name] = t
+	}
+	opts := validate.ValidateOpts{}
+	for _, w := range m.Workflows {
+		if err := validate.ValidateWorkflow(all, noClusterTemplates{}, w, nil, opts); err != nil {
+			return err
+		}
+	}
+	for _, t := range m.Templates {
+		if err := validate.ValidateWorkflowTemplate(all, noClusterTemplates{}, t, nil, opts); err != nil {
+			return err
+		}
+	}
+	for _, c := range m.Crons {
+		if err := validate.ValidateCronWorkflow(context.Background(), all, noClusterTemplates{}, c, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BenchmarkValidate validates catalog-wide's committed manifests (72 models as
+// templates and crons, and as plain workflows) object by object, as Validate
+// did before, and by shape, in the same run, and reports the ratio.
+func BenchmarkValidate(b *testing.B) {
+	// Argo's validator writes into what it validates: each side gets a fresh copy.
+	path := "../../generated/catalog-wide/workflow.yaml"
+	for b.Loop() {
+		b.StopTimer()
+		m, ref := manifests(b, path), manifests(b, path)
+		b.StartTimer()
+		t0 := time.Now()
+		if err := validateEach(ref); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := m.Validate(); err != nil {
+			b.Fatal(err)
+		}
+		each, shaped := t1.Sub(t0), time.Since(t1)
+		b.ReportMetric(each.Seconds(), "each-s")
+		b.ReportMetric(shaped.Seconds(), "shapes-s")
+		b.ReportMetric(each.Seconds()/shaped.Seconds(), "x-faster")
+	}
+}
+
 func rejected(t *testing.T, m *Manifests, want string) {
 	t.Helper()
+	if validateEach(m) == nil {
+		t.Fatal("the break is no break: Argo's validator accepts it")
+	}
 	err := m.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted the broken manifests")
