@@ -91,11 +91,14 @@ func (m *Manifests) Validate() error {
 	for _, t := range m.Templates {
 		all[t.Name] = t
 	}
+	// Pieces pay off across models: one object is validated whole, where
+	// Argo's own cache validates each template once.
+	many := len(m.Workflows)+len(m.Templates) > 1
 	for i, w := range m.Workflows {
 		if len(w.Name) > maxObjectName {
 			return fmt.Errorf("workflow %s: workflow name %q must not be more than %d characters long (currently %d)", w.Name, w.Name, maxObjectName, len(w.Name))
 		}
-		specs, err := shapes(w.Spec)
+		specs, err := shapes(w.Spec, many)
 		if err != nil {
 			return fmt.Errorf("workflow %s: %w", w.Name, err)
 		}
@@ -132,7 +135,7 @@ func (m *Manifests) Validate() error {
 		if len(t.Name) > maxObjectName {
 			return fmt.Errorf("workflow template %s: workflow template name %q must not be more than %d characters long (currently %d)", t.Name, t.Name, maxObjectName, len(t.Name))
 		}
-		specs, err := shapes(t.Spec)
+		specs, err := shapes(t.Spec, many)
 		if err != nil {
 			return fmt.Errorf("workflow template %s: %w", t.Name, err)
 		}
@@ -445,13 +448,13 @@ func taskShape(task wfv1.DAGTask) string {
 // pass together exactly when the whole does, but for the DAG-wide checks
 // (dependencies defined, no cycle), made here on the whole. Pieces recur
 // from model to model, where whole workflows rarely do.
-func shapes(orig wfv1.WorkflowSpec) ([]*wfv1.WorkflowSpec, error) {
+func shapes(orig wfv1.WorkflowSpec, pieces bool) ([]*wfv1.WorkflowSpec, error) {
 	spec := orig.DeepCopy()
 	whole := !collapsibleSpec(spec)
 	if err := reduceDAGs(spec, whole); err != nil {
 		return nil, err
 	}
-	if whole {
+	if whole || !pieces {
 		return []*wfv1.WorkflowSpec{spec}, nil
 	}
 	return split(spec)

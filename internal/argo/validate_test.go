@@ -75,7 +75,7 @@ func TestValidateShapes(t *testing.T) {
 	m.Workflows = nil
 	pieces := 0
 	for _, w := range m.Templates {
-		p, err := shapes(w.Spec)
+		p, err := shapes(w.Spec, true)
 		if err != nil {
 			t.Fatal(err)
 		}
