@@ -152,6 +152,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/generated/
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/matrix/ ./internal/diff/
 	$(GO) test -run '^$$' -bench VetSize -benchtime 1x -benchmem ./internal/campaign/
+	$(GO) test -run '^$$' -bench Validate -benchtime 1x ./internal/argo/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/rank/
 	$(GO) test -run '^$$' -bench Leaderboard -benchtime 1x ./internal/serve/
 	cd $(SDK) && $(GO) test -run '^$$' -bench . -benchmem ./sse/ ./stream/

@@ -79,6 +79,11 @@ type Manifests struct {
 	Workflows []*wfv1.Workflow
 	Templates []*wfv1.WorkflowTemplate
 	Crons     []*wfv1.CronWorkflow
+
+	// shapeVarying holds, for the i-th Workflow (or WorkflowTemplate), the
+	// strings that differ between models (the model and its matrix hash),
+	// which Validate leaves out of an object's shape.
+	shapeVarying [][]string
 }
 
 // spotPreset is the node label that marks spot capacity per provider.
@@ -170,6 +175,7 @@ func Build(in Input) (*Manifests, error) {
 			ml[k] = v
 		}
 		spec := workflowSpec(in, model, byModel[model], cmName, m.Quota.Name, ml)
+		m.shapeVarying = append(m.shapeVarying, []string{model, res.ModelHashes[model]})
 		meta := metav1.ObjectMeta{Name: name, Namespace: c.Namespace, Labels: ml,
 			Annotations: map[string]string{"llmsweep.dev/matrix-hash": res.ModelHashes[model]}}
 		if c.Schedule == nil {

@@ -126,10 +126,25 @@ func (s *Set) check() Problems {
 			}
 		}
 	}
+	// The names campaigns refer to, read once: reading a section through CUE
+	// costs as much as the catalog, and there may be many campaigns.
+	k := known{
+		models: s.names("models"), hardware: s.names("hardware"), frameworks: s.names("frameworks"),
+		quants: quants, workloads: s.names("workloads"), policies: s.names("policies"),
+		families: map[string]bool{},
+	}
+	for _, m := range s.Models {
+		k.families[m.Family] = true
+	}
 	for name := range s.names("campaigns") {
-		probs = append(probs, s.checkCampaign(name)...)
+		probs = append(probs, s.checkCampaign(name, k)...)
 	}
 	return probs
+}
+
+// known are the names of each section that a campaign may refer to.
+type known struct {
+	models, hardware, frameworks, quants, workloads, policies, families map[string]bool
 }
 
 func (s *Set) checkFramework(name string, f Framework) Problems {
@@ -164,21 +179,17 @@ func (s *Set) checkFramework(name string, f Framework) Problems {
 	return probs
 }
 
-func (s *Set) checkCampaign(name string) Problems {
+func (s *Set) checkCampaign(name string, k known) Problems {
 	p := func(rest ...any) []any { return append([]any{"campaigns", name}, rest...) }
-	models, hardware, frameworks := s.names("models"), s.names("hardware"), s.names("frameworks")
-	quants, workloads := s.names("quantizations"), s.names("workloads")
+	models, hardware, frameworks := k.models, k.hardware, k.frameworks
+	quants, workloads := k.quants, k.workloads
 	var probs Problems
 	probs = append(probs, s.refs("model", models, p("models")...)...)
 	probs = append(probs, s.refs("hardware", hardware, p("select", "hardware")...)...)
 	probs = append(probs, s.refs("framework", frameworks, p("select", "frameworks")...)...)
 	probs = append(probs, s.refs("quantization", quants, p("select", "quantizations")...)...)
 	probs = append(probs, s.refs("workload", workloads, p("select", "workloads")...)...)
-	families := map[string]bool{}
-	for _, m := range s.Models {
-		families[m.Family] = true
-	}
-	probs = append(probs, s.refs("model family", families, p("filters", "models", "families")...)...)
+	probs = append(probs, s.refs("model family", k.families, p("filters", "models", "families")...)...)
 	it, err := s.lookup(p("filters", "frameworks", "versions")...).Fields()
 	for err == nil && it.Next() {
 		fw := it.Selector().Unquoted()
@@ -204,7 +215,7 @@ func (s *Set) checkCampaign(name string) Problems {
 		probs = append(probs, s.refs("quantization", quants, append(rp, "quantizations")...)...)
 		probs = append(probs, s.refs("workload", workloads, append(rp, "workloads")...)...)
 	}
-	if policies := s.names("policies"); len(policies) > 0 {
+	if policies := k.policies; len(policies) > 0 {
 		v := s.lookup(p("policy")...)
 		if pol, err := v.String(); err == nil && !policies[pol] {
 			probs = append(probs, s.pos.at(v, "unknown policy %q%s", pol, suggest(pol, sortedKeys(policies))))

@@ -8,6 +8,7 @@ import (
 	"github.com/llmsweep/llmsweep/internal/campaign/campaigntest"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -107,5 +108,23 @@ func BenchmarkCompileVsCueExport(b *testing.B) {
 		b.ReportMetric(ours.Seconds(), "compile-s")
 		b.ReportMetric(theirs.Seconds(), "cue-export-s")
 		b.ReportMetric(theirs.Seconds()/ours.Seconds(), "x-faster")
+	}
+}
+
+// BenchmarkCompileShipped compiles every shipped campaign, Argo validation
+// included, as `llmsweep compile` does (issue 23: at most 2 s in all).
+func BenchmarkCompileShipped(b *testing.B) {
+	s := campaigntest.Repo(b)
+	var names []string
+	for n := range s.Campaigns {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for b.Loop() {
+		for _, n := range names {
+			if _, _, err := Files(s, s.Campaigns[n], Options{}); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }
