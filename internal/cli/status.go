@@ -30,7 +30,7 @@ Exit codes: 0 finished well (or not waiting), 1 a Workflow failed, 2 an error
 or the timeout.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, files, err := kubeSet(cmd, args[0], &inv)
+			s, files, err := kubeSet(cmd, args[0], &inv, false)
 			if err != nil {
 				return err
 			}
