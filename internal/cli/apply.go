@@ -149,6 +149,18 @@ when compile --allow-over-budget recorded the overrun in its summary.json.`,
 			}
 			opt.Namespace = kf.namespace
 			res, err := c.Apply(cmd.Context(), s, opt)
+			if inv.output == "json" {
+				done := applied{Campaign: s.Campaign, Namespace: namespaceOf(s, kf), DryRun: opt.DryRun, Objects: res}
+				if done.Objects == nil {
+					done.Objects = []kube.Result{}
+				}
+				if err != nil {
+					done.Error = err.Error()
+				}
+				if werr := writeJSON(cmd.OutOrStdout(), done); werr != nil {
+					return werr
+				}
+			}
 			w := cmd.OutOrStdout()
 			suffix := ""
 			if opt.DryRun {
@@ -156,7 +168,9 @@ when compile --allow-over-budget recorded the overrun in its summary.json.`,
 			}
 			counts := map[kube.Action]int{}
 			for _, r := range res {
-				fmt.Fprintln(w, r.String()+suffix)
+				if inv.output != "json" {
+					fmt.Fprintln(w, r.String()+suffix)
+				}
 				counts[r.Action]++
 			}
 			if err != nil {
@@ -164,6 +178,9 @@ when compile --allow-over-budget recorded the overrun in its summary.json.`,
 					return fmt.Errorf("%w\n(%d objects were handled before this error; apply is idempotent, so running it again finishes the job)", err, len(res))
 				}
 				return err
+			}
+			if inv.output == "json" {
+				return nil
 			}
 			var parts []string
 			for _, a := range []kube.Action{kube.Created, kube.Changed, kube.Unchanged, kube.Pruned, kube.Kept, kube.Skipped} {
@@ -184,9 +201,20 @@ when compile --allow-over-budget recorded the overrun in its summary.json.`,
 	f.BoolVar(&opt.Replace, "replace", false, "delete the campaign's older Workflows even while they run")
 	f.BoolVar(&withCatalog, "serve", false, "also apply the catalog service (llmsweep serve): Deployment, Service, PodDisruptionBudget")
 	f.BoolVar(&overBudget, "allow-over-budget", false, allowOverBudgetHelp)
+	inv.addOutput(cmd, "table", "json")
 	f.StringVar(&catalogImage, "serve-image", generated.DefaultImage, "the llmsweep `image` the catalog service runs")
 	inv.addCatalog(cmd)
 	return cmd
+}
+
+// applied is what apply did, for -o json: each object's action, and the
+// error that stopped it, if one did.
+type applied struct {
+	Campaign  string        `json:"campaign"`
+	Namespace string        `json:"namespace"`
+	DryRun    bool          `json:"dry_run"`
+	Objects   []kube.Result `json:"objects"`
+	Error     string        `json:"error,omitempty"`
 }
 
 func namespaceOf(s *kube.Set, kf kubeFlags) string {

@@ -103,22 +103,33 @@ func parseStep(s string) (prcomment.Step, error) {
 }
 
 func newCIChanged() *cobra.Command {
-	return &cobra.Command{
+	var inv invocation
+	cmd := &cobra.Command{
 		Use:   "changed DIFF.json",
 		Short: "Print the changed campaigns of a diff -o json file that still exist, comma-separated",
 		Long: `changed prints the names of the campaigns that a diff -o json file reports
 changes for and that still exist (the ones plan can predict), comma-separated on
-one line (the form --campaign takes), or nothing.`,
+one line (the form --campaign takes), or nothing; -o json writes them as a
+JSON array.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			reports, err := prcomment.ReadDiff(args[0])
 			if err != nil {
 				return err
 			}
-			if names := prcomment.Changed(reports, true); len(names) > 0 {
+			names := prcomment.Changed(reports, true)
+			if inv.output == "json" {
+				if names == nil {
+					names = []string{}
+				}
+				return writeJSON(cmd.OutOrStdout(), names)
+			}
+			if len(names) > 0 {
 				fmt.Fprintln(cmd.OutOrStdout(), strings.Join(names, ","))
 			}
 			return nil
 		},
 	}
+	inv.addOutput(cmd, "text", "json")
+	return cmd
 }

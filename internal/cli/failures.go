@@ -116,6 +116,9 @@ func newFailuresList() *cobra.Command {
 				return err
 			}
 			if x.inv.output == "json" {
+				if rs == nil {
+					rs = []store.Review{} // an empty queue is [], not null
+				}
 				return writeJSON(cmd.OutOrStdout(), rs)
 			}
 			return writeReviews(cmd.OutOrStdout(), rs)

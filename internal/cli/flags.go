@@ -74,6 +74,21 @@ func (v *invocation) addOutput(cmd *cobra.Command, formats ...string) {
 	})
 }
 
+// addJSONAlias declares --json, hidden, as the deprecated alias of -o json
+// that a command had before -o. The note goes to the log, not into the JSON.
+func (v *invocation) addJSONAlias(cmd *cobra.Command) {
+	var on bool
+	cmd.Flags().BoolVar(&on, "json", false, "the same as -o json (deprecated)")
+	cmd.Flags().MarkHidden("json")
+	cmd.PreRunE = chain(func(c *cobra.Command, _ []string) error {
+		if on {
+			v.output = "json"
+			fmt.Fprintln(diag(c, slog.LevelWarn), "--json is deprecated: use -o json")
+		}
+		return nil
+	}, cmd.PreRunE)
+}
+
 // checkFlags checks parsed flag values before the command runs: a value out
 // of range is an error (exit 2), never silently used.
 func checkFlags(cmd *cobra.Command, check func() error) {
