@@ -21,6 +21,7 @@ func newCI() *cobra.Command {
 }
 
 func newCIComment() *cobra.Command {
+	var inv invocation
 	var in prcomment.Input
 	var diffFile, planFile, liveFile string
 	var steps []string
@@ -67,6 +68,8 @@ printed; NAME=skip records a step that did not run. Steps are listed in order.`,
 		},
 	}
 	f := cmd.Flags()
+	// The comment is Markdown, the one format the posting scripts take.
+	inv.addOutput(cmd, "markdown")
 	f.StringVar(&diffFile, "diff", "", "the output of `llmsweep diff -o json`")
 	f.StringVar(&planFile, "plan", "", "the output of `llmsweep plan -o json` for the changed campaigns")
 	f.StringVar(&liveFile, "live", "", "the output of `llmsweep diff --live`, when it ran")

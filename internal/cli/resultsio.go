@@ -315,6 +315,10 @@ result keeps its file's client backend, label and labels.`,
 	cmd.Flags().StringVar(&runID, "run", "", "the run")
 	cmd.Flags().StringVar(&fingerprint, "config", "", "the config's fingerprint, or a unique prefix of it")
 	cmd.Flags().StringVarP(&out, "out", "O", "", "write to this `file` instead of standard output")
+	// Both formats are JSON; -o says so. Its own invocation: a default set
+	// here must not become results' default.
+	var o invocation
+	o.addOutput(cmd, "json")
 	return cmd
 }
 
