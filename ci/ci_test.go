@@ -285,7 +285,7 @@ func TestGitLabTemplate(t *testing.T) {
 		{"llmsweep-plan", `bash "$LLMSWEEP_CI_DIR/run.sh"`},
 		{"llmsweep-plan", `gitlab/post-note.sh`},
 		{"llmsweep-plan", `CI_MERGE_REQUEST_LABELS`},
-		{"llmsweep-apply", `llmsweep apply --prune "$dir"`},
+		{"llmsweep-apply", `llmsweep apply --prune --allow-over-budget "$dir"`},
 		{"llmsweep-apply", `llmsweep status --wait --timeout "$LLMSWEEP_STATUS_TIMEOUT"`},
 	} {
 		if !strings.Contains(scripts[c.job], c.want) {

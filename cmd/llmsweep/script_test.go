@@ -62,6 +62,7 @@ func TestScripts(t *testing.T) {
 			"capture": capture,
 			"exits":   exits,
 			"jsonlog": jsonlog,
+			"jsondoc": jsondoc,
 		},
 	})
 }
@@ -180,6 +181,34 @@ func fakegcs(ts *testscript.TestScript, neg bool, args []string) {
 // jsonlog all|some KEY... parses every line of the last command's stderr as a
 // JSON log record (time, level and msg, at the least): with all, every line
 // has each KEY; with some, at least one line has every KEY, none empty.
+// jsondoc KEY... checks that the last command's stdout is exactly one JSON
+// document (what -o json promises) and, when it is an object, has each KEY.
+func jsondoc(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("usage: jsondoc [KEY...]")
+	}
+	dec := json.NewDecoder(strings.NewReader(ts.ReadFile("stdout")))
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		ts.Fatalf("jsondoc: stdout is not JSON: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		ts.Fatalf("jsondoc: stdout holds more than one JSON document")
+	}
+	if len(args) == 0 {
+		return
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		ts.Fatalf("jsondoc: stdout is a %T, not an object with %s", v, strings.Join(args, ", "))
+	}
+	for _, k := range args {
+		if _, ok := obj[k]; !ok {
+			ts.Fatalf("jsondoc: no %q in stdout's object", k)
+		}
+	}
+}
+
 func jsonlog(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 || args[0] != "all" && args[0] != "some" {
 		ts.Fatalf("usage: jsonlog all|some KEY...")

@@ -78,10 +78,10 @@ type ManifestFile struct {
 
 // Outcome is what happened to one object.
 type Outcome struct {
-	Name    string
-	Key     string
-	Size    int64
-	Skipped bool // already there with this content and expiry
+	Name    string `json:"name"`
+	Key     string `json:"key"`
+	Size    int64  `json:"size"`
+	Skipped bool   `json:"skipped"` // already there with this content and expiry
 }
 
 // Bucket is an archive target: a bucket and the key prefix the URL's path gives.
@@ -242,15 +242,17 @@ func (b *Bucket) verify(ctx context.Context, key string, d digest) error {
 
 // Pruned is what Prune did.
 type Pruned struct {
-	Deleted []string
-	Kept    int
-	Foreign int // objects without llmsweep's expiry metadata, left alone
+	// Deleted are the expired keys: deleted, or with DryRun to be.
+	Deleted []string `json:"deleted"`
+	DryRun  bool     `json:"dry_run"`
+	Kept    int      `json:"kept"`
+	Foreign int      `json:"foreign"` // objects without llmsweep's expiry metadata, left alone
 }
 
 // Prune deletes the objects whose expiry has passed at now, for buckets that
 // have no lifecycle rule.
 func (b *Bucket) Prune(ctx context.Context, now time.Time, dryRun bool) (*Pruned, error) {
-	var p Pruned
+	p := Pruned{Deleted: []string{}, DryRun: dryRun}
 	it := b.List(nil)
 	for {
 		obj, err := it.Next(ctx)

@@ -33,9 +33,9 @@ type RunOptions struct {
 
 // Archived is what Run uploaded.
 type Archived struct {
-	URL      string
-	Expires  time.Time
-	Outcomes []Outcome
+	URL      string    `json:"url"`
+	Expires  time.Time `json:"expires"`
+	Outcomes []Outcome `json:"objects"`
 }
 
 // Run exports a run from st into the staging folder and uploads it, with the

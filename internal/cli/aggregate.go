@@ -147,11 +147,15 @@ for them. The store is --store, else $LLMSWEEP_STORE, else the campaign's.`,
 			if err != nil {
 				return err
 			}
+			if f.inv.output == "json" {
+				return writeJSON(cmd.OutOrStdout(), refreshed{Store: redact(url), ModelRankings: len(rk), DailyStats: len(ds)})
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "refreshed %s: model_rankings %d rows, daily_stats %d rows\n", redact(url), len(rk), len(ds))
 			return nil
 		},
 	}
 	f.add(cmd)
+	f.inv.addOutput(cmd, "table", "json")
 	return cmd
 }
 
@@ -173,19 +177,41 @@ cache.url; a campaign without one has nothing to invalidate.`,
 			if url == "" && c.Cache != nil {
 				url = c.Cache.URL
 			}
-			if url == "" {
+			done := invalidated{Campaign: c.Name}
+			if url != "" {
+				if done.Entries, err = pipeline.Invalidate(cmd.Context(), url, c.Name); err != nil {
+					return err
+				}
+				done.Cache = redact(url)
+			}
+			switch {
+			case f.inv.output == "json":
+				return writeJSON(cmd.OutOrStdout(), done)
+			case url == "":
 				fmt.Fprintf(diag(cmd, slog.LevelInfo), "campaign %s has no cache: nothing to invalidate\n", c.Name)
-				return nil
+			default:
+				fmt.Fprintf(cmd.OutOrStdout(), "invalidated %d cached entries of campaign %s\n", done.Entries, c.Name)
 			}
-			n, err := pipeline.Invalidate(cmd.Context(), url, c.Name)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "invalidated %d cached entries of campaign %s\n", n, c.Name)
 			return nil
 		},
 	}
 	f.add(cmd)
+	f.inv.addOutput(cmd, "table", "json")
 	cmd.Flags().StringVar(&url, "cache", os.Getenv("LLMSWEEP_CACHE"), "the Redis `URL` (redis:// or rediss://)")
 	return cmd
+}
+
+// refreshed is refresh-views' -o json: the views' row counts after the refresh.
+type refreshed struct {
+	Store         string `json:"store"`
+	ModelRankings int    `json:"model_rankings"`
+	DailyStats    int    `json:"daily_stats"`
+}
+
+// invalidated is invalidate-cache's -o json; Cache is empty when the campaign
+// has none, and then nothing was invalidated.
+type invalidated struct {
+	Campaign string `json:"campaign"`
+	Cache    string `json:"cache,omitempty"`
+	Entries  int    `json:"entries"`
 }

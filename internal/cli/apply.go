@@ -44,8 +44,9 @@ func (k *kubeFlags) client() (*kube.Client, error) {
 
 // kubeSet resolves apply's argument: a compiled folder (generated/NAME), or a
 // campaign name compiled from campaigns/ in memory. It returns the generated
-// files too.
-func kubeSet(cmd *cobra.Command, arg string, inv *invocation) (*kube.Set, map[string][]byte, error) {
+// files too. With budget, a campaign over its budget is an
+// *generated.OverBudgetError.
+func kubeSet(cmd *cobra.Command, arg string, inv *invocation, budget bool) (*kube.Set, map[string][]byte, error) {
 	if st, err := os.Stat(arg); err == nil && st.IsDir() {
 		files, err := generated.Read(arg)
 		if errors.Is(err, generated.ErrEdited) {
@@ -55,6 +56,11 @@ func kubeSet(cmd *cobra.Command, arg string, inv *invocation) (*kube.Set, map[st
 		}
 		if len(files) == 0 {
 			return nil, nil, fmt.Errorf("%s holds no compiled campaign: run llmsweep compile, or name a campaign", arg)
+		}
+		if budget {
+			if err := generated.CheckBudget(files); err != nil {
+				return nil, nil, err
+			}
 		}
 		abs, err := filepath.Abs(arg)
 		if err != nil {
@@ -71,7 +77,7 @@ func kubeSet(cmd *cobra.Command, arg string, inv *invocation) (*kube.Set, map[st
 	if err != nil {
 		return nil, nil, err
 	}
-	files, _, err := generated.Files(set, c, generated.Options{})
+	files, _, err := generated.Files(set, c, generated.Options{Budget: budget})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -84,7 +90,7 @@ func newApply() *cobra.Command {
 	var opt kube.Options
 	var inv invocation
 	var dryRun, catalogImage string
-	var withCatalog bool
+	var withCatalog, overBudget bool
 	cmd := &cobra.Command{
 		Use:   "apply <campaign | generated/dir>",
 		Short: "Apply a compiled campaign to a Kubernetes cluster with server-side apply",
@@ -105,7 +111,11 @@ a Deployment of two non-root replicas with readiness (/readyz) and liveness
 (/healthz) probes, a Service on port 80 and a PodDisruptionBudget. It reads
 the store's URL from the Secret llmsweep-store and Redis' from llmsweep-cache
 (key url; the cache is optional). They serve every campaign of the namespace,
-so they are never pruned.`,
+so they are never pruned.
+
+A campaign that plan predicts over its budget is refused (exit 1) unless
+--allow-over-budget is given: by name, as compile refuses it; as a folder,
+when compile --allow-over-budget recorded the overrun in its summary.json.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch dryRun {
@@ -115,7 +125,12 @@ so they are never pruned.`,
 			default:
 				return fmt.Errorf("--dry-run takes server (a server-side dry run) or none, not %q", dryRun)
 			}
-			s, _, err := kubeSet(cmd, args[0], &inv)
+			s, _, err := kubeSet(cmd, args[0], &inv, !overBudget)
+			var ob *generated.OverBudgetError
+			if errors.As(err, &ob) {
+				fmt.Fprintf(diag(cmd, slog.LevelWarn), "llmsweep: %v\n", budgetHint(err, "apply"))
+				return exitError{exitFail}
+			}
 			if err != nil {
 				return err
 			}
@@ -134,6 +149,18 @@ so they are never pruned.`,
 			}
 			opt.Namespace = kf.namespace
 			res, err := c.Apply(cmd.Context(), s, opt)
+			if inv.output == "json" {
+				done := applied{Campaign: s.Campaign, Namespace: namespaceOf(s, kf), DryRun: opt.DryRun, Objects: res}
+				if done.Objects == nil {
+					done.Objects = []kube.Result{}
+				}
+				if err != nil {
+					done.Error = err.Error()
+				}
+				if werr := writeJSON(cmd.OutOrStdout(), done); werr != nil {
+					return werr
+				}
+			}
 			w := cmd.OutOrStdout()
 			suffix := ""
 			if opt.DryRun {
@@ -141,7 +168,9 @@ so they are never pruned.`,
 			}
 			counts := map[kube.Action]int{}
 			for _, r := range res {
-				fmt.Fprintln(w, r.String()+suffix)
+				if inv.output != "json" {
+					fmt.Fprintln(w, r.String()+suffix)
+				}
 				counts[r.Action]++
 			}
 			if err != nil {
@@ -149,6 +178,9 @@ so they are never pruned.`,
 					return fmt.Errorf("%w\n(%d objects were handled before this error; apply is idempotent, so running it again finishes the job)", err, len(res))
 				}
 				return err
+			}
+			if inv.output == "json" {
+				return nil
 			}
 			var parts []string
 			for _, a := range []kube.Action{kube.Created, kube.Changed, kube.Unchanged, kube.Pruned, kube.Kept, kube.Skipped} {
@@ -168,9 +200,21 @@ so they are never pruned.`,
 	f.BoolVar(&opt.Prune, "prune", false, "delete the campaign's objects that it no longer generates (running Workflows excepted)")
 	f.BoolVar(&opt.Replace, "replace", false, "delete the campaign's older Workflows even while they run")
 	f.BoolVar(&withCatalog, "serve", false, "also apply the catalog service (llmsweep serve): Deployment, Service, PodDisruptionBudget")
+	f.BoolVar(&overBudget, "allow-over-budget", false, allowOverBudgetHelp)
+	inv.addOutput(cmd, "table", "json")
 	f.StringVar(&catalogImage, "serve-image", generated.DefaultImage, "the llmsweep `image` the catalog service runs")
 	inv.addCatalog(cmd)
 	return cmd
+}
+
+// applied is what apply did, for -o json: each object's action, and the
+// error that stopped it, if one did.
+type applied struct {
+	Campaign  string        `json:"campaign"`
+	Namespace string        `json:"namespace"`
+	DryRun    bool          `json:"dry_run"`
+	Objects   []kube.Result `json:"objects"`
+	Error     string        `json:"error,omitempty"`
 }
 
 func namespaceOf(s *kube.Set, kf kubeFlags) string {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,11 +52,15 @@ staging folder and the store is untouched.`,
 				fmt.Fprintln(diag(cmd, slog.LevelWarn), err)
 				return exitError{exitFail}
 			}
+			if f.inv.output == "json" {
+				return writeJSON(cmd.OutOrStdout(), a)
+			}
 			pipeline.PrintArchived(cmd.OutOrStdout(), a)
 			return nil
 		},
 	}
 	f.add(cmd)
+	f.inv.addOutput(cmd, "table", "json")
 	cmd.Flags().StringVar(&to, "to", "", "the archive `URL` (default: the campaign's archive.url)")
 	cmd.Flags().IntVar(&days, "retention-days", 0, "days to keep the archived data (default: the campaign's archive.retention_days, else 90)")
 	cmd.Flags().StringVar(&staging, "staging", ".llmsweep/archive", "the local `directory` the export is written to before upload")
@@ -65,6 +70,7 @@ staging folder and the store is untouched.`,
 }
 
 func newArchivePrune() *cobra.Command {
+	var inv invocation
 	var dryRun bool
 	var at string
 	cmd := &cobra.Command{
@@ -87,6 +93,9 @@ metadata lies in the past. Objects without that metadata are left alone.`,
 			if err != nil {
 				return err
 			}
+			if inv.output == "json" {
+				return writeJSON(cmd.OutOrStdout(), p)
+			}
 			verb := "deleted"
 			if dryRun {
 				verb = "would delete"
@@ -99,6 +108,7 @@ metadata lies in the past. Objects without that metadata are left alone.`,
 			return nil
 		},
 	}
+	inv.addOutput(cmd, "table", "json")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list what would be deleted, delete nothing")
 	cmd.Flags().StringVar(&at, "now", "", "prune as of this RFC 3339 `time` instead of now")
 	return cmd
@@ -155,13 +165,23 @@ The archive and retention come from the campaign, or from --to and
 				return err
 			}
 			w := cmd.OutOrStdout()
+			if f.inv.output == "json" {
+				return writeJSON(w, lifecycleRules{S3: s3, GCS: gcs})
+			}
 			fmt.Fprintf(w, "# S3 (s3.json): aws s3api put-bucket-lifecycle-configuration --bucket BUCKET --lifecycle-configuration file://s3.json\n%s\n", s3)
 			fmt.Fprintf(w, "# GCS (gcs.json): gcloud storage buckets update gs://BUCKET --lifecycle-file=gcs.json\n%s\n", gcs)
 			return nil
 		},
 	}
 	f.add(cmd)
+	f.inv.addOutput(cmd, "table", "json")
 	cmd.Flags().IntVar(&days, "retention-days", 0, "days to keep (default: the campaign's archive.retention_days, else 90)")
 	cmd.Flags().StringVar(&to, "to", "", "the archive `URL` (default: the campaign's archive.url)")
 	return cmd
+}
+
+// lifecycleRules is archive lifecycle's -o json: each bucket's rule document.
+type lifecycleRules struct {
+	S3  json.RawMessage `json:"s3"`
+	GCS json.RawMessage `json:"gcs"`
 }

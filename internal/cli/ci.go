@@ -21,6 +21,7 @@ func newCI() *cobra.Command {
 }
 
 func newCIComment() *cobra.Command {
+	var inv invocation
 	var in prcomment.Input
 	var diffFile, planFile, liveFile string
 	var steps []string
@@ -67,6 +68,8 @@ printed; NAME=skip records a step that did not run. Steps are listed in order.`,
 		},
 	}
 	f := cmd.Flags()
+	// The comment is Markdown, the one format the posting scripts take.
+	inv.addOutput(cmd, "markdown")
 	f.StringVar(&diffFile, "diff", "", "the output of `llmsweep diff -o json`")
 	f.StringVar(&planFile, "plan", "", "the output of `llmsweep plan -o json` for the changed campaigns")
 	f.StringVar(&liveFile, "live", "", "the output of `llmsweep diff --live`, when it ran")
@@ -103,22 +106,33 @@ func parseStep(s string) (prcomment.Step, error) {
 }
 
 func newCIChanged() *cobra.Command {
-	return &cobra.Command{
+	var inv invocation
+	cmd := &cobra.Command{
 		Use:   "changed DIFF.json",
 		Short: "Print the changed campaigns of a diff -o json file that still exist, comma-separated",
 		Long: `changed prints the names of the campaigns that a diff -o json file reports
 changes for and that still exist (the ones plan can predict), comma-separated on
-one line (the form --campaign takes), or nothing.`,
+one line (the form --campaign takes), or nothing; -o json writes them as a
+JSON array.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			reports, err := prcomment.ReadDiff(args[0])
 			if err != nil {
 				return err
 			}
-			if names := prcomment.Changed(reports, true); len(names) > 0 {
+			names := prcomment.Changed(reports, true)
+			if inv.output == "json" {
+				if names == nil {
+					names = []string{}
+				}
+				return writeJSON(cmd.OutOrStdout(), names)
+			}
+			if len(names) > 0 {
 				fmt.Fprintln(cmd.OutOrStdout(), strings.Join(names, ","))
 			}
 			return nil
 		},
 	}
+	inv.addOutput(cmd, "text", "json")
+	return cmd
 }

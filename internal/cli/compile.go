@@ -20,7 +20,7 @@ import (
 func newCompile() *cobra.Command {
 	var inv invocation
 	var out, image, model, hash string
-	var explain, force, verify bool
+	var explain, force, verify, overBudget bool
 	cmd := &cobra.Command{
 		Use:   "compile [paths...]",
 		Short: "Expand campaigns into configs and Argo Workflows manifests under generated/",
@@ -28,6 +28,10 @@ func newCompile() *cobra.Command {
 fingerprints and batches the rest, and writes generated/<campaign>/: workflow.yaml,
 configmap.yaml, matrix.jsonl and summary.json. The manifests are checked with Argo's
 own validator. Output is byte-identical for the same input.
+
+A campaign that plan predicts over its budget is refused (exit 1) unless
+--allow-over-budget is given; then summary.json records the overrun, and apply
+refuses the folder unless it is given --allow-over-budget too.
 
 With --verify (the matrix step of the workflow), compile re-derives one model's
 matrix from a bundle and checks it against --matrix-hash instead of writing.`,
@@ -61,7 +65,7 @@ matrix from a bundle and checks it against --matrix-hash instead of writing.`,
 					fail(fmt.Errorf("%v\nrefusing to overwrite a hand edit: undo it, or pass --force", err))
 					continue
 				}
-				files, res, err := generated.Files(set, c, generated.Options{Image: image, Examples: examples})
+				files, res, err := generated.Files(set, c, generated.Options{Image: image, Examples: examples, Budget: !overBudget})
 				if explain && res != nil {
 					printExplain(w, res)
 				}
@@ -69,7 +73,7 @@ matrix from a bundle and checks it against --matrix-hash instead of writing.`,
 					err = generated.Write(dir, files)
 				}
 				if err != nil {
-					fail(err)
+					fail(budgetHint(err, "compile"))
 					continue
 				}
 				s := res.Summary
@@ -98,6 +102,7 @@ matrix from a bundle and checks it against --matrix-hash instead of writing.`,
 	f.StringVar(&out, "out", "generated", "output folder")
 	f.BoolVar(&explain, "explain", false, "count pruned configs by reason, with examples")
 	f.BoolVar(&force, "force", false, "overwrite a generated folder that was edited by hand")
+	f.BoolVar(&overBudget, "allow-over-budget", false, allowOverBudgetHelp)
 	f.StringVar(&image, "image", generated.DefaultImage, "llmsweep image for the workflow steps")
 	inv.addCatalog(cmd)
 	inv.addCampaign(cmd, true)
@@ -106,6 +111,18 @@ matrix from a bundle and checks it against --matrix-hash instead of writing.`,
 	f.StringVar(&model, "model", "", "model to verify, with --verify")
 	f.StringVar(&hash, "matrix-hash", "", "expected sha256 of the model's matrix lines, with --verify")
 	return cmd
+}
+
+const allowOverBudgetHelp = "go ahead with a campaign that plan predicts over its budget"
+
+// budgetHint adds to an over-budget error the flag that lets the command go
+// ahead; other errors pass unchanged.
+func budgetHint(err error, command string) error {
+	var ob *generated.OverBudgetError
+	if errors.As(err, &ob) {
+		return fmt.Errorf("%w\n%s refuses it: lower the grid or raise the budget, or pass --allow-over-budget", err, command)
+	}
+	return err
 }
 
 func printExplain(w io.Writer, res *matrix.Result) {

@@ -196,13 +196,7 @@ func diffResults(cmd *cobra.Command, inv *invocation, cs []campaign.Campaign, fi
 		policies[c.Name] = c.Reuse
 	}
 	for _, name := range keys(files) {
-		var configs []matrix.Config
-		for _, line := range bytes.Split(files[name]["matrix.jsonl"], []byte("\n")) {
-			var cfg matrix.Config
-			if len(bytes.TrimSpace(line)) > 0 && json.Unmarshal(line, &cfg) == nil && cfg.Fingerprint != "" {
-				configs = append(configs, cfg)
-			}
-		}
+		configs := matrixConfigs(files[name]["matrix.jsonl"])
 		p, known := policies[name]
 		if !known {
 			p.Scope = campaign.ReuseAny
@@ -218,6 +212,18 @@ func diffResults(cmd *cobra.Command, inv *invocation, cs []campaign.Campaign, fi
 		fmt.Fprintf(cmd.OutOrStdout(), "%s: of %d configs, a run on the cluster would have %s (results in %s)\n", name, len(configs), r, redact(url))
 	}
 	return nil
+}
+
+// matrixConfigs are the configs of a compiled matrix.jsonl.
+func matrixConfigs(b []byte) []matrix.Config {
+	var configs []matrix.Config
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		var cfg matrix.Config
+		if len(bytes.TrimSpace(line)) > 0 && json.Unmarshal(line, &cfg) == nil && cfg.Fingerprint != "" {
+			configs = append(configs, cfg)
+		}
+	}
+	return configs
 }
 
 func isDir(path string) bool {

@@ -116,6 +116,9 @@ func newFailuresList() *cobra.Command {
 				return err
 			}
 			if x.inv.output == "json" {
+				if rs == nil {
+					rs = []store.Review{} // an empty queue is [], not null
+				}
 				return writeJSON(cmd.OutOrStdout(), rs)
 			}
 			return writeReviews(cmd.OutOrStdout(), rs)
@@ -215,10 +218,26 @@ select, and needs at least one of them: --config, --run, --campaign, --model,
 			if len(rs) == 0 {
 				return errors.New("no pending entry of the review queue matches (llmsweep failures list --state all lists them all)")
 			}
+			moved := map[[2]string]bool{}
 			for _, r := range rs {
 				if err := st.SetReview(cmd.Context(), r.Run, r.Fingerprint, state, note); err != nil {
 					return err
 				}
+				moved[[2]string{r.Run, r.Fingerprint}] = true
+			}
+			if x.inv.output == "json" {
+				// The entries as the store now has them, as failures list shows them.
+				now, err := x.selectReviews(cmd.Context(), st, []store.ReviewState{state})
+				if err != nil {
+					return err
+				}
+				out := []store.Review{}
+				for _, r := range now {
+					if moved[[2]string{r.Run, r.Fingerprint}] {
+						out = append(out, r)
+					}
+				}
+				return writeJSON(cmd.OutOrStdout(), out)
 			}
 			verb := map[store.ReviewState]string{store.ReviewAcked: "acked", store.ReviewRetry: "queued for retry in the next run"}[state]
 			fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", entries(len(rs)), verb)
@@ -226,6 +245,7 @@ select, and needs at least one of them: --config, --run, --campaign, --model,
 		},
 	}
 	x.inv.addStore(cmd)
+	x.inv.addOutput(cmd, "table", "json")
 	x.add(cmd, false)
 	cmd.Flags().StringVar(&note, "note", "", "a `note` for whoever looks next (kept when empty)")
 	return cmd

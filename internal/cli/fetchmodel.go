@@ -49,25 +49,22 @@ On Argo it is the workflow's fetch-model step, with the campaign's --bundle;
 				h.CacheDir = filepath.Join(dir, modelcache.HubCache)
 			}
 			cache := &modelcache.Cache{Dir: dir, Hub: h}
-			w := cmd.OutOrStdout()
+			done := fetched{Campaign: c.Name, Model: model, HubOnly: hubOnly}
 			for _, ck := range checkpoints(set, c, model) {
 				res, err := cache.Fetch(cmd.Context(), ck.Repo, ck.Revision, hubOnly)
 				if err != nil {
 					return hubError(err)
 				}
-				state := fmt.Sprintf("fetched %d files", res.Downloaded)
-				switch {
-				case hubOnly:
-					state = "on the Hub"
-				case res.Present:
-					state = "already cached"
-				}
-				fmt.Fprintf(w, "%s@%s (%s): %d files, %d bytes, %s\n", res.Repo, res.Revision, res.SHA[:12], res.Files, res.Bytes, state)
+				done.Checkpoints = append(done.Checkpoints, *res)
 			}
-			return fetchTaskData(cmd, set, c, h)
+			if done.TaskData, err = fetchTaskData(cmd, set, c, h); err != nil {
+				return err
+			}
+			return done.write(cmd.OutOrStdout(), inv.output)
 		},
 	}
 	hf.register(cmd)
+	inv.addOutput(cmd, "table", "json")
 	inv.addBundle(cmd)
 	inv.addCampaign(cmd, false)
 	inv.addCatalog(cmd)

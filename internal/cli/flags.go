@@ -74,6 +74,21 @@ func (v *invocation) addOutput(cmd *cobra.Command, formats ...string) {
 	})
 }
 
+// addJSONAlias declares --json, hidden, as the deprecated alias of -o json
+// that a command had before -o. The note goes to the log, not into the JSON.
+func (v *invocation) addJSONAlias(cmd *cobra.Command) {
+	var on bool
+	cmd.Flags().BoolVar(&on, "json", false, "the same as -o json (deprecated)")
+	cmd.Flags().MarkHidden("json")
+	cmd.PreRunE = chain(func(c *cobra.Command, _ []string) error {
+		if on {
+			v.output = "json"
+			fmt.Fprintln(diag(c, slog.LevelWarn), "--json is deprecated: use -o json")
+		}
+		return nil
+	}, cmd.PreRunE)
+}
+
 // checkFlags checks parsed flag values before the command runs: a value out
 // of range is an error (exit 2), never silently used.
 func checkFlags(cmd *cobra.Command, check func() error) {
@@ -191,27 +206,38 @@ func (v *invocation) campaigns(cmd *cobra.Command, paths []string) (*campaign.Se
 	if err != nil {
 		return nil, nil, err
 	}
-	all := keys(set.Campaigns)
+	if err := knownCampaigns(set, v.names); err != nil {
+		return nil, nil, err
+	}
 	names := v.names
 	if len(names) == 0 {
-		names = all
+		names = keys(set.Campaigns)
 	}
 	var out []campaign.Campaign
 	for _, n := range names {
-		c, ok := set.Campaigns[n]
-		if !ok {
-			hint := campaign.Suggest(n, all)
-			if hint == "" {
-				hint = " among " + strings.Join(all, ", ")
-			}
-			return nil, nil, fmt.Errorf("no campaign %q%s", n, hint)
-		}
-		out = append(out, c)
+		out = append(out, set.Campaigns[n])
 	}
 	if len(out) == 0 {
 		return nil, nil, errors.New("no campaign is loaded")
 	}
 	return set, out, nil
+}
+
+// knownCampaigns says which of names the set has no campaign for, with a
+// "did you mean".
+func knownCampaigns(set *campaign.Set, names []string) error {
+	for _, n := range names {
+		if _, ok := set.Campaigns[n]; ok {
+			continue
+		}
+		all := keys(set.Campaigns)
+		hint := campaign.Suggest(n, all)
+		if hint == "" {
+			hint = " among " + strings.Join(all, ", ")
+		}
+		return fmt.Errorf("no campaign %q%s", n, hint)
+	}
+	return nil
 }
 
 // campaign is the one campaign a command is about: from --bundle (in a pod),

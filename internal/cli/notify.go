@@ -78,18 +78,19 @@ never touched.`,
 			if m.Failures, err = notify.ParseArgoFailures(failures); err != nil {
 				return err
 			}
+			done := notified{Campaign: c.Name, Run: f.run, Success: m.Success, Targets: []string{}}
 			if onExit && m.Success {
 				// The pipeline's own notify step announced the success.
-				fmt.Fprintf(diag(cmd, slog.LevelInfo), "run %s succeeded: announced by the pipeline's notify step\n", f.run)
-				return nil
+				done.Note = fmt.Sprintf("run %s succeeded: announced by the pipeline's notify step", f.run)
+				return done.write(cmd, f.inv.output)
 			}
 			targets, err := notify.Targets(c.Notifications, m.Success, os.Getenv)
 			if err != nil {
 				return fmt.Errorf("campaign %s: %w", c.Name, err)
 			}
 			if len(targets) == 0 {
-				fmt.Fprintf(diag(cmd, slog.LevelInfo), "campaign %s has no notification for a %s\n", c.Name, outcomeWord(m.Success))
-				return nil
+				done.Note = fmt.Sprintf("campaign %s has no notification for a %s", c.Name, outcomeWord(m.Success))
+				return done.write(cmd, f.inv.output)
 			}
 			// A store that cannot be read still gets the run announced: the
 			// notification says so instead of staying silent.
@@ -112,17 +113,24 @@ never touched.`,
 					t.Client = &http.Client{Timeout: timeout}
 				}
 			}
+			for _, t := range targets {
+				done.Targets = append(done.Targets, t.Name())
+			}
 			if err := notify.Send(cmd.Context(), targets, m, retry); err != nil {
 				fmt.Fprintf(diag(cmd, slog.LevelWarn), "%v\nthe results stored for run %s are unaffected\n", err, f.run)
+				if f.inv.output == "json" {
+					done.Error = err.Error()
+					if err := writeJSON(cmd.OutOrStdout(), done); err != nil {
+						return err
+					}
+				}
 				return exitError{exitFail}
 			}
-			for _, t := range targets {
-				fmt.Fprintf(cmd.OutOrStdout(), "notified %s\n", t.Name())
-			}
-			return nil
+			return done.write(cmd, f.inv.output)
 		},
 	}
 	f.add(cmd)
+	f.inv.addOutput(cmd, "table", "json")
 	cmd.Flags().StringVar(&status, "status", "", "the run's outcome: success, failure, or Argo's workflow.status (Succeeded, Failed, Error)")
 	cmd.Flags().StringVar(&failures, "failures", "", "Argo's {{workflow.failures}}: a JSON array of the failed steps")
 	cmd.Flags().StringVar(&model, "model", "", "the model the run covered (one pipeline Workflow): scopes PagerDuty's dedup key")
@@ -133,6 +141,32 @@ never touched.`,
 	cmd.Flags().DurationVar(&retry.Cap, "retry-max", retry.Cap, "the longest backoff between attempts")
 	cmd.Flags().DurationVar(&timeout, "timeout", timeout, "how long one attempt may take")
 	return cmd
+}
+
+// notified is what notify did: -o json writes it whole; the table names each
+// target notified, or says why there was none.
+type notified struct {
+	Campaign string `json:"campaign"`
+	Run      string `json:"run"`
+	Success  bool   `json:"success"`
+	// Targets are the notifications sent (or tried, with Error).
+	Targets []string `json:"targets"`
+	// Note says why nothing was sent.
+	Note  string `json:"note,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+func (n notified) write(cmd *cobra.Command, output string) error {
+	if output == "json" {
+		return writeJSON(cmd.OutOrStdout(), n)
+	}
+	if n.Note != "" {
+		fmt.Fprintln(diag(cmd, slog.LevelInfo), n.Note)
+	}
+	for _, t := range n.Targets {
+		fmt.Fprintf(cmd.OutOrStdout(), "notified %s\n", t)
+	}
+	return nil
 }
 
 func outcomeWord(success bool) string {

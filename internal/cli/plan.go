@@ -24,7 +24,7 @@ const defaultPoints = "testdata/published/points.csv"
 
 func newPlan() *cobra.Command {
 	var inv invocation
-	var all, asJSON, calibrate bool
+	var all, calibrate bool
 	var top int
 	var validate, scoreFile, fitFile string
 	var simOpt sim.Options
@@ -50,7 +50,7 @@ cross-validation on the published points, per framework and metric.
 
 Scoring a published points file (see testdata/published/README.md) prints the
 median (MdAPE) and 90th-percentile absolute percentage error per metric and per
-framework, or --json:
+framework, or -o json:
   --score FILE              plan's factors (the published fit), no further fitting
   --fit FILE --score FILE2  factors fitted to FILE, scored on FILE2
   --validate[=FILE]         leave-one-source-out cross-validation: each source
@@ -58,6 +58,7 @@ framework, or --json:
                             (default FILE: ` + defaultPoints + `)`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w := cmd.OutOrStdout()
+			asJSON := inv.output == "json"
 			switch {
 			case fitFile != "" && scoreFile == "":
 				return errors.New("--fit names the points to fit to; --score names the points to score (plan --fit FILE --score FILE2)")
@@ -66,7 +67,6 @@ framework, or --json:
 			case validate != "" || scoreFile != "":
 				return runScore(cmd, w, args, campaign.Options{Catalog: inv.catalog}, scoreArgs{validate: validate, score: scoreFile, fit: fitFile, json: asJSON})
 			}
-			asJSON = asJSON || inv.output == "json"
 			set, cs, err := inv.campaigns(cmd, args)
 			if err != nil {
 				return err
@@ -121,8 +121,7 @@ framework, or --json:
 	f.IntVar(&top, "top", 10, "configs to list without --all")
 	checkFlags(cmd, func() error { return atLeast("top", top, 1) })
 	inv.addOutput(cmd, "table", "json")
-	f.BoolVar(&asJSON, "json", false, "the same as -o json")
-	f.MarkHidden("json")
+	inv.addJSONAlias(cmd)
 	f.BoolVar(&calibrate, "calibrate", false, "fit the efficiency factors to the results in --store before planning")
 	inv.addStore(cmd)
 	f.StringVar(&validate, "validate", "", "leave-one-source-out cross-validation on a published points `file`")

@@ -29,7 +29,7 @@ func newPlugins() *cobra.Command {
 	var lock string
 	cmd.PersistentFlags().StringVar(&lock, "lock", os.Getenv("LLMSWEEP_PLUGIN_LOCK"), "a sha256sum-format `file` pinning plugin checksums")
 
-	var asJSON bool
+	var listInv, infoInv, lockInv invocation
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "Start each plugin found and show its name, version and protocols",
@@ -44,10 +44,8 @@ func newPlugins() *cobra.Command {
 				fmt.Fprintf(diag(cmd, slog.LevelWarn), "no plugins found in %s\n", strings.Join(h.Dirs, ", "))
 				return exitError{exitFail}
 			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				err = enc.Encode(rows)
+			if listInv.output == "json" {
+				err = writeJSON(cmd.OutOrStdout(), rows)
 			} else {
 				err = plugins.WriteListing(cmd.OutOrStdout(), diag(cmd, slog.LevelWarn), rows)
 			}
@@ -61,11 +59,12 @@ func newPlugins() *cobra.Command {
 			return nil
 		},
 	}
-	list.Flags().BoolVar(&asJSON, "json", false, "write JSON")
+	listInv.addOutput(list, "table", "json")
+	listInv.addJSONAlias(list)
 
 	info := &cobra.Command{
 		Use:   "info <name>",
-		Short: "Show everything a plugin says about itself, as JSON",
+		Short: "Show everything a plugin says about itself, as JSON (-o json, the only format)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h, err := plugins.NewHost(logger(cmd), lock)
@@ -95,32 +94,49 @@ func newPlugins() *cobra.Command {
 			return err
 		},
 	}
+	// The plugin's own protocol message is JSON already; -o says so.
+	infoInv.addOutput(info, "json")
 
 	lockCmd := &cobra.Command{
 		Use:   "lock",
 		Short: "Write a lock file pinning the sha256 of every plugin found",
-		Args:  cobra.NoArgs,
+		Long: "lock writes the lock file (sha256sum's format) to --lock, else to stdout;\n" +
+			"-o json writes the pins to stdout as JSON as well.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			found := plugins.Discover(plugins.Dirs())
-			if lock == "" {
-				return plugins.WriteLock(cmd.OutOrStdout(), found)
-			}
-			f, err := os.Create(lock)
+			pins, err := plugins.Pins(plugins.Discover(plugins.Dirs()))
 			if err != nil {
 				return err
 			}
-			if err := plugins.WriteLock(f, found); err != nil {
-				f.Close()
-				return err
+			if lock != "" {
+				f, err := os.Create(lock)
+				if err != nil {
+					return err
+				}
+				if err := plugins.WriteLock(f, pins); err != nil {
+					f.Close()
+					return err
+				}
+				if err := f.Close(); err != nil {
+					return err
+				}
 			}
-			return f.Close()
+			switch {
+			case lockInv.output == "json":
+				return writeJSON(cmd.OutOrStdout(), pins)
+			case lock == "":
+				return plugins.WriteLock(cmd.OutOrStdout(), pins)
+			}
+			return nil
 		},
 	}
+	lockInv.addOutput(lockCmd, "text", "json")
 	cmd.AddCommand(list, info, lockCmd, newPluginsNew())
 	return cmd
 }
 
 func newPluginsNew() *cobra.Command {
+	var inv invocation
 	var opt scaffold.Options
 	cmd := &cobra.Command{
 		Use:   "new <name>",
@@ -143,6 +159,9 @@ func newPluginsNew() *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
+			if inv.output == "json" {
+				return writeJSON(out, scaffolded{Dir: opt.Dir, SDK: opt.SDK, Files: files})
+			}
 			fmt.Fprintf(out, "wrote %s (the SDK from %s):\n", opt.Dir, opt.SDK)
 			for _, f := range files {
 				fmt.Fprintf(out, "  %s\n", f)
@@ -151,8 +170,16 @@ func newPluginsNew() *cobra.Command {
 			return nil
 		},
 	}
+	inv.addOutput(cmd, "table", "json")
 	cmd.Flags().StringVar(&opt.Dir, "dir", "", "the `folder` to write (it must not exist, or be empty)")
 	cmd.Flags().StringVar(&opt.Module, "module", "", "the new Go module's `path` (default "+plugins.Prefix+"<name>)")
 	cmd.Flags().StringVar(&opt.SDK, "sdk", "", "the plugin SDK's `folder`, an llmsweep checkout's plugins/sdk")
 	return cmd
+}
+
+// scaffolded is what plugins new wrote, for -o json.
+type scaffolded struct {
+	Dir   string   `json:"dir"`
+	SDK   string   `json:"sdk"`
+	Files []string `json:"files"`
 }

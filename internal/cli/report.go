@@ -75,6 +75,9 @@ it with --bundle (the campaign bundle that exec reads) and --run.`,
 			if err != nil {
 				return err
 			}
+			if inv.output == "json" {
+				return writeJSON(cmd.OutOrStdout(), paths)
+			}
 			for _, f := range ro.Formats {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s (and %s)\n", paths.Files[f], paths.Latest[f])
 			}
@@ -82,6 +85,8 @@ it with --bundle (the campaign bundle that exec reads) and --run.`,
 		},
 	}
 	f := cmd.Flags()
+	// -o is what report prints (the files it wrote); --format is what it writes.
+	inv.addOutput(cmd, "table", "json")
 	inv.addBundle(cmd)
 	inv.addCampaign(cmd, false)
 	inv.addStore(cmd)

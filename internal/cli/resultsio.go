@@ -90,7 +90,13 @@ exits 1 when any failed.`,
 				opt.Match = ingest.Matcher(compiled.Configs, opt)
 			}
 			outs, errs := ingest.Files(cmd.Context(), st, args, opt)
-			printImports(cmd.OutOrStdout(), outs)
+			if inv.output == "json" {
+				if err := writeJSON(cmd.OutOrStdout(), importsOf(outs, errs)); err != nil {
+					return err
+				}
+			} else {
+				printImports(cmd.OutOrStdout(), outs)
+			}
 			for _, e := range errs {
 				fmt.Fprintln(diag(cmd, slog.LevelWarn), e)
 			}
@@ -111,7 +117,53 @@ exits 1 when any failed.`,
 	f.StringVar(&config, "config", "", "store every result under this config `fingerprint` (or a unique prefix): from the store, or campaigns/")
 	f.BoolVar(&match, "match", false, "find each result's config in --campaign's matrix by model and load point")
 	inv.addCatalog(cmd)
+	inv.addOutput(cmd, "table", "json")
 	return cmd
+}
+
+// imports is what results import did, for -o json: each result stored (or
+// stored as a failure), and each file that could not be imported.
+type imports struct {
+	Results []importedResult `json:"results"`
+	Errors  []string         `json:"errors"`
+}
+
+// importedResult is one result of a file, as the store now has it.
+type importedResult struct {
+	File  string `json:"file"`
+	Index int    `json:"index"`
+	// Format is the file's format; Name tells results of one file apart.
+	Format      string `json:"format"`
+	Name        string `json:"name,omitempty"`
+	Run         string `json:"run"`
+	Fingerprint string `json:"fingerprint"`
+	// Matched says how the config was found: "config" (--config),
+	// "campaign" (--match), or "" for a config of the file's own.
+	Matched     string   `json:"matched"`
+	Label       string   `json:"label"`
+	Requests    int      `json:"requests"`
+	Records     int      `json:"records"`
+	RecordsFrom string   `json:"records_from,omitempty"`
+	Missing     []string `json:"missing,omitempty"`
+	Notes       []string `json:"notes,omitempty"`
+	// Failed is why the result was stored as a failure.
+	Failed string `json:"failed,omitempty"`
+}
+
+func importsOf(outs []ingest.Outcome, errs []error) imports {
+	out := imports{Results: []importedResult{}, Errors: []string{}}
+	for _, o := range outs {
+		r := importedResult{File: o.File, Index: o.Index, Run: o.Run, Fingerprint: o.Fingerprint, Matched: o.Matched,
+			Label: o.Label, Records: o.Records, RecordsFrom: o.RecordsFrom, Failed: o.Failed}
+		if im := o.Imported; im != nil {
+			r.Format, r.Name, r.Requests, r.Missing, r.Notes = string(im.Format), im.Name, im.Summary.Requests, im.Missing, im.Notes
+		}
+		out.Results = append(out.Results, r)
+	}
+	for _, e := range errs {
+		out.Errors = append(out.Errors, e.Error())
+	}
+	return out
 }
 
 // printImports says what became of each result.
@@ -263,6 +315,10 @@ result keeps its file's client backend, label and labels.`,
 	cmd.Flags().StringVar(&runID, "run", "", "the run")
 	cmd.Flags().StringVar(&fingerprint, "config", "", "the config's fingerprint, or a unique prefix of it")
 	cmd.Flags().StringVarP(&out, "out", "O", "", "write to this `file` instead of standard output")
+	// Both formats are JSON; -o says so. Its own invocation: a default set
+	// here must not become results' default.
+	var o invocation
+	o.addOutput(cmd, "json")
 	return cmd
 }
 

@@ -39,6 +39,7 @@ type runFlags struct {
 
 func (f *runFlags) add(cmd *cobra.Command) {
 	f.inv.addStore(cmd)
+	f.inv.addOutput(cmd, "table", "json", "csv")
 	f.inv.addCampaign(cmd, false)
 	fl := cmd.Flags()
 	fl.StringVar(&f.opt.RunsDir, "log-dir", ".llmsweep/runs", "the `directory` run logs are kept in (one folder per campaign and run)")
@@ -217,6 +218,10 @@ func execute(ctx context.Context, cmd *cobra.Command, f *runFlags, set *campaign
 	}
 	switch {
 	case errors.Is(err, pipeline.ErrNothingToRun):
+		if f.inv.output == "json" {
+			return writeJSON(cmd.OutOrStdout(), runOutcome{Campaign: c.Name, Configs: len(configs), NothingToRun: true,
+				Results: []result.Result{}, Failures: []result.Failure{}})
+		}
 		fmt.Fprintln(cmd.OutOrStdout(), err)
 		return nil
 	case errors.Is(err, runner.ErrInterrupted), err != nil && ctx.Err() != nil:
@@ -233,8 +238,29 @@ func execute(ctx context.Context, cmd *cobra.Command, f *runFlags, set *campaign
 	case err != nil:
 		return err
 	}
-	printResults(cmd.OutOrStdout(), out.Results, out.Failures)
 	rep := out.Report
+	switch f.inv.output {
+	case "json":
+		o := runOutcome{Campaign: c.Name, Run: &out.Run, LogDir: filepath.Clean(out.LogDir), Store: redact(url), Resumed: out.Resumed,
+			Configs: rep.Configs, Done: rep.Done, Skipped: rep.Skipped, Failed: rep.Failed, Results: out.Results, Failures: out.Failures}
+		if o.Results == nil {
+			o.Results = []result.Result{}
+		}
+		if o.Failures == nil {
+			o.Failures = []result.Failure{}
+		}
+		if err := writeJSON(cmd.OutOrStdout(), o); err != nil {
+			return err
+		}
+	case "csv":
+		// CSV holds results; the failures go to the log, one line each.
+		if err := result.WriteCSV(cmd.OutOrStdout(), out.Results); err != nil {
+			return err
+		}
+		printFailures(diag(cmd, slog.LevelWarn), out.Failures)
+	default:
+		printResults(cmd.OutOrStdout(), out.Results, out.Failures)
+	}
 	log.Info(fmt.Sprintf("%d configs: %d run, %d already done, %d failed; recorded in %s and %s",
 		rep.Configs, rep.Done, rep.Skipped, rep.Failed, filepath.Clean(out.LogDir), redact(url)))
 	if tail {
@@ -246,9 +272,31 @@ func execute(ctx context.Context, cmd *cobra.Command, f *runFlags, set *campaign
 	return nil
 }
 
+// runOutcome is what run and exec write with -o json: the run, what became
+// of its configs, and its results and failures.
+type runOutcome struct {
+	Campaign string      `json:"campaign"`
+	Run      *result.Run `json:"run,omitempty"`
+	LogDir   string      `json:"log_dir,omitempty"`
+	Store    string      `json:"store,omitempty"`
+	Resumed  bool        `json:"resumed"`
+	// NothingToRun: stored results stand in for every config.
+	NothingToRun bool             `json:"nothing_to_run"`
+	Configs      int              `json:"configs"`
+	Done         int              `json:"done"`
+	Skipped      int              `json:"skipped"`
+	Failed       int              `json:"failed"`
+	Results      []result.Result  `json:"results"`
+	Failures     []result.Failure `json:"failures"`
+}
+
 // printResults writes a run's results table, then its failures.
 func printResults(w io.Writer, results []result.Result, failures []result.Failure) {
 	result.WriteTable(w, results)
+	printFailures(w, failures)
+}
+
+func printFailures(w io.Writer, failures []result.Failure) {
 	for _, f := range failures {
 		tried := fmt.Sprintf("after %d attempts", f.Attempt)
 		if f.Attempt == 0 {

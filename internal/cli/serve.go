@@ -39,7 +39,9 @@ and skipped: reads go to the store. cache_hit_ratio on /metrics is the
 server's Redis hit ratio.
 
 With --token-file, everything but /healthz and /readyz needs
-"Authorization: Bearer <the file's content>".`,
+"Authorization: Bearer <the file's content>".
+
+serve is a server, so it takes no -o: its JSON is the API's.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))

@@ -78,10 +78,14 @@ other one is refused and changes nothing.`,
 			if err != nil {
 				return err
 			}
+			if inv.output == "json" {
+				return writeJSON(cmd.OutOrStdout(), info)
+			}
 			info.WriteText(cmd.OutOrStdout())
 			return nil
 		},
 	}
+	inv.addOutput(cmd, "text", "json")
 	cmd.Flags().StringVar(&layout, "layout", "auto", "raw-row layout of a new PostgreSQL schema: auto, timescale or native")
 	return cmd
 }
@@ -113,6 +117,9 @@ Results, runs and configs are never touched.`,
 				return err
 			}
 			w := cmd.OutOrStdout()
+			if inv.output == "json" {
+				return writeJSON(w, exp)
+			}
 			if exp.Policy {
 				fmt.Fprintln(w, "a TimescaleDB retention policy expires the raw rows of this store: nothing to do")
 				return nil
@@ -131,6 +138,7 @@ Results, runs and configs are never touched.`,
 			return nil
 		},
 	}
+	inv.addOutput(cmd, "text", "json")
 	cmd.Flags().DurationVar(&olderThan, "older-than", store.RawRetention, "drop the raw rows of runs that started longer ago than this")
 	cmd.Flags().StringVar(&at, "now", "", "expire as of this RFC 3339 `time` instead of now")
 	return cmd

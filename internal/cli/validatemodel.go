@@ -40,29 +40,59 @@ func (f *hubFlags) client() *hub.Client {
 	return c
 }
 
-// validateModels checks models against the Hub and writes a report per model with
-// mismatches: one line per field at the position where set defines it, as vet
-// prints problems, then the table. It returns how many models mismatched, or
-// the first fetch error.
-func validateModels(ctx context.Context, cmd *cobra.Command, c *hub.Client, set *campaign.Set, models []campaign.Model) (int, error) {
-	bad := 0
+// modelCheck is one model checked against the Hub: validate-model -o json
+// writes them.
+type modelCheck struct {
+	Model      string         `json:"model"`
+	Repo       string         `json:"repo"`
+	SHA        string         `json:"sha"` // the commit the pinned revision resolved to
+	Mismatches []hub.Mismatch `json:"mismatches"`
+	set        *campaign.Set
+}
+
+// checkModels checks models against the Hub; it stops at the first fetch
+// error.
+func checkModels(ctx context.Context, c *hub.Client, set *campaign.Set, models []campaign.Model) ([]modelCheck, error) {
+	var out []modelCheck
 	for _, m := range models {
 		ms, info, err := c.Validate(ctx, m)
 		if err != nil {
-			return bad, hubError(err)
+			return out, hubError(err)
 		}
-		if len(ms) > 0 {
+		if ms == nil {
+			ms = []hub.Mismatch{}
+		}
+		out = append(out, modelCheck{Model: m.Name, Repo: m.HF.Repo, SHA: info.SHA, Mismatches: ms, set: set})
+	}
+	return out, nil
+}
+
+// writeChecks writes a report per model with mismatches: one line per field at
+// the position where the set defines it, as vet prints problems, then the
+// table. It returns how many models mismatched.
+func writeChecks(cmd *cobra.Command, checks []modelCheck) int {
+	bad := 0
+	for _, c := range checks {
+		if len(c.Mismatches) > 0 {
 			bad++
 			w := diag(cmd, slog.LevelWarn)
-			for _, mm := range ms {
-				fmt.Fprintln(w, mismatchLine(set, m.Name, mm))
+			for _, mm := range c.Mismatches {
+				fmt.Fprintln(w, mismatchLine(c.set, c.Model, mm))
 			}
-			fmt.Fprint(w, hub.Report(m.Name, ms))
+			fmt.Fprint(w, hub.Report(c.Model, c.Mismatches))
 			continue
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "%s: %s@%s matches the catalog\n", m.Name, m.HF.Repo, info.SHA)
+		fmt.Fprintf(cmd.OutOrStdout(), "%s: %s@%s matches the catalog\n", c.Model, c.Repo, c.SHA)
 	}
-	return bad, nil
+	return bad
+}
+
+// validateModels checks models against the Hub and writes the reports
+// (writeChecks); it returns how many mismatched, or the first fetch error.
+func validateModels(ctx context.Context, cmd *cobra.Command, c *hub.Client, set *campaign.Set, models []campaign.Model) (int, error) {
+	checks, err := checkModels(ctx, c, set, models)
+	bad := writeChecks(cmd, checks)
+	return bad, err
 }
 
 func newValidateModel() *cobra.Command {
@@ -96,17 +126,27 @@ It is the first step of every campaign workflow, where it reads the campaign fro
 				names := keys(set.Models)
 				return fmt.Errorf("unknown model %q%s", name, campaign.Suggest(name, names))
 			}
-			bad, err := validateModels(cmd.Context(), cmd, hf.client(), set, []campaign.Model{m})
+			checks, err := checkModels(cmd.Context(), hf.client(), set, []campaign.Model{m})
 			if err != nil {
 				return err
 			}
-			if bad > 0 {
+			if inv.output == "json" {
+				if err := writeJSON(cmd.OutOrStdout(), checks[0]); err != nil {
+					return err
+				}
+				if len(checks[0].Mismatches) > 0 {
+					return exitError{exitFail}
+				}
+				return nil
+			}
+			if writeChecks(cmd, checks) > 0 {
 				return exitError{exitFail}
 			}
 			return nil
 		},
 	}
 	hf.register(cmd)
+	inv.addOutput(cmd, "table", "json")
 	inv.addBundle(cmd)
 	inv.addCatalog(cmd)
 	return cmd

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"cuelang.org/go/cue/cuecontext"
 	"github.com/spf13/cobra"
@@ -24,20 +23,23 @@ func newVet() *cobra.Command {
 catalog, unifies them with the schema and checks every cross-reference. It prints
 every problem with its file:line:col and field path, and exits 1 if there is any.
 
-With no paths it vets campaigns/ in the current directory.`,
+With no paths it vets campaigns/ in the current directory. A campaign name
+(vet quickstart) vets campaigns/, where it is looked up, and fails (exit 2)
+when no campaign has that name.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				args = []string{"campaigns"}
+			paths, err := inv.paths(args)
+			if err != nil {
+				return err
 			}
-			for _, a := range args {
-				if _, err := os.Stat(a); err != nil {
-					return fmt.Errorf("cannot read %s: %w", a, unwrapPath(err))
-				}
-			}
-			set, err := campaign.Load(cuecontext.New(), args, campaign.Options{Catalog: inv.catalog, Impossible: matrix.Impossible})
+			set, err := campaign.Load(cuecontext.New(), paths, campaign.Options{Catalog: inv.catalog, Impossible: matrix.Impossible})
 			var probs campaign.Problems
 			if err != nil && !errors.As(err, &probs) {
 				return err
+			}
+			if len(probs) == 0 {
+				if err := knownCampaigns(set, inv.names); err != nil {
+					return err
+				}
 			}
 			out := cmd.OutOrStdout()
 			if inv.output == "json" {
@@ -74,6 +76,7 @@ With no paths it vets campaigns/ in the current directory.`,
 	}
 	inv.addOutput(cmd, "text", "json")
 	inv.addCatalog(cmd)
+	inv.addCampaign(cmd, true)
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing when the input is clean")
 	cmd.Flags().BoolVar(&online, "online", false, "also check the campaigns' models against the Hugging Face Hub (validate-model)")
 	hf.register(cmd)

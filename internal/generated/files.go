@@ -3,8 +3,10 @@ package generated
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
+	"strings"
 
 	"github.com/llmsweep/llmsweep/internal/argo"
 	"github.com/llmsweep/llmsweep/internal/campaign"
@@ -29,6 +31,21 @@ type Options struct {
 	// SkipValidation skips Argo's validator, which takes most of the time on very
 	// large campaigns (the tests validate every manifest they generate).
 	SkipValidation bool
+	// Budget refuses a campaign that plan predicts over its budget, with an
+	// *OverBudgetError (compile and apply). Without it an overrun is written
+	// into summary.json, so that applying the folder can refuse it too.
+	Budget bool
+}
+
+// OverBudgetError is a campaign predicted over its budget.
+type OverBudgetError struct {
+	Campaign string
+	// Over says how, one line a limit (sim.Budget's Over).
+	Over []string
+}
+
+func (e *OverBudgetError) Error() string {
+	return fmt.Sprintf("campaign %s is predicted over its budget: %s", e.Campaign, strings.Join(e.Over, "; "))
 }
 
 // Files compiles a campaign into the files of generated/<campaign>/, validating the
@@ -56,6 +73,13 @@ func Files(s *campaign.Set, c campaign.Campaign, opt Options) (map[string][]byte
 	if err != nil {
 		return nil, res, fmt.Errorf("campaign %s: predicting batch durations: %w", c.Name, err)
 	}
+	var over []string
+	if p.OverBudget() {
+		if opt.Budget {
+			return nil, res, &OverBudgetError{Campaign: c.Name, Over: p.Budget.Over}
+		}
+		over = p.Budget.Over
+	}
 	seconds := make(map[string]float64, len(p.Batches))
 	for _, b := range p.Batches {
 		seconds[b.ID] = b.WallS
@@ -77,11 +101,7 @@ func Files(s *campaign.Set, c campaign.Campaign, opt Options) (map[string][]byte
 	if files["configmap.yaml"], err = m.ConfigMapYAML(); err != nil {
 		return nil, res, err
 	}
-	summary := struct {
-		matrix.Summary
-		Batches []matrix.Batch    `json:"batch_list"`
-		Models  map[string]string `json:"model_hashes"`
-	}{res.Summary, res.Batches, res.ModelHashes}
+	summary := summaryFile{res.Summary, res.Batches, res.ModelHashes, over}
 	if files["summary.json"], err = json.MarshalIndent(summary, "", "  "); err != nil {
 		return nil, res, err
 	}
@@ -95,6 +115,35 @@ func Files(s *campaign.Set, c campaign.Campaign, opt Options) (map[string][]byte
 		files["matrix.jsonl"] = lines.Bytes()
 	}
 	return files, res, nil
+}
+
+// summaryFile is summary.json.
+type summaryFile struct {
+	matrix.Summary
+	Batches []matrix.Batch    `json:"batch_list"`
+	Models  map[string]string `json:"model_hashes"`
+	// OverBudget is how a campaign compiled with --allow-over-budget goes
+	// over; absent within budget.
+	OverBudget []string `json:"over_budget,omitempty"`
+}
+
+// CheckBudget returns an *OverBudgetError when the compiled files of a
+// campaign record that it goes over its budget.
+func CheckBudget(files map[string][]byte) error {
+	b, ok := files["summary.json"]
+	if !ok {
+		return errors.New("no summary.json among the generated files: run llmsweep compile")
+	}
+	var s summaryFile
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return fmt.Errorf("summary.json: %w", err)
+	}
+	if len(s.OverBudget) > 0 {
+		return &OverBudgetError{Campaign: s.Campaign, Over: s.OverBudget}
+	}
+	return nil
 }
 
 // capped keeps what is written until it passes max bytes, then keeps nothing: a

@@ -372,3 +372,44 @@ func TestWriteAtomic(t *testing.T) {
 		t.Fatalf("hand edit not reported: %v", err)
 	}
 }
+
+// TestBudget: with Budget, a campaign over its budget is an *OverBudgetError
+// and nothing is written; without it, summary.json records the overrun, which
+// CheckBudget finds again, and a campaign within budget records none.
+func TestBudget(t *testing.T) {
+	s := campaigntest.Repo(t)
+	c := s.Campaigns["quickstart"]
+	c.Budget = &struct {
+		MaxGPUHours float64 `json:"max_gpu_hours,omitempty"`
+		MaxUSD      float64 `json:"max_usd,omitempty"`
+	}{MaxGPUHours: 1e-6}
+	files, _, err := Files(s, c, Options{Budget: true, SkipValidation: true})
+	var ob *OverBudgetError
+	if !errors.As(err, &ob) || files != nil {
+		t.Fatalf("Files with Budget over it: %v, %d files; want an *OverBudgetError and none", err, len(files))
+	}
+	if ob.Campaign != "quickstart" || len(ob.Over) != 1 || !strings.Contains(ob.Over[0], "over max_gpu_hours 1e-06") {
+		t.Errorf("OverBudgetError = %+v", ob)
+	}
+	files, _, err = Files(s, c, Options{SkipValidation: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckBudget(files); !errors.As(err, &ob) || ob.Error() != "campaign quickstart is predicted over its budget: "+ob.Over[0] {
+		t.Errorf("CheckBudget of the files compiled over budget: %v", err)
+	}
+	files, _, err = Files(s, s.Campaigns["quickstart"], Options{Budget: true, SkipValidation: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckBudget(files); err != nil {
+		t.Errorf("CheckBudget within budget: %v", err)
+	}
+	if strings.Contains(string(files["summary.json"]), "over_budget") {
+		t.Error("summary.json within budget mentions over_budget")
+	}
+	delete(files, "summary.json")
+	if err := CheckBudget(files); err == nil {
+		t.Error("CheckBudget without summary.json: no error")
+	}
+}

@@ -12,9 +12,9 @@ import (
 
 // Mismatch is one catalog field whose value differs from the Hub's.
 type Mismatch struct {
-	Field   string // the catalog field, e.g. "layers" or "moe.experts"
-	Catalog string
-	Hub     string
+	Field   string `json:"field"` // the catalog field, e.g. "layers" or "moe.experts"
+	Catalog string `json:"catalog"`
+	Hub     string `json:"hub"`
 }
 
 // Placeholders in Mismatch values.

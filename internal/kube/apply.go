@@ -50,9 +50,9 @@ const (
 
 // Result is one object's outcome.
 type Result struct {
-	Object string // kind/name
-	Action Action
-	Note   string `json:",omitempty"`
+	Object string `json:"object"` // kind/name
+	Action Action `json:"action"`
+	Note   string `json:"note,omitempty"`
 }
 
 func (r Result) String() string {

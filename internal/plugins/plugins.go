@@ -108,14 +108,30 @@ func ReadLock(path string) (Lock, error) {
 	return l, sc.Err()
 }
 
-// WriteLock writes a lock file pinning the given plugins as they are now.
-func WriteLock(w io.Writer, found []Found) error {
+// Pin is a plugin binary's checksum as a lock file holds it.
+type Pin struct {
+	Name   string `json:"name"`
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+}
+
+// Pins pins the given plugins as they are now.
+func Pins(found []Found) ([]Pin, error) {
+	out := []Pin{}
 	for _, f := range found {
 		sum, err := fileSum(f.Path)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if _, err := fmt.Fprintf(w, "%x  %s\n", sum, filepath.Base(f.Path)); err != nil {
+		out = append(out, Pin{Name: f.Name, Path: f.Path, SHA256: fmt.Sprintf("%x", sum)})
+	}
+	return out, nil
+}
+
+// WriteLock writes a lock file of pins, in sha256sum's format.
+func WriteLock(w io.Writer, pins []Pin) error {
+	for _, p := range pins {
+		if _, err := fmt.Fprintf(w, "%s  %s\n", p.SHA256, filepath.Base(p.Path)); err != nil {
 			return err
 		}
 	}

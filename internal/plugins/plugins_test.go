@@ -118,7 +118,11 @@ func TestOpen(t *testing.T) {
 func TestLock(t *testing.T) {
 	dir := link(t, "good")
 	var b strings.Builder
-	if err := WriteLock(&b, Discover([]string{dir})); err != nil {
+	pins, err := Pins(Discover([]string{dir}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteLock(&b, pins); err != nil {
 		t.Fatal(err)
 	}
 	lockPath := filepath.Join(t.TempDir(), "plugins.lock")
