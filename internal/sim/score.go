@@ -282,7 +282,7 @@ func (f *folds) pools(tab Table, fits []Fit, train, test []Point) []Fit {
 		used = append(used, pool)
 		for _, p := range test {
 			if p.Hardware.GPU.Arch == arch && !own[p.Pair()] {
-				tab.Set(p.Framework, arch, withFactors(f.t.For(p.Framework, arch), pool.After))
+				tab.Set(p.Framework, arch, withPooled(f.t.For(p.Framework, arch), pool.After))
 			}
 		}
 	}
