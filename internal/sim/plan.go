@@ -293,7 +293,7 @@ func Build(set *campaign.Set, c campaign.Campaign, opt Options) (*Plan, error) {
 	}
 	if pi := opt.Intervals; pi != nil {
 		p.Assumptions = append(p.Assumptions,
-			fmt.Sprintf("efficiency: fitted to %d published points from %d sources (%s; a pair without points takes its architecture's pooled fit, an architecture without any the catalog's priors)", pi.Count, pi.Sources, pi.Points),
+			fmt.Sprintf("efficiency: fitted to %d published points from %d sources (%s; a pair without points takes its prior moved halfway to its architecture's pooled fit, an architecture without any the catalog's priors)", pi.Count, pi.Sources, pi.Points),
 			fmt.Sprintf("intervals: %.0f%% of the measured/predicted ratios per framework and metric when each source is predicted by a fit to the others (leave-one-source-out)", 100*pi.Level))
 	}
 	p.Budget = checkBudget(c, p.Totals)
