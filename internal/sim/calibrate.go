@@ -220,6 +220,23 @@ func withFactors(e, f Efficiency) Efficiency {
 	return e
 }
 
+// withPooled is prior with each fitted factor halfway, in the fit's logit
+// coordinates, between its own value and the architecture's pooled fit: the
+// pool is evidence from other frameworks on the same GPUs, the prior what
+// is known of this framework, and neither alone speaks for the pair.
+func withPooled(prior, pool Efficiency) Efficiency {
+	a, b := unbounded(prior), unbounded(pool)
+	for i := range a {
+		a[i] = (a[i] + b[i]) / 2
+	}
+	e := bounded(prior, a)
+	for _, k := range fitted {
+		*k.ptr(&e) = round3(*k.ptr(&e))
+	}
+	e.Source = pool.Source + ", halfway from the prior"
+	return e
+}
+
 // fitShrink weighs the pull toward the start against the squared log errors:
 // moving a factor by one logit costs as much as one point off by 20%.
 const fitShrink = 0.033
@@ -311,6 +328,7 @@ func StorePoints(set *campaign.Set, results []result.Result) ([]Point, []Skipped
 		}
 		base := Point{ID: r.Fingerprint[:min(12, len(r.Fingerprint))] + "/" + r.Run, Framework: c.Framework, Model: m, Hardware: h, Quant: q,
 			Load: LoadFor(w, c.Concurrency, c.RequestRate, c.InputTokens, c.OutputTokens), Util: 0.9}
+		base.Load.MaxSeqs, base.Load.MaxBatchTokens = VersionLimits(c.Framework, c.Version, h.GPU.Model)
 		for _, mv := range []struct {
 			metric string
 			v      metrics.Value

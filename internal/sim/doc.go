@@ -50,7 +50,9 @@
 // and for KV memory for its prompt plus its answer; prompts are prefilled in
 // chunks within a MaxBatchTokens budget, mixed into decode iterations (both
 // limits per framework where its efficiency entry sets them: TensorRT-LLM
-// batches thousands offline). An engine that schedules every n decode steps
+// batches thousands offline; and per framework version where its defaults
+// changed, VersionLimits: vLLM's V1 engine runs 1024 sequences on H100). An
+// engine that schedules every n decode steps
 // (Efficiency.AdmitSteps: TGI's max_waiting_tokens; vLLM's
 // --num-scheduler-steps) makes a newcomer wait half a round while a batch
 // runs. When demand passes capacity, the queue grows and TTFT with it. The
@@ -77,7 +79,7 @@
 // them with a table as it is, FitScore with a table fitted to other points,
 // and CrossValidate holds out one source document at a time and predicts it
 // with factors fitted to all the others; a pair the others cannot fit takes
-// its architecture's pooled fit. Each reports the median and 90th-percentile
+// its prior moved halfway to its architecture's pooled fit. Each reports the median and 90th-percentile
 // absolute percentage error per metric, framework and source. The held-out
 // errors give the prediction intervals (IntervalsFrom): the 10th to 90th
 // percentile of measured/predicted per framework and metric. Publish fits the

@@ -142,8 +142,9 @@ func LoadPublished() (Published, error) {
 }
 
 // Apply returns t with the published factors: a pair fitted to published
-// points takes its own, another pair of an architecture with points the
-// architecture's pooled ones, as the cross-validation predicted them; each
+// points takes its own, another pair of an architecture with points its
+// prior moved halfway to the architecture's pooled ones (withPooled), as the
+// cross-validation predicted them; each
 // keeps t's scheduler limits, and a pair of an architecture without points
 // keeps t's values.
 func (p Published) Apply(t Table) Table {
@@ -153,7 +154,7 @@ func (p Published) Apply(t Table) Table {
 			if f, ok := p.Efficiency[fw][arch]; ok {
 				out.Set(fw, arch, withFactors(e, f))
 			} else if f, ok := p.Pooled[arch]; ok {
-				out.Set(fw, arch, withFactors(e, f))
+				out.Set(fw, arch, withPooled(e, f))
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
@@ -48,9 +49,9 @@ func (x *Model) admitSteps(l Load) int {
 	return x.Eff.AdmitSteps
 }
 
-// engineLimits are the scheduler's limits: the efficiency entry's, else
-// vLLM's defaults.
-func (x *Model) engineLimits() (seqs, tokens int) {
+// engineLimits are the scheduler's limits: l's (its framework version's
+// defaults), else the efficiency entry's, else vLLM's defaults.
+func (x *Model) engineLimits(l Load) (seqs, tokens int) {
 	seqs, tokens = MaxSeqs, MaxBatchTokens
 	if x.Eff.MaxSeqs > 0 {
 		seqs = x.Eff.MaxSeqs
@@ -58,7 +59,45 @@ func (x *Model) engineLimits() (seqs, tokens int) {
 	if x.Eff.MaxBatchTokens > 0 {
 		tokens = x.Eff.MaxBatchTokens
 	}
+	if l.MaxSeqs > 0 {
+		seqs = l.MaxSeqs
+	}
+	if l.MaxBatchTokens > 0 {
+		tokens = l.MaxBatchTokens
+	}
 	return seqs, tokens
+}
+
+// VersionLimits are the scheduler limits a framework version sets by
+// default on a GPU model where they differ from its efficiency entry's,
+// 0 where they do not. vLLM's V1 engine, the default from 0.8, runs up to
+// 1024 sequences with an 8192-token budget per iteration on H100 and H200
+// and 256 with 2048 elsewhere (vllm-project/vllm pull requests 12369 and
+// 16158); V0 ran 256 sequences.
+func VersionLimits(framework, version, gpuModel string) (seqs, tokens int) {
+	if framework != "vllm" || !atLeast(version, 0, 8) {
+		return 0, 0
+	}
+	g := strings.ToLower(gpuModel)
+	if strings.Contains(g, "h100") || strings.Contains(g, "h200") {
+		return 1024, 8192
+	}
+	return 256, 2048
+}
+
+// atLeast reports whether version ("0.11.0", "v0.6.3.dev") is major.minor
+// or later; a version it cannot read is not.
+func atLeast(version string, major, minor int) bool {
+	parts := strings.SplitN(strings.TrimPrefix(strings.TrimSpace(version), "v"), ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi, err2 := strconv.Atoi(strings.TrimRightFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' }))
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return ma > major || ma == major && mi >= minor
 }
 
 // Constants of the model that are assumptions rather than catalog data.

@@ -235,3 +235,24 @@ func TestSchedule(t *testing.T) {
 		t.Errorf("makespan %g, want 10", got)
 	}
 }
+
+func TestVersionLimits(t *testing.T) {
+	for _, c := range []struct {
+		framework, version, gpu string
+		seqs, tokens            int
+	}{
+		{"vllm", "0.11.0", "H100-SXM5-80GB", 1024, 8192},
+		{"vllm", "v0.11.0", "H200-SXM-141GB", 1024, 8192},
+		{"vllm", "0.8.5", "A100-SXM4-80GB", 256, 2048},
+		{"vllm", "0.6.3.dev116", "H100-SXM5-80GB", 0, 0},
+		{"vllm", "", "H100-SXM5-80GB", 0, 0},
+		{"vllm", "latest", "H100-SXM5-80GB", 0, 0},
+		{"sglang", "0.5.5", "H100-SXM5-80GB", 0, 0},
+		{"vllm", "1.0", "L40S-48GB", 256, 2048},
+	} {
+		seqs, tokens := VersionLimits(c.framework, c.version, c.gpu)
+		if seqs != c.seqs || tokens != c.tokens {
+			t.Errorf("VersionLimits(%q, %q, %q) = %d, %d, want %d, %d", c.framework, c.version, c.gpu, seqs, tokens, c.seqs, c.tokens)
+		}
+	}
+}

@@ -293,7 +293,7 @@ func Build(set *campaign.Set, c campaign.Campaign, opt Options) (*Plan, error) {
 	}
 	if pi := opt.Intervals; pi != nil {
 		p.Assumptions = append(p.Assumptions,
-			fmt.Sprintf("efficiency: fitted to %d published points from %d sources (%s; a pair without points takes its architecture's pooled fit, an architecture without any the catalog's priors)", pi.Count, pi.Sources, pi.Points),
+			fmt.Sprintf("efficiency: fitted to %d published points from %d sources (%s; a pair without points takes its prior moved halfway to its architecture's pooled fit, an architecture without any the catalog's priors)", pi.Count, pi.Sources, pi.Points),
 			fmt.Sprintf("intervals: %.0f%% of the measured/predicted ratios per framework and metric when each source is predicted by a fit to the others (leave-one-source-out)", 100*pi.Level))
 	}
 	p.Budget = checkBudget(c, p.Totals)
@@ -365,6 +365,7 @@ func PredictConfig(set *campaign.Set, c campaign.Campaign, m *Model, cfg *matrix
 func predictConfig(set *campaign.Set, c campaign.Campaign, m *Model, cfg *matrix.Config, opt Options, known *Prediction, sc *scratch) ConfigPlan {
 	w := set.Workloads[cfg.Workload]
 	l := LoadFor(w, cfg.Concurrency, cfg.RequestRate, cfg.InputTokens, cfg.OutputTokens)
+	l.MaxSeqs, l.MaxBatchTokens = VersionLimits(cfg.Framework, cfg.Version, set.Hardware[cfg.Hardware].GPU.Model)
 	util := c.Grid.GPUMemoryUtilization
 	if util <= 0 {
 		util = 0.9

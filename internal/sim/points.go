@@ -238,6 +238,7 @@ func point(row map[string]string, set *campaign.Set) (Point, string, error) {
 			return p, "", fmt.Errorf("scheduler_steps %q is not an integer in [1, 1000]", st)
 		}
 	}
+	l.MaxSeqs, l.MaxBatchTokens = VersionLimits(p.Framework, row["framework_version"], row["gpu"])
 	l.Requests = min(n, maxSimRequests)
 	l.Concurrency = min(l.Concurrency, l.Requests)
 	p.Load = l

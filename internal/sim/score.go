@@ -101,7 +101,8 @@ func Score(t Table, points []Point) Scores {
 }
 
 // FitScore fits t to train and predicts test with the fitted table; a test
-// point whose pair train cannot fit takes its architecture's pooled fit.
+// point whose pair train cannot fit takes its prior moved halfway to its
+// architecture's pooled fit.
 func FitScore(t Table, train, test []Point) Scores {
 	fitted, fits := Calibrate(t, train)
 	pools := newFolds(t).pools(fitted, fits, train, test)
@@ -113,8 +114,8 @@ func FitScore(t Table, train, test []Point) Scores {
 // CrossValidate predicts each source's points with the factors fitted, from
 // t, to every other source's points (leave-one-source-out), so no point is
 // predicted by a fit that saw its document; a pair the other sources cannot
-// fit takes its architecture's pooled fit. The intervals come from these
-// held-out errors.
+// fit takes its prior moved halfway to its architecture's pooled fit. The
+// intervals come from these held-out errors.
 func CrossValidate(t Table, points []Point) Scores {
 	bySource := map[string][]int{}
 	var sources []string
@@ -260,9 +261,9 @@ func (f *folds) poolJobs(fits []Fit, train, test []Point, add func(string, []Poi
 	}
 }
 
-// pools sets, in tab, the pooled fit of each architecture for the test
-// points whose pair has no fit of its own, and returns the pooled fits it
-// used.
+// pools sets, in tab, the prior moved halfway to its architecture's pooled
+// fit for each test point whose pair has no fit of its own, and returns the
+// pooled fits it used.
 func (f *folds) pools(tab Table, fits []Fit, train, test []Point) []Fit {
 	missing := unfitted(fits, test)
 	if len(missing) == 0 {
@@ -282,7 +283,7 @@ func (f *folds) pools(tab Table, fits []Fit, train, test []Point) []Fit {
 		used = append(used, pool)
 		for _, p := range test {
 			if p.Hardware.GPU.Arch == arch && !own[p.Pair()] {
-				tab.Set(p.Framework, arch, withFactors(f.t.For(p.Framework, arch), pool.After))
+				tab.Set(p.Framework, arch, withPooled(f.t.For(p.Framework, arch), pool.After))
 			}
 		}
 	}

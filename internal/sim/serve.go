@@ -41,6 +41,9 @@ type Load struct {
 	// AdmitSteps, when set, overrides the engine's Efficiency.AdmitSteps
 	// (vLLM's --num-scheduler-steps).
 	AdmitSteps int
+	// MaxSeqs and MaxBatchTokens, when set, override the efficiency entry's
+	// scheduler limits: the framework version's defaults (VersionLimits).
+	MaxSeqs, MaxBatchTokens int
 }
 
 // LoadFor is the load of a workload at one grid point; in and out, when set,
@@ -229,7 +232,7 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 	}
 	rng := rand.New(rand.NewPCG(l.Seed, 0x5eed))
 	reqs := draw(l, sc, rng)
-	maxSeqs, maxTokens := x.engineLimits()
+	maxSeqs, maxTokens := x.engineLimits(l)
 	open := l.Rate > 0
 	if open {
 		t := 0.0
