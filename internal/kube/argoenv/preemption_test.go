@@ -24,9 +24,12 @@ import (
 // real batch (minutes to hours) would be when its node goes: a pod deleted
 // while the controller still has its node Pending is re-created under the
 // same name in the same attempt, not retried, which CI once hit under load.
+// The controller batches pod updates into a workflow pass at most every
+// DEFAULT_REQUEUE_TIME (10 s), so a batch runs 30 s: long enough to be seen
+// Running before it ends.
 func TestPreemption(t *testing.T) {
 	const spotNodes = 3
-	e, rec := cluster(t, "quickstart", argoenv.Behaviour{StepRun: 200 * time.Millisecond, BatchRun: 15 * time.Second}, spotNodes, 1)
+	e, rec := cluster(t, "quickstart", argoenv.Behaviour{StepRun: 200 * time.Millisecond, BatchRun: 30 * time.Second}, spotNodes, 1)
 	task := "batch-" + quickstartBatches(t)[0]
 	start := time.Now()
 	e.Apply(t, "generated/quickstart")
