@@ -219,8 +219,10 @@ func execute(ctx context.Context, cmd *cobra.Command, f *runFlags, set *campaign
 	switch {
 	case errors.Is(err, pipeline.ErrNothingToRun):
 		if f.inv.output == "json" {
-			return writeJSON(cmd.OutOrStdout(), runOutcome{Campaign: c.Name, Configs: len(configs), NothingToRun: true,
-				Results: []result.Result{}, Failures: []result.Failure{}})
+			o := runOutcome{Campaign: c.Name, Configs: len(configs), NothingToRun: true,
+				Results: []result.Result{}, Failures: []result.Failure{}}
+			o.reasons(out)
+			return writeJSON(cmd.OutOrStdout(), o)
 		}
 		fmt.Fprintln(cmd.OutOrStdout(), err)
 		return nil
@@ -243,6 +245,7 @@ func execute(ctx context.Context, cmd *cobra.Command, f *runFlags, set *campaign
 	case "json":
 		o := runOutcome{Campaign: c.Name, Run: &out.Run, LogDir: filepath.Clean(out.LogDir), Store: redact(url), Resumed: out.Resumed,
 			Configs: rep.Configs, Done: rep.Done, Skipped: rep.Skipped, Failed: rep.Failed, Results: out.Results, Failures: out.Failures}
+		o.reasons(out)
 		if o.Results == nil {
 			o.Results = []result.Result{}
 		}
@@ -281,13 +284,23 @@ type runOutcome struct {
 	Store    string      `json:"store,omitempty"`
 	Resumed  bool        `json:"resumed"`
 	// NothingToRun: stored results stand in for every config.
-	NothingToRun bool             `json:"nothing_to_run"`
-	Configs      int              `json:"configs"`
-	Done         int              `json:"done"`
-	Skipped      int              `json:"skipped"`
-	Failed       int              `json:"failed"`
-	Results      []result.Result  `json:"results"`
-	Failures     []result.Failure `json:"failures"`
+	NothingToRun bool `json:"nothing_to_run"`
+	Configs      int  `json:"configs"`
+	Done         int  `json:"done"`
+	Skipped      int  `json:"skipped"`
+	Failed       int  `json:"failed"`
+	// Measured and Reused count a new run's configs by why they are
+	// measured, or why a stored result stands in for them.
+	Measured map[string]int   `json:"measured,omitempty"`
+	Reused   map[string]int   `json:"reused,omitempty"`
+	Results  []result.Result  `json:"results"`
+	Failures []result.Failure `json:"failures"`
+}
+
+func (o *runOutcome) reasons(out *pipeline.Outcome) {
+	if out != nil && out.Reuse != nil {
+		o.Measured, o.Reused = out.Reuse.Measured, out.Reuse.Reused
+	}
 }
 
 // printResults writes a run's results table, then its failures.
