@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -59,13 +61,32 @@ matrix from a bundle and checks it against --matrix-hash instead of writing.`,
 				failed++
 				fmt.Fprintf(diag(cmd, slog.LevelWarn), "llmsweep: %v\n", err)
 			}
-			for _, c := range cs {
+			// Campaigns compile concurrently (catalog-wide alone is most of
+			// the time); what they print and write follows in order.
+			type compiled struct {
+				files map[string][]byte
+				res   *matrix.Result
+				err   error
+			}
+			outs := make([]compiled, len(cs))
+			var wg sync.WaitGroup
+			slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+			for i, c := range cs {
+				wg.Go(func() {
+					slots <- struct{}{}
+					defer func() { <-slots }()
+					o := &outs[i]
+					o.files, o.res, o.err = generated.Files(set, c, generated.Options{Image: image, Examples: examples, Budget: !overBudget})
+				})
+			}
+			wg.Wait()
+			for i, c := range cs {
 				dir := filepath.Join(out, c.Name)
 				if _, err := generated.Read(dir); errors.Is(err, generated.ErrEdited) && !force {
 					fail(fmt.Errorf("%v\nrefusing to overwrite a hand edit: undo it, or pass --force", err))
 					continue
 				}
-				files, res, err := generated.Files(set, c, generated.Options{Image: image, Examples: examples, Budget: !overBudget})
+				files, res, err := outs[i].files, outs[i].res, outs[i].err
 				if explain && res != nil {
 					printExplain(w, res)
 				}

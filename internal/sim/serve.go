@@ -533,10 +533,68 @@ func (x *Model) simulateStatic(l Load, sc *scratch) Prediction {
 	return summarize(sc, Prediction{Rejected: rejected, TotalS: now, PeakKVTokens: peak}, measureFrom, now, outTokens, batchTime)
 }
 
-// percentiles returns the P50 and P99 of v, sorting it.
+// percentiles returns the P50 and P99 of v, reordering it. It selects
+// rather than sorts: compile predicts every batch, and sorting the samples
+// was a fifth of its time.
 func percentiles(v []float64) (p50, p99 float64) {
 	if len(v) == 0 {
 		return 0, 0
 	}
-	return quantile(v, 0.5), quantile(v, 0.99)
+	return selected(v, 0.5), selected(v, 0.99)
+}
+
+// selected is quantile by selection: the same two order statistics,
+// interpolated the same way, so the result is identical.
+func selected(v []float64, q float64) float64 {
+	pos := q * float64(len(v)-1)
+	i := int(pos)
+	lo := nth(v, i)
+	if i+1 >= len(v) {
+		return lo
+	}
+	hi := slices.Min(v[i+1:]) // nth left v[i+1:] at least v[i]
+	return lo + (pos-float64(i))*(hi-lo)
+}
+
+// nth reorders v so that v[k] is what it would be sorted, the values
+// before it no larger and those after no smaller, and returns v[k]
+// (quickselect, Hoare's partition around a median of three).
+func nth(v []float64, k int) float64 {
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if v[mid] < v[lo] {
+			v[mid], v[lo] = v[lo], v[mid]
+		}
+		if v[hi] < v[lo] {
+			v[hi], v[lo] = v[lo], v[hi]
+		}
+		if v[hi] < v[mid] {
+			v[hi], v[mid] = v[mid], v[hi]
+		}
+		p := v[mid]
+		i, j := lo, hi
+		for i <= j {
+			for v[i] < p {
+				i++
+			}
+			for v[j] > p {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return v[k] // between the two parts: equal to the pivot
+		}
+	}
+	return v[k]
 }

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
@@ -70,5 +72,26 @@ func TestSchedulingRounds(t *testing.T) {
 	alone.AdmitSteps = 10
 	if b := x.Simulate(alone); b.TTFTP50 != a.TTFTP50 {
 		t.Errorf("one request at a time: TTFT %.2f ms with rounds, %.2f without", b.TTFTP50, a.TTFTP50)
+	}
+}
+
+// TestPercentilesSelect checks selection against sorting, on sizes and
+// values with and without ties, as percentiles gets them.
+func TestPercentilesSelect(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := 1; n <= 300; n++ {
+		for _, levels := range []int{2, 7, 1 << 30} {
+			v := make([]float64, n)
+			for i := range v {
+				v[i] = float64(rng.IntN(levels)) / 3
+			}
+			sorted := slices.Clone(v)
+			for _, q := range []float64{0, 0.5, 0.9, 0.99, 1} {
+				want := quantile(sorted, q)
+				if got := selected(v, q); got != want {
+					t.Fatalf("n %d, %d levels, q %v: selected %v, sorted %v", n, levels, q, got, want)
+				}
+			}
+		}
 	}
 }
