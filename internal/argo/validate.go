@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -60,6 +61,10 @@ const (
 	maxCronName   = 52
 )
 
+// validating serializes Validate: Argo's validator keeps a package-level
+// placeholder counter (the race detector found it under concurrent compiles).
+var validating sync.Mutex
+
 // Validate checks every generated object with Argo's own offline validator, the
 // one `argo lint` and the API server's admission use.
 //
@@ -74,6 +79,8 @@ const (
 // distinct piece once; what the reduction leaves out is checked per object
 // here, as Argo checks it (name lengths, task names, dependencies, cycles).
 func (m *Manifests) Validate() error {
+	validating.Lock()
+	defer validating.Unlock()
 	seen := map[[32]byte]bool{}
 	opts := validate.ValidateOpts{}
 	check := func(key [32]byte, f func() error) error {
