@@ -65,7 +65,7 @@ func Defs() ([]Def, error) {
 		}
 		files = append(files, f)
 	}
-	val, err := evaluate()
+	val, err := Schema()
 	if err != nil {
 		return nil, err
 	}
@@ -98,8 +98,9 @@ func Defs() ([]Def, error) {
 	return defs, nil
 }
 
-// evaluate builds the whole schema package, for the defaults.
-func evaluate() (cue.Value, error) {
+// Schema builds the whole schema package: the defaults come from it, and the
+// tests check the reference against it.
+func Schema() (cue.Value, error) {
 	inst := build.NewContext().NewInstance("schema", nil)
 	names, err := fs.Glob(schema.FS, "*.cue")
 	if err != nil {
