@@ -9,9 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
 	"github.com/llmsweep/llmsweep/internal/generated"
@@ -69,17 +69,16 @@ matrix from a bundle and checks it against --matrix-hash instead of writing.`,
 				err   error
 			}
 			outs := make([]compiled, len(cs))
-			var wg sync.WaitGroup
-			slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+			var g errgroup.Group
+			g.SetLimit(runtime.GOMAXPROCS(0))
 			for i, c := range cs {
-				wg.Go(func() {
-					slots <- struct{}{}
-					defer func() { <-slots }()
+				g.Go(func() error {
 					o := &outs[i]
 					o.files, o.res, o.err = generated.Files(set, c, generated.Options{Image: image, Examples: examples, Budget: !overBudget})
+					return nil // each campaign's error is its own
 				})
 			}
-			wg.Wait()
+			g.Wait()
 			for i, c := range cs {
 				dir := filepath.Join(out, c.Name)
 				if _, err := generated.Read(dir); errors.Is(err, generated.ErrEdited) && !force {
