@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/argoproj/argo-workflows/v3/workflow/validate"
+	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -79,6 +81,57 @@ var validating sync.Mutex
 // distinct piece once; what the reduction leaves out is checked per object
 // here, as Argo checks it (name lengths, task names, dependencies, cycles).
 func (m *Manifests) Validate() error {
+	all := templates{}
+	for _, t := range m.Templates {
+		all[t.Name] = t
+	}
+	// Pieces pay off across models: one object is validated whole, where
+	// Argo's own cache validates each template once.
+	many := len(m.Workflows)+len(m.Templates) > 1
+	// Every object's pieces and keys first, objects in parallel: our own
+	// work, and all of it done before Argo's validator writes into a piece.
+	type object struct {
+		specs []*wfv1.WorkflowSpec
+		keys  [][32]byte
+		err   error
+	}
+	objs := make([]object, len(m.Workflows)+len(m.Templates))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i := range objs {
+		g.Go(func() error {
+			o := &objs[i]
+			kind, meta, spec, at := "Workflow", metav1.ObjectMeta{}, wfv1.WorkflowSpec{}, i
+			if i < len(m.Workflows) {
+				meta, spec = m.Workflows[i].ObjectMeta, m.Workflows[i].Spec
+			} else {
+				at = i - len(m.Workflows)
+				kind, meta, spec = "WorkflowTemplate", m.Templates[at].ObjectMeta, m.Templates[at].Spec
+			}
+			if len(meta.Name) > maxObjectName {
+				o.err = fmt.Errorf("%s name %q must not be more than %d characters long (currently %d)", kindName(kind), meta.Name, maxObjectName, len(meta.Name))
+				return nil
+			}
+			o.specs, o.err = shapes(spec, many)
+			if o.err == nil {
+				o.keys = shapeKeys(kind, meta, o.specs, m.varying(at))
+			}
+			return nil
+		})
+	}
+	crons := map[string][]*wfv1.CronWorkflow{}
+	cronKeys := map[*wfv1.CronWorkflow][32]byte{}
+	for _, c := range m.Crons {
+		if ref := c.Spec.WorkflowSpec.WorkflowTemplateRef; len(c.Name) <= maxCronName && ref != nil && !ref.ClusterScope && all[ref.Name] != nil {
+			crons[ref.Name] = append(crons[ref.Name], c)
+			n := c.DeepCopy()
+			n.Spec.WorkflowSpec.WorkflowTemplateRef = &wfv1.WorkflowTemplateRef{}
+			cronKeys[c] = shapeKey("CronWorkflow", n.ObjectMeta, n.Spec, nil)
+		}
+	}
+	g.Wait()
+
+	// Argo's validator, one distinct piece at a time.
 	validating.Lock()
 	defer validating.Unlock()
 	seen := map[[32]byte]bool{}
@@ -94,25 +147,14 @@ func (m *Manifests) Validate() error {
 		seen[key] = true
 		return nil
 	}
-	all := templates{}
-	for _, t := range m.Templates {
-		all[t.Name] = t
-	}
-	// Pieces pay off across models: one object is validated whole, where
-	// Argo's own cache validates each template once.
-	many := len(m.Workflows)+len(m.Templates) > 1
 	for i, w := range m.Workflows {
-		if len(w.Name) > maxObjectName {
-			return fmt.Errorf("workflow %s: workflow name %q must not be more than %d characters long (currently %d)", w.Name, w.Name, maxObjectName, len(w.Name))
+		o := objs[i]
+		if o.err != nil {
+			return fmt.Errorf("workflow %s: %w", w.Name, o.err)
 		}
-		specs, err := shapes(w.Spec, many)
-		if err != nil {
-			return fmt.Errorf("workflow %s: %w", w.Name, err)
-		}
-		keys := shapeKeys("Workflow", w.ObjectMeta, specs, m.varying(i))
-		for j, spec := range specs {
+		for j, spec := range o.specs {
 			r := &wfv1.Workflow{TypeMeta: w.TypeMeta, ObjectMeta: *w.ObjectMeta.DeepCopy(), Spec: *spec}
-			err := check(keys[j], func() error {
+			err := check(o.keys[j], func() error {
 				return validate.ValidateWorkflow(all, noClusterTemplates{}, r, nil, opts)
 			})
 			if err != nil {
@@ -120,17 +162,11 @@ func (m *Manifests) Validate() error {
 			}
 		}
 	}
-	crons := map[string][]*wfv1.CronWorkflow{}
-	cronKeys := map[*wfv1.CronWorkflow][32]byte{} // taken before any is validated
 	for _, c := range m.Crons {
 		if len(c.Name) > maxCronName {
 			return fmt.Errorf("cron workflow %s: cron workflow name %q must not be more than %d characters long (currently %d)", c.Name, c.Name, maxCronName, len(c.Name))
 		}
-		if ref := c.Spec.WorkflowSpec.WorkflowTemplateRef; ref != nil && !ref.ClusterScope && all[ref.Name] != nil {
-			crons[ref.Name] = append(crons[ref.Name], c)
-			n := c.DeepCopy()
-			n.Spec.WorkflowSpec.WorkflowTemplateRef = &wfv1.WorkflowTemplateRef{}
-			cronKeys[c] = shapeKey("CronWorkflow", n.ObjectMeta, n.Spec, nil)
+		if _, ok := cronKeys[c]; ok {
 			continue
 		}
 		// Referring to nothing generated: Argo says why.
@@ -139,18 +175,14 @@ func (m *Manifests) Validate() error {
 		}
 	}
 	for i, t := range m.Templates {
-		if len(t.Name) > maxObjectName {
-			return fmt.Errorf("workflow template %s: workflow template name %q must not be more than %d characters long (currently %d)", t.Name, t.Name, maxObjectName, len(t.Name))
+		o := objs[len(m.Workflows)+i]
+		if o.err != nil {
+			return fmt.Errorf("workflow template %s: %w", t.Name, o.err)
 		}
-		specs, err := shapes(t.Spec, many)
-		if err != nil {
-			return fmt.Errorf("workflow template %s: %w", t.Name, err)
-		}
-		keys := shapeKeys("WorkflowTemplate", t.ObjectMeta, specs, m.varying(i))
-		for j, spec := range specs {
+		for j, spec := range o.specs {
 			r := &wfv1.WorkflowTemplate{TypeMeta: t.TypeMeta, ObjectMeta: *t.ObjectMeta.DeepCopy(), Spec: *spec}
 			get := overlay{all, t.Name, r}
-			k := keys[j]
+			k := o.keys[j]
 			err := check(k, func() error {
 				return validate.ValidateWorkflowTemplate(get, noClusterTemplates{}, r, nil, opts)
 			})
@@ -171,6 +203,14 @@ func (m *Manifests) Validate() error {
 		}
 	}
 	return nil
+}
+
+// kindName is how Argo's messages name a kind.
+func kindName(kind string) string {
+	if kind == "WorkflowTemplate" {
+		return "workflow template"
+	}
+	return "workflow"
 }
 
 // shapeKeys are the keys of an object's pieces (a piece of a split spec is

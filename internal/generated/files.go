@@ -54,9 +54,24 @@ func Files(s *campaign.Set, c campaign.Campaign, opt Options) (map[string][]byte
 	if opt.Image == "" {
 		opt.Image = DefaultImage
 	}
+	// The matrix and plan's prediction of every batch (whose timeouts derive
+	// from its wall time) each expand the campaign: side by side.
+	var (
+		p    *sim.Plan
+		perr error
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		var tab sim.Table
+		if tab, _, perr = sim.Fitted(s); perr == nil {
+			p, perr = sim.Build(s, c, sim.Options{Table: tab, BatchesOnly: true})
+		}
+	}()
 	lines := &capped{max: MaxMatrix * 1024}
 	x := &matrix.Compiler{Set: s, Examples: opt.Examples}
 	res, err := x.Compile(c, lines)
+	<-done
 	if err != nil {
 		return nil, res, err
 	}
@@ -64,14 +79,8 @@ func Files(s *campaign.Set, c campaign.Campaign, opt Options) (map[string][]byte
 	if err != nil {
 		return nil, res, err
 	}
-	// Each batch's timeout derives from plan's predicted wall time.
-	tab, _, err := sim.Fitted(s)
-	if err != nil {
-		return nil, res, err
-	}
-	p, err := sim.Build(s, c, sim.Options{Table: tab})
-	if err != nil {
-		return nil, res, fmt.Errorf("campaign %s: predicting batch durations: %w", c.Name, err)
+	if perr != nil {
+		return nil, res, fmt.Errorf("campaign %s: predicting batch durations: %w", c.Name, perr)
 	}
 	var over []string
 	if p.OverBudget() {

@@ -1,7 +1,10 @@
 package sim
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -233,6 +236,72 @@ func TestSchedule(t *testing.T) {
 	jobs = []job{{model: "a", gpu: "x", seconds: 5}, {model: "a", gpu: "x", seconds: 5}, {model: "b", gpu: "y", seconds: 1}}
 	if got := schedule(jobs, 1); got != 10 {
 		t.Errorf("makespan %g, want 10", got)
+	}
+}
+
+// scheduleScan is schedule as first written: every waiting job is scanned at
+// every end. schedule must end at the same time.
+func scheduleScan(jobs []job, parallelism int) float64 {
+	type run struct {
+		job
+		end float64
+	}
+	pending := slices.Clone(jobs)
+	var running []run
+	byModel, byGPU := map[string]int{}, map[string]int{}
+	now, last := 0.0, 0.0
+	for len(pending) > 0 || len(running) > 0 {
+		kept := pending[:0]
+		for _, j := range pending {
+			if byModel[j.model] < parallelism && byGPU[j.gpu] < parallelism {
+				byModel[j.model]++
+				byGPU[j.gpu]++
+				running = append(running, run{job: j, end: now + j.seconds})
+				last = max(last, now+j.seconds)
+				continue
+			}
+			kept = append(kept, j)
+		}
+		pending = kept
+		if len(running) == 0 {
+			break
+		}
+		now = math.Inf(1)
+		for _, r := range running {
+			now = min(now, r.end)
+		}
+		still := running[:0]
+		for _, r := range running {
+			if r.end <= now {
+				byModel[r.model]--
+				byGPU[r.gpu]--
+				continue
+			}
+			still = append(still, r)
+		}
+		running = still
+	}
+	return last
+}
+
+func TestScheduleMatchesScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := range 300 {
+		jobs := make([]job, n)
+		models, gpus := 1+rng.IntN(6), 1+rng.IntN(4)
+		for i := range jobs {
+			// Whole seconds make ends coincide, as equal batches do.
+			s := float64(1 + rng.IntN(20))
+			if rng.IntN(2) == 0 {
+				s = rng.Float64() * 100
+			}
+			jobs[i] = job{model: fmt.Sprint("m", rng.IntN(models)), gpu: fmt.Sprint("g", rng.IntN(gpus)), seconds: s}
+		}
+		for _, par := range []int{1, 2, 3, 8} {
+			if got, want := schedule(jobs, par), scheduleScan(jobs, par); got != want {
+				t.Fatalf("%d jobs, parallelism %d: makespan %v, the scan says %v", n, par, got, want)
+			}
+		}
 	}
 }
 

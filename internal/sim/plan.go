@@ -31,6 +31,9 @@ type Options struct {
 	// Intervals, when set, gives every prediction its interval
 	// (LoadPublished).
 	Intervals *Published
+	// BatchesOnly leaves out the makespan, the configs' order and the
+	// assumptions: compile needs each batch's wall time and the budget.
+	BatchesOnly bool
 }
 
 // Defaults of Options.
@@ -264,6 +267,10 @@ func Build(set *campaign.Set, c campaign.Campaign, opt Options) (*Plan, error) {
 			t.SLOMisses++
 		}
 	}
+	p.Budget = checkBudget(c, p.Totals)
+	if opt.BatchesOnly {
+		return p, nil
+	}
 	slices.SortStableFunc(p.Configs, func(a, b ConfigPlan) int { return cmp.Compare(b.BenchS, a.BenchS) })
 	p.Makespan = balance(groups, naive, c)
 	p.Assumptions = []string{
@@ -296,7 +303,6 @@ func Build(set *campaign.Set, c campaign.Campaign, opt Options) (*Plan, error) {
 			fmt.Sprintf("efficiency: fitted to %d published points from %d sources (%s; a pair without points takes its prior moved halfway to its architecture's pooled fit, an architecture without any the catalog's priors)", pi.Count, pi.Sources, pi.Points),
 			fmt.Sprintf("intervals: %.0f%% of the measured/predicted ratios per framework and metric when each source is predicted by a fit to the others (leave-one-source-out)", 100*pi.Level))
 	}
-	p.Budget = checkBudget(c, p.Totals)
 	return p, nil
 }
 

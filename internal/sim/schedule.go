@@ -2,7 +2,7 @@ package sim
 
 import (
 	"cmp"
-	"math"
+	"container/heap"
 	"slices"
 
 	"github.com/llmsweep/llmsweep/internal/campaign"
@@ -21,50 +21,121 @@ type job struct {
 // type's quota (the campaign's semaphore, also parallelism) have a free slot.
 // Jobs that cannot start yet do not hold back later ones: Argo starts any
 // ready task.
+//
+// Jobs wait in one queue per model and GPU type; at each end, the queues whose
+// model and GPU both have a slot start their jobs in the given order. That is
+// a scan of every waiting job at every end (scheduleScan in the tests), in
+// time that grows with the queues rather than with the jobs: plan schedules a
+// campaign of 2,000 batches seven times.
 func schedule(jobs []job, parallelism int) float64 {
 	if parallelism <= 0 {
 		parallelism = 1
 	}
-	type run struct {
-		job
-		end float64
+	// Models and GPU types by number, each job's and each queue's.
+	type pair struct{ model, gpu int }
+	models, gpus := map[string]int{}, map[string]int{}
+	number := func(m map[string]int, s string) int {
+		n, ok := m[s]
+		if !ok {
+			n = len(m)
+			m[s] = n
+		}
+		return n
 	}
-	pending := slices.Clone(jobs)
-	var running []run
-	byModel, byGPU := map[string]int{}, map[string]int{}
+	of := make([]pair, len(jobs))
+	var queues [][]int // indices into jobs, in order
+	byPair := map[pair]int{}
+	for i, j := range jobs {
+		k := pair{number(models, j.model), number(gpus, j.gpu)}
+		of[i] = k
+		q, ok := byPair[k]
+		if !ok {
+			q = len(queues)
+			byPair[k] = q
+			queues = append(queues, nil)
+		}
+		queues[q] = append(queues[q], i)
+	}
+	byModel, byGPU := make([]int, len(models)), make([]int, len(gpus))
+	free := func(i int) bool { return byModel[of[i].model] < parallelism && byGPU[of[i].gpu] < parallelism }
+	var running endHeap
+	ready := &headHeap{heads: queues} // shares queues' heads as they advance
 	now, last := 0.0, 0.0
-	for len(pending) > 0 || len(running) > 0 {
-		kept := pending[:0]
-		for _, j := range pending {
-			if byModel[j.model] < parallelism && byGPU[j.gpu] < parallelism {
-				byModel[j.model]++
-				byGPU[j.gpu]++
-				running = append(running, run{job: j, end: now + j.seconds})
-				last = max(last, now+j.seconds)
+	for {
+		// Start, in job order, the head of every queue with a free slot; a
+		// start can fill a slot that another queue needed.
+		ready.q = ready.q[:0]
+		for q, js := range queues {
+			if len(js) > 0 && free(js[0]) {
+				ready.q = append(ready.q, q)
+			}
+		}
+		heap.Init(ready)
+		for ready.Len() > 0 {
+			q := ready.q[0]
+			i := queues[q][0]
+			if !free(i) {
+				heap.Pop(ready)
 				continue
 			}
-			kept = append(kept, j)
+			byModel[of[i].model]++
+			byGPU[of[i].gpu]++
+			heap.Push(&running, ended{i, now + jobs[i].seconds})
+			last = max(last, now+jobs[i].seconds)
+			queues[q] = queues[q][1:]
+			if len(queues[q]) == 0 {
+				heap.Pop(ready)
+			} else {
+				heap.Fix(ready, 0)
+			}
 		}
-		pending = kept
-		if len(running) == 0 {
+		if running.Len() == 0 {
 			break
 		}
-		now = math.Inf(1)
-		for _, r := range running {
-			now = min(now, r.end)
+		now = running[0].end
+		for running.Len() > 0 && running[0].end <= now {
+			i := heap.Pop(&running).(ended).job
+			byModel[of[i].model]--
+			byGPU[of[i].gpu]--
 		}
-		still := running[:0]
-		for _, r := range running {
-			if r.end <= now {
-				byModel[r.model]--
-				byGPU[r.gpu]--
-				continue
-			}
-			still = append(still, r)
-		}
-		running = still
 	}
 	return last
+}
+
+// ended is a running job and when it ends.
+type ended struct {
+	job int
+	end float64
+}
+
+// endHeap orders running jobs by their end.
+type endHeap []ended
+
+func (h endHeap) Len() int           { return len(h) }
+func (h endHeap) Less(i, j int) bool { return h[i].end < h[j].end }
+func (h endHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *endHeap) Push(x any)        { *h = append(*h, x.(ended)) }
+func (h *endHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// headHeap orders waiting queues (indices into heads) by their first job.
+type headHeap struct {
+	heads [][]int
+	q     []int
+}
+
+func (h *headHeap) Len() int           { return len(h.q) }
+func (h *headHeap) Less(i, j int) bool { return h.heads[h.q[i]][0] < h.heads[h.q[j]][0] }
+func (h *headHeap) Swap(i, j int)      { h.q[i], h.q[j] = h.q[j], h.q[i] }
+func (h *headHeap) Push(x any)         { h.q = append(h.q, x.(int)) }
+func (h *headHeap) Pop() any {
+	x := h.q[len(h.q)-1]
+	h.q = h.q[:len(h.q)-1]
+	return x
 }
 
 // balance cuts every group by duration at a few target batch lengths around

@@ -191,7 +191,27 @@ type scratch struct {
 	heap            finishHeap
 	ttft, tpot, e2e []float64
 	round           []int
+	drawn           map[drawKey]*drawing
 }
+
+// drawKey is what a load's request lengths depend on: configs that differ
+// only in their model or their load level draw the same lengths.
+type drawKey struct {
+	in, out campaign.Distribution
+	seed    uint64
+	n       int
+}
+
+// drawing is the lengths drawn for a drawKey and the generator's state after
+// them, from which the arrivals go on.
+type drawing struct {
+	in, out []int
+	after   rand.PCG
+}
+
+// maxDrawings bounds a scratch's drawings (a campaign has a few workloads and
+// sequence lengths).
+const maxDrawings = 64
 
 func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
@@ -200,13 +220,29 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// draw samples the lengths of every request of l into sc.
-func draw(l Load, sc *scratch, rng *rand.Rand) []seq {
-	reqs := grow(sc.reqs, l.Warmup+l.Requests)
+// draw samples the lengths of every request of l into sc from src, or
+// copies them, and src's state after them, from an earlier draw alike.
+func draw(l Load, sc *scratch, src *rand.PCG) []seq {
+	n := l.Warmup + l.Requests
+	reqs := grow(sc.reqs, n)
 	sc.reqs = reqs
+	k := drawKey{l.Input, l.Output, l.Seed, n}
+	d, ok := sc.drawn[k]
+	if !ok {
+		rng := rand.New(src)
+		d = &drawing{in: make([]int, n), out: make([]int, n)}
+		for i := range n {
+			d.in[i], d.out[i] = sample(l.Input, rng), sample(l.Output, rng)
+		}
+		d.after = *src
+		if sc.drawn == nil || len(sc.drawn) >= maxDrawings {
+			sc.drawn = map[drawKey]*drawing{}
+		}
+		sc.drawn[k] = d
+	}
+	*src = d.after
 	for i := range reqs {
-		reqs[i] = seq{idx: i, in: sample(l.Input, rng), out: sample(l.Output, rng)}
-		reqs[i].reserve = reqs[i].in + reqs[i].out
+		reqs[i] = seq{idx: i, in: d.in[i], out: d.out[i], reserve: d.in[i] + d.out[i]}
 	}
 	return reqs
 }
@@ -230,8 +266,9 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 	if l.Static {
 		return x.simulateStatic(l, sc)
 	}
-	rng := rand.New(rand.NewPCG(l.Seed, 0x5eed))
-	reqs := draw(l, sc, rng)
+	src := rand.NewPCG(l.Seed, 0x5eed)
+	reqs := draw(l, sc, src)
+	rng := rand.New(src)
 	maxSeqs, maxTokens := x.engineLimits(l)
 	open := l.Rate > 0
 	if open {
@@ -445,8 +482,7 @@ func summarize(sc *scratch, p Prediction, from, to float64, outTokens int, batch
 // round's start, as those benchmarks measure them; throughput is the output
 // tokens over the rounds' time.
 func (x *Model) simulateStatic(l Load, sc *scratch) Prediction {
-	rng := rand.New(rand.NewPCG(l.Seed, 0x5eed))
-	reqs := draw(l, sc, rng)
+	reqs := draw(l, sc, rand.NewPCG(l.Seed, 0x5eed))
 	capacity := kvCapacity(l)
 	size := max(l.Concurrency, 1)
 	ttft, tpot, e2e := sc.ttft[:0], sc.tpot[:0], sc.e2e[:0]
