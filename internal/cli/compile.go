@@ -61,12 +61,12 @@ matrix from a bundle and checks it against --matrix-hash instead of writing.`,
 				failed++
 				fmt.Fprintf(diag(cmd, slog.LevelWarn), "llmsweep: %v\n", err)
 			}
-			// Campaigns compile concurrently (catalog-wide alone is most of
-			// the time); what they print and write follows in order.
+			// Campaigns compile and write concurrently (catalog-wide alone is
+			// most of the time); what they print follows in order. A folder
+			// edited by hand is refused before its campaign is compiled.
 			type compiled struct {
-				files map[string][]byte
-				res   *matrix.Result
-				err   error
+				res *matrix.Result
+				err error
 			}
 			outs := make([]compiled, len(cs))
 			var g errgroup.Group
@@ -74,26 +74,29 @@ matrix from a bundle and checks it against --matrix-hash instead of writing.`,
 			for i, c := range cs {
 				g.Go(func() error {
 					o := &outs[i]
-					o.files, o.res, o.err = generated.Files(set, c, generated.Options{Image: image, Examples: examples, Budget: !overBudget})
+					dir := filepath.Join(out, c.Name)
+					if _, err := generated.Read(dir); errors.Is(err, generated.ErrEdited) && !force {
+						o.err = fmt.Errorf("%v\nrefusing to overwrite a hand edit: undo it, or pass --force", err)
+						return nil
+					}
+					var files map[string][]byte
+					files, o.res, o.err = generated.Files(set, c, generated.Options{Image: image, Examples: examples, Budget: !overBudget})
+					if o.err == nil {
+						o.err = generated.Write(dir, files)
+					}
+					o.err = budgetHint(o.err, "compile")
 					return nil // each campaign's error is its own
 				})
 			}
 			g.Wait()
 			for i, c := range cs {
 				dir := filepath.Join(out, c.Name)
-				if _, err := generated.Read(dir); errors.Is(err, generated.ErrEdited) && !force {
-					fail(fmt.Errorf("%v\nrefusing to overwrite a hand edit: undo it, or pass --force", err))
-					continue
-				}
-				files, res, err := outs[i].files, outs[i].res, outs[i].err
+				res, err := outs[i].res, outs[i].err
 				if explain && res != nil {
 					printExplain(w, res)
 				}
-				if err == nil {
-					err = generated.Write(dir, files)
-				}
 				if err != nil {
-					fail(budgetHint(err, "compile"))
+					fail(err)
 					continue
 				}
 				s := res.Summary
