@@ -150,6 +150,7 @@ proto:
 ## bench: the benchmarks, each against a baseline measured in the same run
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/generated/
+	$(GO) test -run '^$$' -bench CompileCommand -benchtime 5x ./internal/cli/
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/matrix/ ./internal/diff/
 	$(GO) test -run '^$$' -bench VetSize -benchtime 1x -benchmem ./internal/campaign/
 	$(GO) test -run '^$$' -bench Validate -benchtime 1x ./internal/argo/
