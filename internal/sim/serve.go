@@ -44,6 +44,11 @@ type Load struct {
 	// MaxSeqs and MaxBatchTokens, when set, override the efficiency entry's
 	// scheduler limits: the framework version's defaults (VersionLimits).
 	MaxSeqs, MaxBatchTokens int
+	// StreamTokS, when set, is the most tokens per second the requests'
+	// streams carry (the HTTP front end and the benchmark client handle
+	// each streamed token): an iteration that streams b tokens takes at
+	// least b/StreamTokS.
+	StreamTokS float64
 }
 
 // LoadFor is the load of a workload at one grid point; in and out, when set,
@@ -364,7 +369,7 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 					last = i + 1
 				}
 			}
-			dt := x.StepSeconds(b, K, chunk, sq)
+			dt := max(x.StepSeconds(b, K, chunk, sq), l.streamSeconds(b+last-pf))
 			// An engine that schedules every n decode steps makes a newcomer
 			// wait half a round on average while a batch runs.
 			var round float64
@@ -398,13 +403,13 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 		case b > 0:
 			k := reqs[running.idx[0]].finishStep - step
 			if open && next < total {
-				dt := x.DecodeStepSeconds(b, K)
+				dt := max(x.DecodeStepSeconds(b, K), l.streamSeconds(b))
 				if ahead := reqs[next].arrive - now; dt > 0 && ahead < float64(k)*dt {
 					k = max(int64(math.Ceil(ahead/dt)), 1)
 				}
 			}
 			mid := K + int(int64(b)*(k-1)/2)
-			dt := float64(k) * x.DecodeStepSeconds(b, mid)
+			dt := float64(k) * max(x.DecodeStepSeconds(b, mid), l.streamSeconds(b))
 			now += dt
 			batchTime += dt * float64(b)
 			step += k
@@ -418,6 +423,15 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 	}
 	sc.ttft, sc.tpot, sc.e2e = ttft, tpot, e2e
 	return summarize(sc, Prediction{Rejected: rejected, TotalS: now, PeakKVTokens: peak}, measureFrom, lastEnd, outTokens, batchTime)
+}
+
+// streamSeconds is the least time in which l's streams carry tokens
+// tokens; 0 without a limit.
+func (l Load) streamSeconds(tokens int) float64 {
+	if l.StreamTokS <= 0 {
+		return 0
+	}
+	return float64(tokens) / l.StreamTokS
 }
 
 // summarize fills p from the latencies in sc and the measured phase
