@@ -114,7 +114,8 @@ const (
 	// custom one) over NVLink/xGMI; PCIe links take pcieLatency.
 	allReduceLatency = 8e-6
 	pcieLatency      = 25e-6
-	// gemmRampTokens is the step size at which GEMMs reach half their MFU.
+	// gemmRampTokens is the step size at which a decode step's GEMMs reach
+	// half their MFU; a prompt's reach it at twice that (StepSeconds).
 	gemmRampTokens = 64
 	// activationBytes is the width of the activations the all-reduces move.
 	activationBytes = 2
@@ -434,7 +435,10 @@ func (x *Model) StepSeconds(batch, kvTokens, prefill int, prefillSq float64) flo
 	// its attention's KV reads.
 	// A GEMM over few tokens fills few tensor-core tiles: its efficiency
 	// ramps up with the tokens in the step.
-	gemm := 2 * x.Active * float64(tokens) / (x.computeRate() * float64(tokens) / float64(tokens+gemmRampTokens))
+	// A prompt's GEMMs run outside the decode's captured graph and its
+	// small-M kernels: their ramp is twice as long.
+	ramp := gemmRampTokens * (1 + float64(prefill)/float64(tokens))
+	gemm := 2 * x.Active * float64(tokens) / (x.computeRate() * float64(tokens) / (float64(tokens) + ramp))
 	if x.weightOnly {
 		// Dequantization costs compute; at small batch it hides under the memory
 		// time, at large batch it shows.
