@@ -115,7 +115,7 @@ const (
 	allReduceLatency = 8e-6
 	pcieLatency      = 25e-6
 	// gemmRampTokens is the step size at which a decode step's GEMMs reach
-	// half their MFU; a prompt's reach it at twice that (StepSeconds).
+	// half their MFU; a prompt's reach it at three times that (StepSeconds).
 	gemmRampTokens = 64
 	// activationBytes is the width of the activations the all-reduces move.
 	activationBytes = 2
@@ -436,8 +436,8 @@ func (x *Model) StepSeconds(batch, kvTokens, prefill int, prefillSq float64) flo
 	// A GEMM over few tokens fills few tensor-core tiles: its efficiency
 	// ramps up with the tokens in the step.
 	// A prompt's GEMMs run outside the decode's captured graph and its
-	// small-M kernels: their ramp is twice as long.
-	ramp := gemmRampTokens * (1 + float64(prefill)/float64(tokens))
+	// small-M kernels: their ramp is three times as long.
+	ramp := gemmRampTokens * (1 + 2*float64(prefill)/float64(tokens))
 	gemm := 2 * x.Active * float64(tokens) / (x.computeRate() * float64(tokens) / (float64(tokens) + ramp))
 	if x.weightOnly {
 		// Dequantization costs compute; at small batch it hides under the memory
