@@ -46,8 +46,9 @@ type Load struct {
 	MaxSeqs, MaxBatchTokens int
 	// StreamTokS, when set, is the most tokens per second the requests'
 	// streams carry (the HTTP front end and the benchmark client handle
-	// each streamed token): an iteration that streams b tokens takes at
-	// least b/StreamTokS.
+	// each streamed token): the streams carry the tokens in the order the
+	// engine generated them, and a client sees a token (its first, its
+	// last) only when they have carried it; the engine does not wait.
 	StreamTokS float64
 }
 
@@ -280,7 +281,16 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 		measureFrom, lastEnd float64 = math.Inf(1), 0
 		batchTime            float64
 		peak                 int
+		streamed             float64 // when the streams have carried every token so far
 	)
+	// seen is when a token the engine generates now reaches its client:
+	// the streams carry tokens in order, and the engine does not wait for them.
+	seen := func() float64 { return max(now, streamed) }
+	carry := func(from float64, n int) {
+		if l.StreamTokS > 0 {
+			streamed = max(streamed, from) + float64(n)/l.StreamTokS
+		}
+	}
 	if !open {
 		issued = min(conc, total)
 	}
@@ -289,11 +299,11 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 		reserved -= s.reserve
 		if s.idx >= l.Warmup {
 			outTokens += s.out
-			e2e = append(e2e, (now-s.arrive)*1e3+x.Eff.RequestMS)
+			e2e = append(e2e, (seen()-s.arrive)*1e3+x.Eff.RequestMS)
 			if s.out > 1 {
-				tpot = append(tpot, (now-s.first)*1e3/float64(s.out-1))
+				tpot = append(tpot, (seen()-s.first)*1e3/float64(s.out-1))
 			}
-			lastEnd = max(lastEnd, now)
+			lastEnd = max(lastEnd, seen())
 		}
 		if !open && issued < total {
 			reqs[issued].arrive = now
@@ -369,13 +379,14 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 					last = i + 1
 				}
 			}
-			dt := max(x.StepSeconds(b, K, chunk, sq), l.streamSeconds(b+last-pf))
+			dt := x.StepSeconds(b, K, chunk, sq)
 			// An engine that schedules every n decode steps makes a newcomer
 			// wait half a round on average while a batch runs.
 			var round float64
 			if n := x.admitSteps(l); n > 1 && b > 0 {
 				round = float64(n-1) / 2 * x.DecodeStepSeconds(b, K)
 			}
+			carry(now, b+last-pf)
 			now += dt
 			batchTime += dt * float64(b)
 			step++
@@ -385,9 +396,9 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 				if s.prefillDone < 0 {
 					continue
 				}
-				s.first = now
+				s.first = seen()
 				if s.idx >= l.Warmup {
-					ttft = append(ttft, (now-s.arrive+round)*1e3+x.Eff.RequestMS)
+					ttft = append(ttft, (s.first-s.arrive+round)*1e3+x.Eff.RequestMS)
 				}
 				if s.out <= 1 {
 					complete(s)
@@ -403,13 +414,14 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 		case b > 0:
 			k := reqs[running.idx[0]].finishStep - step
 			if open && next < total {
-				dt := max(x.DecodeStepSeconds(b, K), l.streamSeconds(b))
+				dt := x.DecodeStepSeconds(b, K)
 				if ahead := reqs[next].arrive - now; dt > 0 && ahead < float64(k)*dt {
 					k = max(int64(math.Ceil(ahead/dt)), 1)
 				}
 			}
 			mid := K + int(int64(b)*(k-1)/2)
-			dt := float64(k) * max(x.DecodeStepSeconds(b, mid), l.streamSeconds(b))
+			dt := float64(k) * x.DecodeStepSeconds(b, mid)
+			carry(now, b*int(k))
 			now += dt
 			batchTime += dt * float64(b)
 			step += k
@@ -423,15 +435,6 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 	}
 	sc.ttft, sc.tpot, sc.e2e = ttft, tpot, e2e
 	return summarize(sc, Prediction{Rejected: rejected, TotalS: now, PeakKVTokens: peak}, measureFrom, lastEnd, outTokens, batchTime)
-}
-
-// streamSeconds is the least time in which l's streams carry tokens
-// tokens; 0 without a limit.
-func (l Load) streamSeconds(tokens int) float64 {
-	if l.StreamTokS <= 0 {
-		return 0
-	}
-	return float64(tokens) / l.StreamTokS
 }
 
 // summarize fills p from the latencies in sc and the measured phase
