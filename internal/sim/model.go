@@ -85,6 +85,23 @@ func VersionLimits(framework, version, gpuModel string) (seqs, tokens int) {
 	return 256, 2048
 }
 
+// PrefillFirst reports whether a framework version runs prompts in
+// iterations of their own, the running sequences waiting, rather than
+// mixing prompt chunks into the decode iterations: SGLang (unless
+// --enable-mixed-chunk), TGI (a prefill, then the batches concatenated) and
+// vLLM's V0 engine (before 0.8, chunked prefill off by default) schedule a
+// waiting prompt first; vLLM's V1 engine, TensorRT-LLM's in-flight batching
+// and LMDeploy mix them.
+func PrefillFirst(framework, version string) bool {
+	switch framework {
+	case "sglang", "tgi":
+		return true
+	case "vllm":
+		return version != "" && !atLeast(version, 0, 8)
+	}
+	return false
+}
+
 // atLeast reports whether version ("0.11.0", "v0.6.3.dev") is major.minor
 // or later; a version it cannot read is not.
 func atLeast(version string, major, minor int) bool {

@@ -276,6 +276,7 @@ func point(row map[string]string, set *campaign.Set) (Point, string, error) {
 	if streamed(p.Tool, p.Batching) {
 		l.StreamTokS = StreamTokS
 	}
+	l.PrefillFirst = PrefillFirst(p.Framework, row["framework_version"])
 	l.Requests = min(n, maxSimRequests)
 	l.Concurrency = min(l.Concurrency, l.Requests)
 	p.Load = l

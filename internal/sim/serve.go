@@ -50,6 +50,10 @@ type Load struct {
 	// engine generated them, and a client sees a token (its first, its
 	// last) only when they have carried it; the engine does not wait.
 	StreamTokS float64
+	// PrefillFirst runs prompts in iterations of their own while the
+	// running sequences wait (PrefillFirst), instead of mixing prompt
+	// chunks into the decode iterations.
+	PrefillFirst bool
 }
 
 // LoadFor is the load of a workload at one grid point; in and out, when set,
@@ -361,6 +365,9 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 			// One iteration: every running sequence decodes a token and prompt
 			// chunks fill the rest of the token budget, first come first served.
 			budget := max(maxTokens-b, 1)
+			if l.PrefillFirst {
+				budget = maxTokens
+			}
 			chunk, sq := 0, 0.0
 			last := pf
 			for i := pf; i < adm && budget > 0; i++ {
@@ -379,18 +386,24 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 					last = i + 1
 				}
 			}
-			dt := x.StepSeconds(b, K, chunk, sq)
+			decoding := b
+			if l.PrefillFirst {
+				decoding = 0 // the running sequences wait for the prompts
+			}
+			dt := x.StepSeconds(decoding, K*min(decoding, 1), chunk, sq)
 			// An engine that schedules every n decode steps makes a newcomer
 			// wait half a round on average while a batch runs.
 			var round float64
 			if n := x.admitSteps(l); n > 1 && b > 0 {
 				round = float64(n-1) / 2 * x.DecodeStepSeconds(b, K)
 			}
-			carry(now, b+last-pf)
+			carry(now, decoding+last-pf)
 			now += dt
 			batchTime += dt * float64(b)
-			step++
-			popDone()
+			if decoding > 0 {
+				step++
+				popDone()
+			}
 			for i := pf; i < last; i++ {
 				s := &reqs[i]
 				if s.prefillDone < 0 {
