@@ -32,7 +32,7 @@ func ExampleModel_DecodeStepSeconds() {
 	// Output:
 	// decode, batch 1:            6.40 ms
 	// decode, batch 64, 64k ctx:  10.06 ms
-	// prefill, 1000 tokens:       35.09 ms
+	// prefill, 1000 tokens:       39.24 ms
 	// KV cache at 90% memory:     452427 tokens
 	// model llama-3-8b lacks architecture metadata the performance model needs: layers
 }

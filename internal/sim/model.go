@@ -85,6 +85,23 @@ func VersionLimits(framework, version, gpuModel string) (seqs, tokens int) {
 	return 256, 2048
 }
 
+// PrefillFirst reports whether a framework version runs prompts in
+// iterations of their own, the running sequences waiting, rather than
+// mixing prompt chunks into the decode iterations: SGLang (unless
+// --enable-mixed-chunk), TGI (a prefill, then the batches concatenated) and
+// vLLM's V0 engine (before 0.8, chunked prefill off by default) schedule a
+// waiting prompt first; vLLM's V1 engine, TensorRT-LLM's in-flight batching
+// and LMDeploy mix them.
+func PrefillFirst(framework, version string) bool {
+	switch framework {
+	case "sglang", "tgi":
+		return true
+	case "vllm":
+		return version != "" && !atLeast(version, 0, 8)
+	}
+	return false
+}
+
 // atLeast reports whether version ("0.11.0", "v0.6.3.dev") is major.minor
 // or later; a version it cannot read is not.
 func atLeast(version string, major, minor int) bool {
@@ -114,7 +131,8 @@ const (
 	// custom one) over NVLink/xGMI; PCIe links take pcieLatency.
 	allReduceLatency = 8e-6
 	pcieLatency      = 25e-6
-	// gemmRampTokens is the step size at which GEMMs reach half their MFU.
+	// gemmRampTokens is the step size at which a decode step's GEMMs reach
+	// half their MFU; a prompt's reach it at three times that (StepSeconds).
 	gemmRampTokens = 64
 	// activationBytes is the width of the activations the all-reduces move.
 	activationBytes = 2
@@ -434,7 +452,10 @@ func (x *Model) StepSeconds(batch, kvTokens, prefill int, prefillSq float64) flo
 	// its attention's KV reads.
 	// A GEMM over few tokens fills few tensor-core tiles: its efficiency
 	// ramps up with the tokens in the step.
-	gemm := 2 * x.Active * float64(tokens) / (x.computeRate() * float64(tokens) / float64(tokens+gemmRampTokens))
+	// A prompt's GEMMs run outside the decode's captured graph and its
+	// small-M kernels: their ramp is three times as long.
+	ramp := gemmRampTokens * (1 + 2*float64(prefill)/float64(tokens))
+	gemm := 2 * x.Active * float64(tokens) / (x.computeRate() * float64(tokens) / (float64(tokens) + ramp))
 	if x.weightOnly {
 		// Dequantization costs compute; at small batch it hides under the memory
 		// time, at large batch it shows.

@@ -62,10 +62,11 @@ func TestDecodeStepByHand(t *testing.T) {
 // 2·32·32·128·1000² (causal QK^T and AV) at 989 TFLOPS · 0.5: 34.54 + 0.54 ms.
 func TestPrefillByHand(t *testing.T) {
 	x := model(t, "llama-3.1-8b-instruct", "h100-sxm-x1", "bf16", eff)
-	gemm := 2 * 8.03e9 * 1000 / (989e12 * 0.5 * 1000 / 1064)
+	// A prompt's GEMMs reach half their MFU at 3 × 64 tokens.
+	gemm := 2 * 8.03e9 * 1000 / (989e12 * 0.5 * 1000 / 1192)
 	attn := 2 * 32 * 32 * 128 * 1e6 / (989e12 * 0.5)
 	near(t, "prefill 1000", x.PrefillSeconds(1000), gemm+attn, 1e-9)
-	near(t, "prefill 1000 (ms)", x.PrefillSeconds(1000)*1e3, 35.09, 2e-3)
+	near(t, "prefill 1000 (ms)", x.PrefillSeconds(1000)*1e3, 39.24, 2e-3)
 }
 
 func TestQuantization(t *testing.T) {

@@ -372,6 +372,7 @@ func predictConfig(set *campaign.Set, c campaign.Campaign, m *Model, cfg *matrix
 	w := set.Workloads[cfg.Workload]
 	l := LoadFor(w, cfg.Concurrency, cfg.RequestRate, cfg.InputTokens, cfg.OutputTokens)
 	l.MaxSeqs, l.MaxBatchTokens = VersionLimits(cfg.Framework, cfg.Version, set.Hardware[cfg.Hardware].GPU.Model)
+	l.PrefillFirst = PrefillFirst(cfg.Framework, cfg.Version)
 	util := c.Grid.GPUMemoryUtilization
 	if util <= 0 {
 		util = 0.9

@@ -65,6 +65,40 @@ const maxSimRequests = 2000
 
 var requestCount = regexp.MustCompile(`(\d[\d,]*) (?:ShareGPT )?(?:prompts|requests)`)
 
+// StreamTokS is the most output tokens per second that a benchmark
+// streaming its requests over HTTP from an OpenAI-compatible server
+// measures, whatever the engine behind it could generate: the server's
+// front end and the Python benchmark clients (vllm bench serve,
+// sglang.bench_serving) handle every streamed token one by one. The
+// published runs that send thousands of requests at once saturate at 3,700
+// to 4,300 tokens/s for Llama 3.1 8B on one A100 and 70B on four H100s
+// alike (sglang-benchmark-vllm060), and vLLM's maintainers name the OpenAI
+// server layer's overhead (vllm-project/vllm issue 7935).
+const StreamTokS = 4000
+
+// inProcessTools are benchmark harnesses that call the engine in process,
+// without streaming over HTTP (matched in lower case).
+var inProcessTools = []string{"trtllm-bench", "gptsessionbenchmark", "profile_generation", "profile_throughput", "offline batch", "benchmark_throughput", "benchmark_latency"}
+
+// streamed reports whether a point's requests were streamed over HTTP: not
+// a static batch nor an in-process harness; a point without a tool when it
+// is an online (continuous) run.
+func streamed(tool, batching string) bool {
+	if batching == BatchStatic {
+		return false
+	}
+	t := strings.ToLower(tool)
+	if t == "" {
+		return batching == BatchContinuous
+	}
+	for _, s := range inProcessTools {
+		if strings.Contains(t, s) {
+			return false
+		}
+	}
+	return true
+}
+
 // frameworkAliases maps names that published files use to the catalog's.
 var frameworkAliases = map[string]string{"tensorrt-llm": "trtllm", "tensorrt_llm": "trtllm", "trt-llm": "trtllm"}
 
@@ -239,6 +273,10 @@ func point(row map[string]string, set *campaign.Set) (Point, string, error) {
 		}
 	}
 	l.MaxSeqs, l.MaxBatchTokens = VersionLimits(p.Framework, row["framework_version"], row["gpu"])
+	if streamed(p.Tool, p.Batching) {
+		l.StreamTokS = StreamTokS
+	}
+	l.PrefillFirst = PrefillFirst(p.Framework, row["framework_version"])
 	l.Requests = min(n, maxSimRequests)
 	l.Concurrency = min(l.Concurrency, l.Requests)
 	p.Load = l

@@ -44,6 +44,16 @@ type Load struct {
 	// MaxSeqs and MaxBatchTokens, when set, override the efficiency entry's
 	// scheduler limits: the framework version's defaults (VersionLimits).
 	MaxSeqs, MaxBatchTokens int
+	// StreamTokS, when set, is the most tokens per second the requests'
+	// streams carry (the HTTP front end and the benchmark client handle
+	// each streamed token): the streams carry the tokens in the order the
+	// engine generated them, and a client sees a token (its first, its
+	// last) only when they have carried it; the engine does not wait.
+	StreamTokS float64
+	// PrefillFirst runs prompts in iterations of their own while the
+	// running sequences wait (PrefillFirst), instead of mixing prompt
+	// chunks into the decode iterations.
+	PrefillFirst bool
 }
 
 // LoadFor is the load of a workload at one grid point; in and out, when set,
@@ -312,7 +322,16 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 		measureFrom, lastEnd float64 = math.Inf(1), 0
 		batchTime            float64
 		peak                 int
+		streamed             float64 // when the streams have carried every token so far
 	)
+	// seen is when a token the engine generates now reaches its client:
+	// the streams carry tokens in order, and the engine does not wait for them.
+	seen := func() float64 { return max(now, streamed) }
+	carry := func(from float64, n int) {
+		if l.StreamTokS > 0 {
+			streamed = max(streamed, from) + float64(n)/l.StreamTokS
+		}
+	}
 	if !open {
 		issued = min(conc, total)
 	}
@@ -321,11 +340,11 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 		reserved -= s.reserve
 		if s.idx >= l.Warmup {
 			outTokens += s.out
-			e2e = append(e2e, (now-s.arrive)*1e3+x.Eff.RequestMS)
+			e2e = append(e2e, (seen()-s.arrive)*1e3+x.Eff.RequestMS)
 			if s.out > 1 {
-				tpot = append(tpot, (now-s.first)*1e3/float64(s.out-1))
+				tpot = append(tpot, (seen()-s.first)*1e3/float64(s.out-1))
 			}
-			lastEnd = max(lastEnd, now)
+			lastEnd = max(lastEnd, seen())
 		}
 		if !open && issued < total {
 			reqs[issued].arrive = now
@@ -383,6 +402,9 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 			// One iteration: every running sequence decodes a token and prompt
 			// chunks fill the rest of the token budget, first come first served.
 			budget := max(maxTokens-b, 1)
+			if l.PrefillFirst {
+				budget = maxTokens
+			}
 			chunk, sq := 0, 0.0
 			last := pf
 			for i := pf; i < adm && budget > 0; i++ {
@@ -401,25 +423,32 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 					last = i + 1
 				}
 			}
-			dt := x.StepSeconds(b, K, chunk, sq)
+			decoding := b
+			if l.PrefillFirst {
+				decoding = 0 // the running sequences wait for the prompts
+			}
+			dt := x.StepSeconds(decoding, K*min(decoding, 1), chunk, sq)
 			// An engine that schedules every n decode steps makes a newcomer
 			// wait half a round on average while a batch runs.
 			var round float64
 			if n := x.admitSteps(l); n > 1 && b > 0 {
 				round = float64(n-1) / 2 * x.DecodeStepSeconds(b, K)
 			}
+			carry(now, decoding+last-pf)
 			now += dt
 			batchTime += dt * float64(b)
-			step++
-			popDone()
+			if decoding > 0 {
+				step++
+				popDone()
+			}
 			for i := pf; i < last; i++ {
 				s := &reqs[i]
 				if s.prefillDone < 0 {
 					continue
 				}
-				s.first = now
+				s.first = seen()
 				if s.idx >= l.Warmup {
-					ttft = append(ttft, (now-s.arrive+round)*1e3+x.Eff.RequestMS)
+					ttft = append(ttft, (s.first-s.arrive+round)*1e3+x.Eff.RequestMS)
 				}
 				if s.out <= 1 {
 					complete(s)
@@ -442,6 +471,7 @@ func (x *Model) simulate(l Load, sc *scratch) Prediction {
 			}
 			mid := K + int(int64(b)*(k-1)/2)
 			dt := float64(k) * x.DecodeStepSeconds(b, mid)
+			carry(now, b*int(k))
 			now += dt
 			batchTime += dt * float64(b)
 			step += k
@@ -479,8 +509,9 @@ func summarize(sc *scratch, p Prediction, from, to float64, outTokens int, batch
 // LMDeploy's profile_generation): one prefill of every prompt of the round,
 // then decode steps until its longest answer ends, and only then the next
 // round. A round holds what fits in the KV cache. Latencies count from the
-// round's start, as those benchmarks measure them; throughput is the output
-// tokens over the rounds' time.
+// round's start, as those benchmarks measure them, and pay no RequestMS:
+// the harness calls the engine in process, with no front end between;
+// throughput is the output tokens over the rounds' time.
 func (x *Model) simulateStatic(l Load, sc *scratch) Prediction {
 	reqs := draw(l, sc, rand.NewPCG(l.Seed, 0x5eed))
 	capacity := kvCapacity(l)
@@ -557,8 +588,8 @@ func (x *Model) simulateStatic(l Load, sc *scratch) Prediction {
 				continue
 			}
 			end := s.end
-			ttft = append(ttft, (first-start)*1e3+x.Eff.RequestMS)
-			e2e = append(e2e, (end-start)*1e3+x.Eff.RequestMS)
+			ttft = append(ttft, (first-start)*1e3)
+			e2e = append(e2e, (end-start)*1e3)
 			if s.out > 1 {
 				tpot = append(tpot, (end-first)*1e3/float64(s.out-1))
 			}
