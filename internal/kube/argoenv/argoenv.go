@@ -206,7 +206,29 @@ func Start(t *testing.T, namespace string, b Behaviour) *Env {
 	if err := waitHTTP(ctx, e.Metrics); err != nil {
 		t.Fatalf("the controller's metrics endpoint: %v", err)
 	}
+	// The metrics endpoint answers before the controller's informers have
+	// synced and its CronWorkflow controller has started. A CronWorkflow
+	// applied in between is validated before the controller sees its
+	// WorkflowTemplate, marked invalid and left until the informer's
+	// 20-minute resync: wait for the cron controller first.
+	if err := waitLog(ctx, filepath.Join(e.dir, "workflow-controller.log"), "Starting CronWorkflow controller"); err != nil {
+		t.Fatalf("the controller: %v", err)
+	}
 	return e
+}
+
+// waitLog waits until the log at path holds line.
+func waitLog(ctx context.Context, path, line string) error {
+	for {
+		if b, err := os.ReadFile(path); err == nil && bytes.Contains(b, []byte(line)) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s never logged %q", filepath.Base(path), line)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // kubeconfig writes a kubeconfig for a client certificate of user in groups.
