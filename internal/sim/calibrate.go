@@ -329,8 +329,7 @@ func StorePoints(set *campaign.Set, results []result.Result) ([]Point, []Skipped
 		}
 		base := Point{ID: r.Fingerprint[:min(12, len(r.Fingerprint))] + "/" + r.Run, Framework: c.Framework, Model: m, Hardware: h, Quant: q,
 			Load: LoadFor(w, c.Concurrency, c.RequestRate, c.InputTokens, c.OutputTokens), Util: 0.9}
-		base.Load.MaxSeqs, base.Load.MaxBatchTokens = VersionLimits(c.Framework, c.Version, h.GPU.Model)
-		base.Load.PrefillFirst = PrefillFirst(c.Framework, c.Version)
+		base.Load.scheduleAs(c.Framework, c.Version, h.GPU.Model)
 		for _, mv := range []struct {
 			metric string
 			v      metrics.Value

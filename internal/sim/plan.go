@@ -371,8 +371,7 @@ func PredictConfig(set *campaign.Set, c campaign.Campaign, m *Model, cfg *matrix
 func predictConfig(set *campaign.Set, c campaign.Campaign, m *Model, cfg *matrix.Config, opt Options, known *Prediction, sc *scratch) ConfigPlan {
 	w := set.Workloads[cfg.Workload]
 	l := LoadFor(w, cfg.Concurrency, cfg.RequestRate, cfg.InputTokens, cfg.OutputTokens)
-	l.MaxSeqs, l.MaxBatchTokens = VersionLimits(cfg.Framework, cfg.Version, set.Hardware[cfg.Hardware].GPU.Model)
-	l.PrefillFirst = PrefillFirst(cfg.Framework, cfg.Version)
+	l.scheduleAs(cfg.Framework, cfg.Version, set.Hardware[cfg.Hardware].GPU.Model)
 	util := c.Grid.GPUMemoryUtilization
 	if util <= 0 {
 		util = 0.9

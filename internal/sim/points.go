@@ -272,11 +272,10 @@ func point(row map[string]string, set *campaign.Set) (Point, string, error) {
 			return p, "", fmt.Errorf("scheduler_steps %q is not an integer in [1, 1000]", st)
 		}
 	}
-	l.MaxSeqs, l.MaxBatchTokens = VersionLimits(p.Framework, row["framework_version"], row["gpu"])
+	l.scheduleAs(p.Framework, row["framework_version"], row["gpu"])
 	if streamed(p.Tool, p.Batching) {
 		l.StreamTokS = StreamTokS
 	}
-	l.PrefillFirst = PrefillFirst(p.Framework, row["framework_version"])
 	l.Requests = min(n, maxSimRequests)
 	l.Concurrency = min(l.Concurrency, l.Requests)
 	p.Load = l

@@ -56,6 +56,15 @@ type Load struct {
 	PrefillFirst bool
 }
 
+// scheduleAs sets what a framework version's scheduler does by default on a
+// GPU model: its limits (VersionLimits) and whether it runs prompts first
+// (PrefillFirst). Plan, published points and stored results all go through
+// it, so the three simulate one engine alike.
+func (l *Load) scheduleAs(framework, version, gpuModel string) {
+	l.MaxSeqs, l.MaxBatchTokens = VersionLimits(framework, version, gpuModel)
+	l.PrefillFirst = PrefillFirst(framework, version)
+}
+
 // LoadFor is the load of a workload at one grid point; in and out, when set,
 // fix the sequence lengths (the grid's sequence_lengths).
 func LoadFor(w campaign.Workload, concurrency int, rate float64, in, out int) Load {

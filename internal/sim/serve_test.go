@@ -95,3 +95,33 @@ func TestPercentilesSelect(t *testing.T) {
 		}
 	}
 }
+
+// A scratch that reuses a workload's drawn lengths predicts what a fresh one
+// does, arrivals drawn after the lengths included.
+func TestDrawReuse(t *testing.T) {
+	x := model(t, "llama-3.1-8b-instruct", "h100-sxm-x1", "bf16", eff)
+	base := Load{Requests: 200, Warmup: 10, Seed: 3,
+		Input:  campaign.Distribution{Kind: "lognormal", Mean: 600, Sigma: 0.6, Min: 4, Max: 4000},
+		Output: campaign.Distribution{Kind: "uniform", Min: 16, Max: 400}}
+	var loads []Load
+	for _, conc := range []int{1, 16, 64} {
+		l := base
+		l.Concurrency = conc
+		loads = append(loads, l)
+	}
+	for _, b := range []float64{1, 0.5} {
+		l := base
+		l.Rate, l.Burstiness = 8, b
+		loads = append(loads, l)
+	}
+	var sc scratch
+	for i, l := range loads {
+		got := x.simulate(l, &sc)
+		if want := x.Simulate(l); got != want {
+			t.Errorf("load %d: reused draws %+v, fresh %+v", i, got, want)
+		}
+	}
+	if len(sc.drawn) != 1 {
+		t.Errorf("%d drawings kept for one workload, want 1", len(sc.drawn))
+	}
+}
